@@ -1,0 +1,1 @@
+//! amoCRM API v4 client.

@@ -1,1 +1,42 @@
-//! amoCRM API v4 client.
+//! amoCRM (Kommo) API v4 client.
+//!
+//! * [`Client`]: one per account, cheap to clone; every clone shares one
+//!   FIFO [`RateLimiter`] so all callers together stay under the limit.
+//! * Errors are [`ApiError`] variants with a stable [`ApiError::code`] and an
+//!   [`ApiError::is_retryable`] verdict; 204 is an empty result, never an error.
+//! * 401 refreshes the token once through the [`TokenProvider`] and re-sends
+//!   the identical request; 429 backs off and slows every caller; 403 stops.
+//! * Lists are [`PageStream`]s that follow `_links.next`.
+//! * Tokens are [`Secret`]s: `Debug`/`Display` print `***`.
+
+mod backoff;
+mod classify;
+mod client;
+mod config;
+mod decode;
+mod endpoints;
+mod error;
+mod excerpt;
+mod limiter;
+pub mod models;
+mod pacer;
+mod paging;
+mod problem;
+mod query;
+mod request;
+mod secret;
+mod token;
+
+pub use client::Client;
+pub use config::ClientConfig;
+pub use endpoints::{
+    ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsOrder, LeadsQuery,
+    UnsortedQuery,
+};
+pub use error::ApiError;
+pub use limiter::RateLimiter;
+pub use paging::{PageStream, collect_all, items};
+pub use problem::Problem;
+pub use query::{MAX_EVENTS_LIMIT, MAX_IDS_PER_REQUEST, MAX_LIMIT, SortDirection};
+pub use secret::{Secret, Sensitive};
+pub use token::{StaticToken, TokenProvider};

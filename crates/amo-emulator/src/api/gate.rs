@@ -1,0 +1,99 @@
+//! The door of `/api/v4`: block, forced faults, token, rate limits, random
+//! faults, then the handler; every answer is counted.
+
+use std::time::Instant;
+
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::Principal;
+use crate::faults::{Forced, Roll};
+use crate::limits::Verdict;
+use crate::problem::Problem;
+use crate::state::{AppState, lock};
+
+/// The page a blocked account gets instead of JSON.
+pub const BLOCKED_HTML: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>403 Forbidden</title></head>\n<body><h1>403 Forbidden</h1>\n<p>Доступ к API аккаунта временно ограничен: превышен лимит запросов.</p>\n<hr><center>nginx</center></body></html>\n";
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}
+
+pub fn blocked_page() -> Response {
+    html(StatusCode::FORBIDDEN, BLOCKED_HTML.to_string())
+}
+
+pub fn too_many() -> Response {
+    Problem::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", "Превышен лимит запросов к API").into_response()
+}
+
+/// A 5xx as the real stack shows it: JSON from the app, HTML from the gateway.
+pub fn server_error(status: StatusCode) -> Response {
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        return Problem::new(status, "Internal Server Error", "Internal server error").into_response();
+    }
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let code = status.as_u16();
+    html(status, format!("<html>\n<head><title>{code} {reason}</title></head>\n<body>\n<center><h1>{code} {reason}</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"))
+}
+
+/// Decides before the handler runs; `Err` is the final answer.
+fn admit(state: &AppState, authorization: Option<&str>) -> Result<(Principal, Roll), Response> {
+    let shared = &state.inner;
+    let now = Instant::now();
+    if lock(&shared.limiter).is_blocked(now) {
+        lock(&shared.stats).blocked += 1;
+        return Err(blocked_page());
+    }
+    let forced = lock(&shared.faults).take_forced();
+    match forced {
+        Some(Forced::TooManyRequests) => return Err(too_many()),
+        Some(Forced::Blocked) => {
+            lock(&shared.stats).blocked += 1;
+            return Err(blocked_page());
+        }
+        None => {}
+    }
+    let principal = lock(&shared.tokens).check(authorization, shared.clock.now()).map_err(|e| e.problem().into_response())?;
+    if lock(&shared.limiter).admit(&principal.token, now) == Verdict::Limited {
+        return Err(too_many());
+    }
+    let roll = lock(&shared.faults).roll();
+    if roll != Roll::default() {
+        lock(&shared.stats).faults_injected += 1;
+    }
+    Ok((principal, roll))
+}
+
+pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_string();
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let response = match admit(&state, authorization.as_deref()) {
+        Err(response) => response,
+        Ok((principal, roll)) => {
+            if let Some(delay) = roll.delay {
+                tokio::time::sleep(delay).await;
+            }
+            match roll.error {
+                Some(status) => server_error(status),
+                None => {
+                    req.extensions_mut().insert(principal);
+                    next.run(req).await
+                }
+            }
+        }
+    };
+    let status = response.status().as_u16();
+    tracing::debug!(%method, %path, status, "api request");
+    lock(&state.inner.stats).record(&method, &path, status);
+    response
+}

@@ -1,0 +1,35 @@
+//! Size limits applied while decoding a body.
+
+/// Limits checked while a body is decoded.
+///
+/// Every limit has its own [`DecodeError`](crate::DecodeError) variant, so a
+/// caller can tell which one a body broke. Lengths of keys and values are
+/// measured on the *raw* (still percent-encoded) text, before any decoding,
+/// so an oversized field is rejected without decoding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest body accepted, in bytes. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Largest number of `key=value` pairs. Default 20 000.
+    pub max_pairs: usize,
+    /// Largest number of bracket segments in one key
+    /// (`leads[status][0][custom_fields][0][values][0][value]` has 7).
+    /// Default 8.
+    pub max_depth: usize,
+    /// Longest raw key, in bytes. Default 256.
+    pub max_key_bytes: usize,
+    /// Longest raw value, in bytes. Default 128 KiB.
+    pub max_value_bytes: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_pairs: 20_000,
+            max_depth: 8,
+            max_key_bytes: 256,
+            max_value_bytes: 128 * 1024,
+        }
+    }
+}

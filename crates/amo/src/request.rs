@@ -1,0 +1,267 @@
+//! The executor: one logical request, sent through the limiter with retries,
+//! one token refresh on 401, and classification of the answer.
+//!
+//! The `reqwest::Request` is built once and cloned for every attempt, so a
+//! retry or a post-refresh re-send is byte-for-byte the same request (method,
+//! URL, query, headers, body); only the `Authorization` value is set per
+//! attempt.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::{Method, Request};
+use serde::Serialize;
+use tracing::Instrument;
+use url::Url;
+
+use crate::backoff;
+use crate::classify::{Verdict, classify};
+use crate::client::Client;
+use crate::error::{ApiError, describe_wait};
+use crate::excerpt::redact;
+use crate::secret::Secret;
+
+/// A successful answer with a body.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+    /// The token the answer was fetched with, to redact from excerpts.
+    pub(crate) token: Secret,
+}
+
+impl Client {
+    /// Builds the request template once: method, URL, fixed headers, body.
+    pub(crate) fn build_request(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<Request, ApiError> {
+        let mut builder = self
+            .inner
+            .http
+            .request(method, url)
+            .header(ACCEPT, "application/json");
+        if let Some(body) = body {
+            let bytes = serde_json::to_vec(body)
+                .map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+            builder = builder.header(CONTENT_TYPE, "application/json").body(bytes);
+        }
+        builder
+            .build()
+            .map_err(|e| ApiError::invalid(format!("request: {e}")))
+    }
+
+    /// Sends `template` until it succeeds or fails for good.
+    /// `Ok(None)` is a 204 (or an empty 2xx): an empty result.
+    pub(crate) async fn execute(&self, template: Request) -> Result<Option<Answer>, ApiError> {
+        let span = tracing::debug_span!(
+            "amo.request",
+            method = %template.method(),
+            path = %template.url().path(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            waited_ms = tracing::field::Empty,
+        );
+        self.execute_inner(template).instrument(span).await
+    }
+
+    async fn execute_inner(&self, template: Request) -> Result<Option<Answer>, ApiError> {
+        let config = &self.inner.config;
+        let mut token = self.inner.tokens.access_token().await?;
+        let mut refreshed = false;
+        let mut retries: u32 = 0;
+        let mut total_backoff = Duration::ZERO;
+        let mut total_wait = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let waited = self.inner.limiter.acquire().await;
+            total_wait += waited;
+            let span = tracing::Span::current();
+            span.record("attempts", attempt);
+            span.record("waited_ms", total_wait.as_millis() as u64);
+            let outcome = self.attempt(&template, &token).await;
+            let error = match outcome {
+                Ok(answer) => {
+                    span.record("status", answer.as_ref().map_or(204, |a| a.status));
+                    tracing::debug!(
+                        attempt,
+                        waited_ms = waited.as_millis() as u64,
+                        "amoCRM answered"
+                    );
+                    return Ok(answer);
+                }
+                Err(error) => redact_error(error, &token),
+            };
+            if let Some(status) = error.status() {
+                span.record("status", status);
+            }
+            if error.needs_reconnect() && !refreshed {
+                refreshed = true;
+                tracing::info!(
+                    attempt,
+                    code = error.code(),
+                    "token rejected; refreshing once and re-sending"
+                );
+                token = self.inner.tokens.refresh(&token).await?;
+                continue;
+            }
+            if !error.is_retryable() || retries >= config.max_retries {
+                tracing::warn!(
+                    attempt,
+                    code = error.code(),
+                    "amoCRM request failed: {error}"
+                );
+                return Err(error);
+            }
+            let delay = backoff::jittered(retries, config.backoff_base, config.backoff_max);
+            if total_backoff + delay > config.max_total_backoff {
+                tracing::warn!(attempt, code = error.code(), backoff = %describe_wait(total_backoff), "giving up: backoff budget spent");
+                return Err(error);
+            }
+            retries += 1;
+            total_backoff += delay;
+            tracing::warn!(
+                attempt,
+                code = error.code(),
+                delay_ms = delay.as_millis() as u64,
+                "retrying after backoff"
+            );
+            if matches!(error, ApiError::RateLimited { .. }) {
+                // Everyone sharing the limiter waits out the delay, then runs
+                // at half rate for a while; our own retry queues behind them.
+                self.inner.limiter.penalize(delay, config.slowdown);
+            } else {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    /// One HTTP exchange with `token`.
+    async fn attempt(
+        &self,
+        template: &Request,
+        token: &Secret,
+    ) -> Result<Option<Answer>, ApiError> {
+        let mut request = template
+            .try_clone()
+            .ok_or_else(|| ApiError::invalid("request body cannot be re-sent"))?;
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                ApiError::AuthRevoked {
+                    detail: "the stored token is not a valid header value".into(),
+                }
+            })?;
+        auth.set_sensitive(true);
+        request.headers_mut().insert(AUTHORIZATION, auth);
+
+        let response = self
+            .inner
+            .http
+            .execute(request)
+            .await
+            .map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await.map_err(transport_error)?;
+        match classify(status, content_type.as_deref(), &body) {
+            Verdict::Body => Ok(Some(Answer {
+                status,
+                content_type,
+                body: body.to_vec(),
+                token: token.clone(),
+            })),
+            Verdict::Empty => Ok(None),
+            Verdict::Fail(error) => Err(error),
+        }
+    }
+}
+
+/// Maps a reqwest failure to `Timeout` or `Network`, with its cause chain.
+fn transport_error(error: reqwest::Error) -> ApiError {
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        source = cause.source();
+    }
+    if error.is_timeout() {
+        ApiError::Timeout { detail }
+    } else {
+        ApiError::Network { detail }
+    }
+}
+
+/// Removes the token from an error's text, should a server echo it.
+fn redact_error(error: ApiError, token: &Secret) -> ApiError {
+    let r = |s: String| redact(&s, token.expose());
+    match error {
+        ApiError::BadRequest {
+            status,
+            detail,
+            problem,
+        } => ApiError::BadRequest {
+            status,
+            detail: r(detail),
+            problem,
+        },
+        ApiError::Unauthorized { detail } => ApiError::Unauthorized { detail: r(detail) },
+        ApiError::AuthRevoked { detail } => ApiError::AuthRevoked { detail: r(detail) },
+        ApiError::PaymentRequired { detail } => ApiError::PaymentRequired { detail: r(detail) },
+        ApiError::Forbidden { blocked, detail } => ApiError::Forbidden {
+            blocked,
+            detail: r(detail),
+        },
+        ApiError::NotFound { detail } => ApiError::NotFound { detail: r(detail) },
+        ApiError::RateLimited { detail } => ApiError::RateLimited { detail: r(detail) },
+        ApiError::Server { status, detail } => ApiError::Server {
+            status,
+            detail: r(detail),
+        },
+        ApiError::UnexpectedStatus { status, detail } => ApiError::UnexpectedStatus {
+            status,
+            detail: r(detail),
+        },
+        ApiError::Decode { detail, excerpt } => ApiError::Decode {
+            detail: r(detail),
+            excerpt: r(excerpt),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_echoed_token() {
+        let token = Secret::from("abcdefghijklmnop");
+        let e = redact_error(
+            ApiError::Server {
+                status: 500,
+                detail: "Bearer abcdefghijklmnop".into(),
+            },
+            &token,
+        );
+        assert_eq!(
+            e,
+            ApiError::Server {
+                status: 500,
+                detail: "Bearer ***".into()
+            }
+        );
+        assert!(!e.to_string().contains("abcdefghijklmnop"));
+    }
+}

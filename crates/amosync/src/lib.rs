@@ -1,0 +1,12 @@
+//! AmoSync core facade: the functions the desktop shell and the CLI share.
+//!
+//! Every operation returns [`AppError`] — a stable `code` the UI branches on
+//! and a `message` that says what to do next.
+
+pub mod demo;
+mod error;
+pub mod logging;
+mod overview;
+
+pub use error::{AppError, ErrorCode};
+pub use overview::{Overview, PipelineSummary, StatusSummary, load_overview};

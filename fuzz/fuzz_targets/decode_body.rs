@@ -1,0 +1,23 @@
+//! Raw bytes from the internet into the webhook decoder: it must never
+//! panic, and whatever it accepts must survive encode → decode unchanged.
+
+#![no_main]
+
+use amo_webhook::{DecodeLimits, decode, decode_with_limits, encode};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(payload) = decode(data) {
+        let body = encode(&payload);
+        let again = match decode(body.as_bytes()) {
+            Ok(again) => again,
+            Err(e) => panic!("re-encoded body was rejected: {e}\n{body}"),
+        };
+        assert_eq!(again.account, payload.account);
+        assert_eq!(again.events, payload.events);
+        assert!(again.errors.is_empty(), "{:?}", again.errors);
+    }
+    // Tight limits reach every limit check with small inputs.
+    let tight = DecodeLimits { max_body_bytes: 4096, max_pairs: 16, max_depth: 3, max_key_bytes: 24, max_value_bytes: 32 };
+    let _ = decode_with_limits(data, &tight);
+});

@@ -17,7 +17,12 @@ async fn twenty_callers_share_one_limiter_without_429() {
     let url = base_url(&emu);
     let control = Control::new(&url);
     let client = client_with_token(&url, &emu.token().to_string());
-    let ids: Vec<u64> = amo::collect_all(client.leads(&LeadsQuery::new())).await.expect("ids").iter().map(|l| l.id).collect();
+    let ids: Vec<u64> = amo::collect_all(client.leads(&LeadsQuery::new()))
+        .await
+        .expect("ids")
+        .iter()
+        .map(|l| l.id)
+        .collect();
 
     control.reset_stats().await;
     let start = Arc::new(Barrier::new(CALLERS));
@@ -50,10 +55,20 @@ async fn twenty_callers_share_one_limiter_without_429() {
     }
 
     let stats = control.stats().await;
-    assert_eq!(stats.status_count(429), 0, "not a single 429: {:?}", stats.0);
+    assert_eq!(
+        stats.status_count(429),
+        0,
+        "not a single 429: {:?}",
+        stats.0
+    );
     assert_eq!(stats.status_count(403), 0, "and no block");
     let ok = stats.status_count(200);
-    assert_eq!(ok, (CALLERS * REQUESTS_PER_CALLER) as u64, "exactly the requests made: {:?}", stats.0);
+    assert_eq!(
+        ok,
+        (CALLERS * REQUESTS_PER_CALLER) as u64,
+        "exactly the requests made: {:?}",
+        stats.0
+    );
 
     emu.shutdown().await;
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use amo::{LeadWith, LeadsOrder, LeadsQuery, SortDirection, collect_all};
-use amosync_tests::{base_url, client_with_token, start_emulator};
+use amosync_tests::{base_url, client_with_token, emulator_lead_ids, start_emulator};
 use futures::StreamExt;
 
 const LEADS: usize = 620;
@@ -12,6 +12,9 @@ const LEADS: usize = 620;
 async fn pagination_follows_next_links_and_sees_each_lead_once() {
     let emu = start_emulator(7, LEADS).await;
     let client = client_with_token(&base_url(&emu), &emu.token().to_string());
+    let live = emulator_lead_ids(&emu, false);
+    let trash = emulator_lead_ids(&emu, true);
+    assert!(live.len() > 500, "three pages at least");
 
     // 250 per page: three pages.
     let mut pages = client.leads(&LeadsQuery::new().order(LeadsOrder::Id(SortDirection::Asc)));
@@ -22,17 +25,35 @@ async fn pagination_follows_next_links_and_sees_each_lead_once() {
         sizes.push(page.len());
         ids.extend(page.iter().map(|l| l.id));
     }
-    assert_eq!(sizes, [250, 250, LEADS - 500]);
+    let last = live.len() - 500;
+    assert_eq!(sizes, [250, 250, last]);
     let unique: HashSet<u64> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "no lead twice");
-    assert_eq!(ids.len(), LEADS, "every lead of the emulator");
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "order[id]=asc honoured");
+    assert_eq!(
+        unique,
+        live.iter().copied().collect(),
+        "exactly the emulator's live leads"
+    );
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "order[id]=asc honoured"
+    );
 
     // An odd page size gives the same set.
-    let small = collect_all(client.leads(&LeadsQuery::new().limit(97))).await.expect("all leads");
+    let small = collect_all(client.leads(&LeadsQuery::new().limit(97)))
+        .await
+        .expect("all leads");
     let small_ids: HashSet<u64> = small.iter().map(|l| l.id).collect();
-    assert_eq!(small.len(), LEADS);
+    assert_eq!(small.len(), live.len());
     assert_eq!(small_ids, unique);
+
+    // The trash, through with=only_deleted.
+    let deleted = collect_all(client.leads(&LeadsQuery::new().with(LeadWith::OnlyDeleted)))
+        .await
+        .expect("deleted leads");
+    let deleted_ids: HashSet<u64> = deleted.iter().map(|l| l.id).collect();
+    assert_eq!(deleted_ids, trash.iter().copied().collect());
+    assert!(deleted.iter().all(|l| l.is_deleted));
 
     emu.shutdown().await;
 }
@@ -41,7 +62,9 @@ async fn pagination_follows_next_links_and_sees_each_lead_once() {
 async fn leads_by_ids_batches_keeps_order_and_drops_unknown() {
     let emu = start_emulator(8, LEADS).await;
     let client = client_with_token(&base_url(&emu), &emu.token().to_string());
-    let all = collect_all(client.leads(&LeadsQuery::new())).await.expect("all leads");
+    let all = collect_all(client.leads(&LeadsQuery::new()))
+        .await
+        .expect("all leads");
     let mut known: Vec<u64> = all.iter().map(|l| l.id).collect();
     known.reverse();
 
@@ -55,21 +78,58 @@ async fn leads_by_ids_batches_keeps_order_and_drops_unknown() {
         }
     }
     assert!(asked.len() > 500);
-    let got = client.leads_by_ids(&asked, &[LeadWith::Contacts]).await.expect("by ids");
+    let got = client
+        .leads_by_ids(&asked, &[LeadWith::Contacts])
+        .await
+        .expect("by ids");
     let got_ids: Vec<u64> = got.iter().map(|l| l.id).collect();
-    assert_eq!(got_ids, known, "input order, duplicates removed, unknown ids left out");
+    assert_eq!(
+        got_ids, known,
+        "input order, duplicates removed, unknown ids left out"
+    );
 
     // Only unknown ids: amoCRM answers 204, which is an empty result.
-    let none = client.leads_by_ids(&[9_000_000_001, 9_000_000_002], &[]).await.expect("204 is empty");
+    let none = client
+        .leads_by_ids(&[9_000_000_001, 9_000_000_002], &[])
+        .await
+        .expect("204 is empty");
     assert!(none.is_empty());
-    assert!(client.leads_by_ids(&[], &[]).await.expect("nothing asked").is_empty());
+    assert!(
+        client
+            .leads_by_ids(&[], &[])
+            .await
+            .expect("nothing asked")
+            .is_empty()
+    );
 
     // Single lookups: a known id, and an unknown one (204 or 404 → None).
-    let first = client.lead(known[0], &[LeadWith::Contacts]).await.expect("lead").expect("exists");
+    let first = client
+        .lead(known[0], &[LeadWith::Contacts])
+        .await
+        .expect("lead")
+        .expect("exists");
     assert_eq!(first.id, known[0]);
-    assert!(client.lead(9_000_000_003, &[]).await.expect("unknown lead").is_none());
-    assert!(client.talk(9_000_000_004).await.expect("unknown talk").is_none());
-    assert!(client.pipeline(9_000_000_005).await.expect("unknown pipeline").is_none());
+    assert!(
+        client
+            .lead(9_000_000_003, &[])
+            .await
+            .expect("unknown lead")
+            .is_none()
+    );
+    assert!(
+        client
+            .talk(9_000_000_004)
+            .await
+            .expect("unknown talk")
+            .is_none()
+    );
+    assert!(
+        client
+            .pipeline(9_000_000_005)
+            .await
+            .expect("unknown pipeline")
+            .is_none()
+    );
 
     emu.shutdown().await;
 }
@@ -86,31 +146,51 @@ async fn account_pipelines_and_filters() {
     let pipelines = client.pipelines().await.expect("pipelines");
     assert!(!pipelines.is_empty());
     for p in &pipelines {
-        assert!(p.status(142).is_some() && p.status(143).is_some(), "142/143 in every pipeline");
+        assert!(
+            p.status(142).is_some() && p.status(143).is_some(),
+            "142/143 in every pipeline"
+        );
         assert!(p.statuses().iter().all(|s| s.pipeline_id == p.id));
     }
-    let one = client.pipeline(pipelines[0].id).await.expect("pipeline").expect("exists");
+    let one = client
+        .pipeline(pipelines[0].id)
+        .await
+        .expect("pipeline")
+        .expect("exists");
     assert_eq!(one.id, pipelines[0].id);
 
     // Filter by (pipeline, status) pairs: every lead matches one of them.
-    let all = collect_all(client.leads(&LeadsQuery::new())).await.expect("all");
-    let key = all[0].status_key();
-    let filtered = collect_all(client.leads(&LeadsQuery::new().status(key.pipeline_id, key.status_id)))
+    let all = collect_all(client.leads(&LeadsQuery::new()))
         .await
-        .expect("filtered");
+        .expect("all");
+    let key = all[0].status_key();
+    let filtered =
+        collect_all(client.leads(&LeadsQuery::new().status(key.pipeline_id, key.status_id)))
+            .await
+            .expect("filtered");
     assert!(!filtered.is_empty());
     assert!(filtered.iter().all(|l| l.status_key() == key));
-    assert_eq!(filtered.len(), all.iter().filter(|l| l.status_key() == key).count());
+    assert_eq!(
+        filtered.len(),
+        all.iter().filter(|l| l.status_key() == key).count()
+    );
 
     // updated_at range.
     let mut times: Vec<i64> = all.iter().map(|l| l.updated_at).collect();
     times.sort_unstable();
     let from = times[times.len() / 2];
-    let recent = collect_all(client.leads(&LeadsQuery::new().updated_from(from))).await.expect("recent");
-    assert_eq!(recent.len(), all.iter().filter(|l| l.updated_at >= from).count());
+    let recent = collect_all(client.leads(&LeadsQuery::new().updated_from(from)))
+        .await
+        .expect("recent");
+    assert_eq!(
+        recent.len(),
+        all.iter().filter(|l| l.updated_at >= from).count()
+    );
 
     // An invalid query is refused before anything is sent.
-    let err = collect_all(client.leads(&LeadsQuery::new().limit(500))).await.expect_err("limit > 250");
+    let err = collect_all(client.leads(&LeadsQuery::new().limit(500)))
+        .await
+        .expect_err("limit > 250");
     assert_eq!(err.code(), "InvalidRequest");
 
     emu.shutdown().await;

@@ -22,9 +22,17 @@ async fn forced_429_backs_off_slows_everyone_then_succeeds() {
     let stats = control.stats().await;
     assert_eq!(stats.status_count(429), 2, "{:?}", stats.0);
     assert_eq!(stats.status_count(200), 1, "{:?}", stats.0);
-    assert_eq!(client.limiter().current_interval(), normal * 2, "the shared limiter slowed down");
+    assert_eq!(
+        client.limiter().current_interval(),
+        normal * 2,
+        "the shared limiter slowed down"
+    );
     let clone = client.clone();
-    assert_eq!(clone.limiter().current_interval(), normal * 2, "for every clone too");
+    assert_eq!(
+        clone.limiter().current_interval(),
+        normal * 2,
+        "for every clone too"
+    );
 
     emu.shutdown().await;
 }
@@ -38,11 +46,20 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
     let retries = client.config().max_retries;
 
     control.reset_stats().await;
-    control.api_faults(json!({ "error_rate": 1.0, "error_status": 503 })).await;
+    control
+        .api_faults(json!({ "error_rate": 1.0, "error_status": 503 }))
+        .await;
     let err = client.account().await.expect_err("always 503");
-    assert!(matches!(err, ApiError::Server { status: 503, .. }), "{err:?}");
+    assert!(
+        matches!(err, ApiError::Server { status: 503, .. }),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
-    assert_eq!(control.stats().await.status_count(503), u64::from(retries) + 1, "first try + max_retries");
+    assert_eq!(
+        control.stats().await.status_count(503),
+        u64::from(retries) + 1,
+        "first try + max_retries"
+    );
 
     control.reset_faults().await;
     client.account().await.expect("healthy again");
@@ -54,10 +71,16 @@ async fn slow_answers_time_out() {
     let emu = start_emulator(23, 10).await;
     let url = base_url(&emu);
     let control = Control::new(&url);
-    let config = amo::ClientConfig { timeout: Duration::from_millis(300), max_retries: 1, ..test_config(&url) };
+    let config = amo::ClientConfig {
+        timeout: Duration::from_millis(300),
+        max_retries: 1,
+        ..test_config(&url)
+    };
     let client = Client::new(config, StaticToken::new(emu.token().to_string())).expect("client");
 
-    control.api_faults(json!({ "slow_rate": 1.0, "slow_ms": 1500 })).await;
+    control
+        .api_faults(json!({ "slow_rate": 1.0, "slow_ms": 1500 }))
+        .await;
     let err = client.account().await.expect_err("too slow");
     assert_eq!(err.code(), "Timeout", "{err:?}");
     assert!(err.is_retryable());

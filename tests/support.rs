@@ -12,9 +12,23 @@ use serde_json::{Value, json};
 
 /// Starts an emulator with `leads` leads and a fixed seed.
 pub async fn start_emulator(seed: u64, leads: usize) -> Emulator {
-    Emulator::start(EmulatorConfig { seed, leads, ..Default::default() })
-        .await
-        .expect("the emulator starts")
+    Emulator::start(EmulatorConfig {
+        seed,
+        leads,
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator starts")
+}
+
+/// Ids of the emulator's leads, live (`deleted == false`) or in the trash.
+pub fn emulator_lead_ids(emu: &Emulator, deleted: bool) -> std::collections::BTreeSet<u64> {
+    emu.world()
+        .leads
+        .values()
+        .filter(|l| l.is_deleted == deleted)
+        .map(|l| l.id)
+        .collect()
 }
 
 /// The emulator's base URL as a string (no trailing slash).
@@ -50,7 +64,10 @@ pub struct Control {
 impl Control {
     /// Control API of the emulator at `base_url`.
     pub fn new(base_url: &str) -> Self {
-        Control { http: reqwest::Client::new(), base: base_url.trim_end_matches('/').to_owned() }
+        Control {
+            http: reqwest::Client::new(),
+            base: base_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
@@ -63,7 +80,10 @@ impl Control {
             .unwrap_or_else(|e| panic!("POST /_emulator/{path}: {e}"));
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
-        assert!(status.is_success(), "POST /_emulator/{path} → {status}: {text}");
+        assert!(
+            status.is_success(),
+            "POST /_emulator/{path} → {status}: {text}"
+        );
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
@@ -106,7 +126,8 @@ impl Control {
 
     /// The next `count` API requests answer `status` (429 or 403).
     pub async fn force(&self, status: u16, count: u32) {
-        self.post("faults/force", json!({ "status": status, "count": count })).await;
+        self.post("faults/force", json!({ "status": status, "count": count }))
+            .await;
     }
 
     /// Clears every fault.
@@ -123,8 +144,19 @@ impl Stats {
     /// Answers with HTTP `status` counted by the emulator.
     pub fn status_count(&self, status: u16) -> u64 {
         let key = status.to_string();
-        for map in ["by_status", "statuses", "status", "responses", "status_codes"] {
-            if let Some(n) = self.0.get(map).and_then(|m| m.get(&key)).and_then(Value::as_u64) {
+        for map in [
+            "by_status",
+            "statuses",
+            "status",
+            "responses",
+            "status_codes",
+        ] {
+            if let Some(n) = self
+                .0
+                .get(map)
+                .and_then(|m| m.get(&key))
+                .and_then(Value::as_u64)
+            {
                 return n;
             }
         }
@@ -167,18 +199,28 @@ impl SwitchingToken {
 
     /// The tokens the client reported as rejected.
     pub fn rejected(&self) -> Vec<String> {
-        self.rejected.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
-impl TokenProvider for Arc<SwitchingToken> {
+impl TokenProvider for SwitchingToken {
     async fn access_token(&self) -> Result<Secret, ApiError> {
-        Ok(self.current.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        Ok(self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
     }
 
     async fn refresh(&self, rejected: &Secret) -> Result<Secret, ApiError> {
         self.refreshes.fetch_add(1, Ordering::SeqCst);
-        self.rejected.lock().unwrap_or_else(PoisonError::into_inner).push(rejected.expose().clone());
+        self.rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(rejected.expose().clone());
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         *current = self.fresh.clone();
         Ok(current.clone())
@@ -205,7 +247,12 @@ pub struct Recorded {
 impl Recorded {
     /// Everything but the token: what must be identical on a re-send.
     pub fn without_auth(&self) -> (String, String, Vec<(String, String)>, Vec<u8>) {
-        (self.method.clone(), self.path_and_query.clone(), self.headers.clone(), self.body.clone())
+        (
+            self.method.clone(),
+            self.path_and_query.clone(),
+            self.headers.clone(),
+            self.body.clone(),
+        )
     }
 }
 
@@ -234,17 +281,26 @@ impl Recorder {
             log: log.clone(),
         };
         let app = axum::Router::new().fallback(proxy).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind recorder");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind recorder");
         let addr = listener.local_addr().expect("recorder address");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Recorder { base_url: format!("http://{addr}"), log, task }
+        Recorder {
+            base_url: format!("http://{addr}"),
+            log,
+            task,
+        }
     }
 
     /// Requests seen so far.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.log.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -259,11 +315,20 @@ async fn proxy(
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
-    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let body = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let mut headers = Vec::new();
     let mut authorization = None;
-    let mut forward = state.http.request(parts.method.clone(), format!("{}{path_and_query}", state.upstream));
+    let mut forward = state.http.request(
+        parts.method.clone(),
+        format!("{}{path_and_query}", state.upstream),
+    );
     for (name, value) in &parts.headers {
         let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == axum::http::header::AUTHORIZATION {
@@ -284,18 +349,24 @@ async fn proxy(
         }
         Err(_) => (reqwest::StatusCode::BAD_GATEWAY, None, Default::default()),
     };
-    state.log.lock().unwrap_or_else(PoisonError::into_inner).push(Recorded {
-        method: parts.method.to_string(),
-        path_and_query,
-        headers,
-        authorization,
-        body: body.to_vec(),
-        status: status.as_u16(),
-    });
+    state
+        .log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Recorded {
+            method: parts.method.to_string(),
+            path_and_query,
+            headers,
+            authorization,
+            body: body.to_vec(),
+            status: status.as_u16(),
+        });
     let mut response = axum::response::Response::new(axum::body::Body::from(answer));
     *response.status_mut() = status;
     if let Some(ct) = content_type {
-        response.headers_mut().insert(axum::http::header::CONTENT_TYPE, ct);
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, ct);
     }
     response
 }

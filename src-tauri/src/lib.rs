@@ -16,7 +16,11 @@ pub fn run() {
             let demo = Arc::new(DemoHandle::default());
             // Start the emulator in the background so the window paints at once.
             let starting = demo.clone();
-            tauri::async_runtime::spawn(async move { starting.ensure_started().await });
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = starting.ensure_started().await {
+                    tracing::error!(code = ?e.code, "demo did not start: {e}");
+                }
+            });
             app.manage(demo);
             Ok(())
         })

@@ -65,7 +65,11 @@ pub enum AuthError {
 
 impl AuthError {
     pub fn problem(self) -> Problem {
-        let p = Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Неверный логин или пароль");
+        let p = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Неверный логин или пароль",
+        );
         match self {
             AuthError::Missing => p.with_hint("Authorization header is required"),
             AuthError::Unknown => p.with_hint("Access token could not be verified"),
@@ -89,7 +93,11 @@ const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 pub fn base64url(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -102,7 +110,11 @@ pub fn base64url(data: &[u8]) -> String {
 impl TokenRegistry {
     /// `entropy` seeds the token bytes (mix in the system time for unpredictable tokens).
     pub fn new(account_id: u64, entropy: u64) -> Self {
-        TokenRegistry { tokens: HashMap::new(), rng: Rng::new(entropy), account_id }
+        TokenRegistry {
+            tokens: HashMap::new(),
+            rng: Rng::new(entropy),
+            account_id,
+        }
     }
 
     fn mint(&mut self, user_id: u64, now: Timestamp, expires_at: Timestamp) -> String {
@@ -123,20 +135,51 @@ impl TokenRegistry {
             "hash_uuid": self.rng.uuid(),
         });
         let signature = base64url(&self.rng.bytes(256));
-        format!("{header}.{}.{signature}", base64url(payload.to_string().as_bytes()))
+        format!(
+            "{header}.{}.{signature}",
+            base64url(payload.to_string().as_bytes())
+        )
     }
 
     /// Issues a token of `kind` for a user.
-    pub fn issue(&mut self, user_id: u64, is_admin: bool, kind: TokenKind, now: Timestamp) -> String {
+    pub fn issue(
+        &mut self,
+        user_id: u64,
+        is_admin: bool,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> String {
         let token = self.mint(user_id, now, kind.expires_at());
-        self.tokens.insert(token.clone(), TokenRecord { user_id, is_admin, kind, issued_at: now, revoked: false });
+        self.tokens.insert(
+            token.clone(),
+            TokenRecord {
+                user_id,
+                is_admin,
+                kind,
+                issued_at: now,
+                revoked: false,
+            },
+        );
         token
     }
 
     /// Issues a long-lived token valid for `lifetime_secs` (clamped to 1 day ..= 5 years).
-    pub fn issue_long_lived(&mut self, user_id: u64, is_admin: bool, now: Timestamp, lifetime_secs: i64) -> String {
+    pub fn issue_long_lived(
+        &mut self,
+        user_id: u64,
+        is_admin: bool,
+        now: Timestamp,
+        lifetime_secs: i64,
+    ) -> String {
         let lifetime = lifetime_secs.clamp(86_400, LONG_LIVED_MAX_SECS);
-        self.issue(user_id, is_admin, TokenKind::LongLived { expires_at: now + lifetime }, now)
+        self.issue(
+            user_id,
+            is_admin,
+            TokenKind::LongLived {
+                expires_at: now + lifetime,
+            },
+            now,
+        )
     }
 
     /// Revokes a token; false when it was never issued.
@@ -155,7 +198,11 @@ impl TokenRegistry {
     }
 
     /// Checks an `Authorization` header value.
-    pub fn check(&self, authorization: Option<&str>, now: Timestamp) -> Result<Principal, AuthError> {
+    pub fn check(
+        &self,
+        authorization: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Principal, AuthError> {
         let value = authorization.map(str::trim).ok_or(AuthError::Missing)?;
         let token = value
             .strip_prefix("Bearer ")
@@ -170,7 +217,11 @@ impl TokenRegistry {
         if now >= record.kind.expires_at() {
             return Err(AuthError::Expired);
         }
-        Ok(Principal { user_id: record.user_id, is_admin: record.is_admin, token: token.to_string() })
+        Ok(Principal {
+            user_id: record.user_id,
+            is_admin: record.is_admin,
+            token: token.to_string(),
+        })
     }
 }
 
@@ -196,11 +247,20 @@ mod tests {
         assert_eq!(reg.check(Some(&header), 1_001).map(|p| p.user_id), Ok(5));
         assert_eq!(reg.check(None, 1_001), Err(AuthError::Missing));
         assert_eq!(reg.check(Some("Basic abc"), 1_001), Err(AuthError::Missing));
-        assert_eq!(reg.check(Some("Bearer nope"), 1_001), Err(AuthError::Unknown));
-        assert_eq!(reg.check(Some(&header), 1_000 + 86_400), Err(AuthError::Expired));
+        assert_eq!(
+            reg.check(Some("Bearer nope"), 1_001),
+            Err(AuthError::Unknown)
+        );
+        assert_eq!(
+            reg.check(Some(&header), 1_000 + 86_400),
+            Err(AuthError::Expired)
+        );
         assert!(reg.revoke(&t));
         assert!(!reg.revoke("other"));
         assert_eq!(reg.check(Some(&header), 1_001), Err(AuthError::Revoked));
-        assert_eq!(AuthError::Revoked.problem().hint.as_deref(), Some("Token has been revoked"));
+        assert_eq!(
+            AuthError::Revoked.problem().hint.as_deref(),
+            Some("Token has been revoked")
+        );
     }
 }

@@ -17,7 +17,11 @@ pub struct Clock {
 impl Clock {
     /// A clock that reads `anchor` now and ticks with real time from here on.
     pub fn new(anchor: Timestamp) -> Self {
-        Clock { anchor, started: Instant::now(), offset: Arc::new(AtomicI64::new(0)) }
+        Clock {
+            anchor,
+            started: Instant::now(),
+            offset: Arc::new(AtomicI64::new(0)),
+        }
     }
 
     /// The current system time in unix seconds.
@@ -33,7 +37,9 @@ impl Clock {
     /// Unix seconds as the account sees them.
     pub fn now(&self) -> Timestamp {
         let elapsed = i64::try_from(self.started.elapsed().as_secs()).unwrap_or(i64::MAX / 2);
-        self.anchor.saturating_add(elapsed).saturating_add(self.offset.load(Ordering::Relaxed))
+        self.anchor
+            .saturating_add(elapsed)
+            .saturating_add(self.offset.load(Ordering::Relaxed))
     }
 
     /// Moves the clock forward by `seconds` (never backwards).

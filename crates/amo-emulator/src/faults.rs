@@ -28,23 +28,37 @@ fn default_error_status() -> u16 {
 
 impl Default for ApiFaultConfig {
     fn default() -> Self {
-        ApiFaultConfig { error_rate: 0.0, error_status: 500, slow_rate: 0.0, slow_ms: 0 }
+        ApiFaultConfig {
+            error_rate: 0.0,
+            error_status: 500,
+            slow_rate: 0.0,
+            slow_ms: 0,
+        }
     }
 }
 
 impl ApiFaultConfig {
     /// Checks rates and status; the message says what is wrong.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, rate) in [("error_rate", self.error_rate), ("slow_rate", self.slow_rate)] {
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("slow_rate", self.slow_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }
         }
         if !(500..=599).contains(&self.error_status) {
-            return Err(format!("error_status must be a 5xx status, got {}", self.error_status));
+            return Err(format!(
+                "error_status must be a 5xx status, got {}",
+                self.error_status
+            ));
         }
         if self.slow_ms > 120_000 {
-            return Err(format!("slow_ms must be at most 120000, got {}", self.slow_ms));
+            return Err(format!(
+                "slow_ms must be at most 120000, got {}",
+                self.slow_ms
+            ));
         }
         Ok(())
     }
@@ -84,7 +98,11 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(config: ApiFaultConfig, seed: u64) -> Self {
-        Faults { config, forced: None, rng: Rng::new(seed ^ 0xFA17_5EED) }
+        Faults {
+            config,
+            forced: None,
+            rng: Rng::new(seed ^ 0xFA17_5EED),
+        }
     }
 
     /// The next `count` API requests answer `forced`.
@@ -137,9 +155,23 @@ mod tests {
 
     #[test]
     fn rates_are_respected() {
-        let mut f = Faults::new(ApiFaultConfig { error_rate: 1.0, error_status: 503, slow_rate: 0.0, slow_ms: 5 }, 1);
+        let mut f = Faults::new(
+            ApiFaultConfig {
+                error_rate: 1.0,
+                error_status: 503,
+                slow_rate: 0.0,
+                slow_ms: 5,
+            },
+            1,
+        );
         for _ in 0..20 {
-            assert_eq!(f.roll(), Roll { delay: None, error: Some(StatusCode::SERVICE_UNAVAILABLE) });
+            assert_eq!(
+                f.roll(),
+                Roll {
+                    delay: None,
+                    error: Some(StatusCode::SERVICE_UNAVAILABLE)
+                }
+            );
         }
         f.reset();
         assert_eq!(f.roll(), Roll::default());
@@ -147,9 +179,15 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_field() {
-        let bad = ApiFaultConfig { error_rate: 2.0, ..Default::default() };
+        let bad = ApiFaultConfig {
+            error_rate: 2.0,
+            ..Default::default()
+        };
         assert!(bad.validate().is_err_and(|m| m.contains("error_rate")));
-        let bad = ApiFaultConfig { error_status: 404, ..Default::default() };
+        let bad = ApiFaultConfig {
+            error_status: 404,
+            ..Default::default()
+        };
         assert!(bad.validate().is_err_and(|m| m.contains("error_status")));
         assert!(ApiFaultConfig::default().validate().is_ok());
     }

@@ -3,7 +3,32 @@
 //! Serves API v4 with HAL JSON, the limits and faults real integrations trip
 //! over, a control API that acts like office staff, and webhook delivery in the
 //! real form-urlencoded shape. Facts: `shared/docs/amocrm.md`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), amo_emulator::StartError> {
+//! let emu = amo_emulator::Emulator::start(amo_emulator::EmulatorConfig::default()).await?;
+//! println!("{} {}", emu.base_url(), emu.token());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod control;
+pub mod faults;
+pub mod limits;
 pub mod model;
 pub mod problem;
+pub mod query;
+pub mod rng;
+pub mod seed;
+pub mod server;
+pub mod state;
+pub mod stats;
 pub mod webhooks;
+pub mod world;
+
+pub use server::{Emulator, EmulatorConfig, StartError, app};
+pub use state::AppState;
+pub use webhooks::{WebhookConfig, WebhookFaults, WebhookHub};

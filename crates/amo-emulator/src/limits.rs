@@ -21,7 +21,13 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { per_token_per_second: 7, per_account_per_second: 50, block_after_429s: 10, block_window_ms: 10_000, block_seconds: 60 }
+        LimitsConfig {
+            per_token_per_second: 7,
+            per_account_per_second: 50,
+            block_after_429s: 10,
+            block_window_ms: 10_000,
+            block_seconds: 60,
+        }
     }
 }
 
@@ -38,7 +44,13 @@ pub struct LimitsPatch {
 
 impl LimitsConfig {
     pub fn apply(&mut self, patch: LimitsPatch) {
-        let LimitsPatch { per_token_per_second, per_account_per_second, block_after_429s, block_window_ms, block_seconds } = patch;
+        let LimitsPatch {
+            per_token_per_second,
+            per_account_per_second,
+            block_after_429s,
+            block_window_ms,
+            block_seconds,
+        } = patch;
         self.per_token_per_second = per_token_per_second.unwrap_or(self.per_token_per_second);
         self.per_account_per_second = per_account_per_second.unwrap_or(self.per_account_per_second);
         self.block_after_429s = block_after_429s.unwrap_or(self.block_after_429s);
@@ -67,14 +79,20 @@ pub struct Limiter {
 }
 
 fn trim(window: &mut VecDeque<Instant>, now: Instant, span: Duration) {
-    while window.front().is_some_and(|t| now.saturating_duration_since(*t) >= span) {
+    while window
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= span)
+    {
         window.pop_front();
     }
 }
 
 impl Limiter {
     pub fn new(config: LimitsConfig) -> Self {
-        Limiter { config, ..Default::default() }
+        Limiter {
+            config,
+            ..Default::default()
+        }
     }
 
     /// Whether the account is blocked right now (an expired block is lifted).
@@ -111,7 +129,10 @@ impl Limiter {
     /// Counts a request of `token`. A 429 may start a block for later requests.
     pub fn admit(&mut self, token: &str, now: Instant) -> Verdict {
         if self.per_token.len() > 1_000 {
-            self.per_token.retain(|_, w| w.back().is_some_and(|t| now.saturating_duration_since(*t) < WINDOW));
+            self.per_token.retain(|_, w| {
+                w.back()
+                    .is_some_and(|t| now.saturating_duration_since(*t) < WINDOW)
+            });
         }
         let per_token = self.per_token.entry(token.to_string()).or_default();
         trim(per_token, now, WINDOW);
@@ -124,10 +145,17 @@ impl Limiter {
             return Verdict::Allow;
         }
         self.recent_429.push_back(now);
-        trim(&mut self.recent_429, now, Duration::from_millis(self.config.block_window_ms));
+        trim(
+            &mut self.recent_429,
+            now,
+            Duration::from_millis(self.config.block_window_ms),
+        );
         let threshold = self.config.block_after_429s as usize;
         if threshold > 0 && self.recent_429.len() >= threshold {
-            tracing::warn!(violations = self.recent_429.len(), "sustained limit violation: blocking the account");
+            tracing::warn!(
+                violations = self.recent_429.len(),
+                "sustained limit violation: blocking the account"
+            );
             self.block(now, Duration::from_secs(self.config.block_seconds));
         }
         Verdict::Limited
@@ -140,19 +168,38 @@ mod tests {
 
     #[test]
     fn eighth_request_in_a_second_is_limited() {
-        let mut l = Limiter::new(LimitsConfig { block_after_429s: 0, ..Default::default() });
+        let mut l = Limiter::new(LimitsConfig {
+            block_after_429s: 0,
+            ..Default::default()
+        });
         let t0 = Instant::now();
         for i in 0..7 {
-            assert_eq!(l.admit("a", t0 + Duration::from_millis(i * 10)), Verdict::Allow);
+            assert_eq!(
+                l.admit("a", t0 + Duration::from_millis(i * 10)),
+                Verdict::Allow
+            );
         }
-        assert_eq!(l.admit("a", t0 + Duration::from_millis(100)), Verdict::Limited);
-        assert_eq!(l.admit("b", t0 + Duration::from_millis(100)), Verdict::Allow);
-        assert_eq!(l.admit("a", t0 + Duration::from_millis(1_001)), Verdict::Allow);
+        assert_eq!(
+            l.admit("a", t0 + Duration::from_millis(100)),
+            Verdict::Limited
+        );
+        assert_eq!(
+            l.admit("b", t0 + Duration::from_millis(100)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            l.admit("a", t0 + Duration::from_millis(1_001)),
+            Verdict::Allow
+        );
     }
 
     #[test]
     fn account_limit_spans_tokens() {
-        let mut l = Limiter::new(LimitsConfig { per_account_per_second: 3, block_after_429s: 0, ..Default::default() });
+        let mut l = Limiter::new(LimitsConfig {
+            per_account_per_second: 3,
+            block_after_429s: 0,
+            ..Default::default()
+        });
         let t0 = Instant::now();
         for t in ["a", "b", "c"] {
             assert_eq!(l.admit(t, t0), Verdict::Allow);
@@ -162,7 +209,12 @@ mod tests {
 
     #[test]
     fn sustained_violation_blocks_then_lifts() {
-        let mut l = Limiter::new(LimitsConfig { per_token_per_second: 1, block_after_429s: 3, block_seconds: 5, ..Default::default() });
+        let mut l = Limiter::new(LimitsConfig {
+            per_token_per_second: 1,
+            block_after_429s: 3,
+            block_seconds: 5,
+            ..Default::default()
+        });
         let t0 = Instant::now();
         assert_eq!(l.admit("a", t0), Verdict::Allow);
         for _ in 0..3 {
@@ -175,7 +227,10 @@ mod tests {
     #[test]
     fn patch_changes_only_given_fields() {
         let mut c = LimitsConfig::default();
-        c.apply(LimitsPatch { block_seconds: Some(2), ..Default::default() });
+        c.apply(LimitsPatch {
+            block_seconds: Some(2),
+            ..Default::default()
+        });
         assert_eq!(c.block_seconds, 2);
         assert_eq!(c.per_token_per_second, 7);
     }

@@ -41,7 +41,11 @@ pub fn split_key(key: &str) -> (String, Vec<String>) {
 impl Query {
     pub fn parse(raw: Option<&str>) -> Self {
         let pairs = raw
-            .map(|raw| form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+            .map(|raw| {
+                form_urlencoded::parse(raw.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         Query { pairs }
     }
@@ -52,7 +56,10 @@ impl Query {
 
     /// The first value of exactly `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a list parameter given as `key`, `key[]` or `key[N]`,
@@ -66,9 +73,15 @@ impl Query {
                 continue;
             }
             let extra = &ks[segments.len()..];
-            let is_item = extra.is_empty() || (extra.len() == 1 && (extra[0].is_empty() || extra[0].parse::<u64>().is_ok()));
+            let is_item = extra.is_empty()
+                || (extra.len() == 1 && (extra[0].is_empty() || extra[0].parse::<u64>().is_ok()));
             if is_item {
-                out.extend(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+                out.extend(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                );
             }
         }
         out
@@ -81,7 +94,8 @@ impl Query {
         let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (k, v) in &self.pairs {
             let (kb, ks) = split_key(k);
-            if kb != base || ks.len() != segments.len() + 2 || ks[..segments.len()] != segments[..] {
+            if kb != base || ks.len() != segments.len() + 2 || ks[..segments.len()] != segments[..]
+            {
                 continue;
             }
             let index = ks[segments.len()].clone();
@@ -102,7 +116,8 @@ impl Query {
             .iter()
             .filter_map(|(k, v)| {
                 let (base, segs) = split_key(k);
-                (base == "order" && segs.len() == 1).then(|| (segs[0].clone(), v.to_ascii_lowercase()))
+                (base == "order" && segs.len() == 1)
+                    .then(|| (segs[0].clone(), v.to_ascii_lowercase()))
             })
             .collect()
     }
@@ -121,12 +136,19 @@ impl Query {
 
 /// Parses an unsigned id/number parameter or answers 400.
 pub fn parse_u64(name: &str, value: &str) -> Result<u64, Problem> {
-    value.trim().parse::<u64>().map_err(|_| Problem::bad_request(format!("{name} must be a non-negative integer, got {value:?}")))
+    value.trim().parse::<u64>().map_err(|_| {
+        Problem::bad_request(format!(
+            "{name} must be a non-negative integer, got {value:?}"
+        ))
+    })
 }
 
 /// Parses a signed number (timestamps) or answers 400.
 pub fn parse_i64(name: &str, value: &str) -> Result<i64, Problem> {
-    value.trim().parse::<i64>().map_err(|_| Problem::bad_request(format!("{name} must be an integer, got {value:?}")))
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| Problem::bad_request(format!("{name} must be an integer, got {value:?}")))
 }
 
 /// Parses a list of ids or answers 400.
@@ -138,8 +160,14 @@ pub fn parse_ids(name: &str, values: &[String]) -> Result<Vec<u64>, Problem> {
 pub fn time_range(query: &Query, field: &str) -> Result<(Option<i64>, Option<i64>), Problem> {
     let from_key = format!("filter[{field}][from]");
     let to_key = format!("filter[{field}][to]");
-    let from = query.get(&from_key).map(|v| parse_i64(&from_key, v)).transpose()?;
-    let to = query.get(&to_key).map(|v| parse_i64(&to_key, v)).transpose()?;
+    let from = query
+        .get(&from_key)
+        .map(|v| parse_i64(&from_key, v))
+        .transpose()?;
+    let to = query
+        .get(&to_key)
+        .map(|v| parse_i64(&to_key, v))
+        .transpose()?;
     Ok((from, to))
 }
 
@@ -151,7 +179,11 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn from_query(query: &Query, default_limit: u64, max_limit: u64) -> Result<Paging, Problem> {
+    pub fn from_query(
+        query: &Query,
+        default_limit: u64,
+        max_limit: u64,
+    ) -> Result<Paging, Problem> {
         let limit = match query.get("limit") {
             None => default_limit,
             Some(v) => parse_u64("limit", v)?,
@@ -172,8 +204,12 @@ impl Paging {
 
     /// The slice bounds of this page over `total` items, and whether a next page exists.
     pub fn window(&self, total: usize) -> (usize, usize, bool) {
-        let start = usize::try_from((self.page - 1).saturating_mul(self.limit)).unwrap_or(usize::MAX).min(total);
-        let end = start.saturating_add(usize::try_from(self.limit).unwrap_or(usize::MAX)).min(total);
+        let start = usize::try_from((self.page - 1).saturating_mul(self.limit))
+            .unwrap_or(usize::MAX)
+            .min(total);
+        let end = start
+            .saturating_add(usize::try_from(self.limit).unwrap_or(usize::MAX))
+            .min(total);
         (start, end, end < total)
     }
 }
@@ -185,10 +221,16 @@ mod tests {
     #[test]
     fn split_key_handles_brackets() {
         assert_eq!(split_key("limit"), ("limit".into(), vec![]));
-        assert_eq!(split_key("filter[id][]"), ("filter".into(), vec!["id".into(), "".into()]));
+        assert_eq!(
+            split_key("filter[id][]"),
+            ("filter".into(), vec!["id".into(), "".into()])
+        );
         assert_eq!(
             split_key("filter[statuses][0][pipeline_id]"),
-            ("filter".into(), vec!["statuses".into(), "0".into(), "pipeline_id".into()])
+            (
+                "filter".into(),
+                vec!["statuses".into(), "0".into(), "pipeline_id".into()]
+            )
         );
         assert_eq!(split_key("bad[x"), ("bad[x".into(), vec![]));
         assert_eq!(split_key("bad[x]y"), ("bad[x]y".into(), vec![]));
@@ -196,7 +238,9 @@ mod tests {
 
     #[test]
     fn list_reads_all_spellings() {
-        let q = Query::parse(Some("filter%5Bid%5D%5B%5D=1&filter[id][]=2&filter[id][5]=3&filter[id]=4,5&filter[idx]=9"));
+        let q = Query::parse(Some(
+            "filter%5Bid%5D%5B%5D=1&filter[id][]=2&filter[id][5]=3&filter[id]=4,5&filter[idx]=9",
+        ));
         assert_eq!(q.list("filter[id]"), vec!["1", "2", "3", "4", "5"]);
         let q = Query::parse(Some("with=contacts,loss_reason&with[]=only_deleted"));
         assert_eq!(q.with(), vec!["contacts", "loss_reason", "only_deleted"]);
@@ -223,8 +267,13 @@ mod tests {
 
     #[test]
     fn order_and_ranges() {
-        let q = Query::parse(Some("order[updated_at]=ASC&filter[updated_at][from]=10&filter[updated_at][to]=x"));
-        assert_eq!(q.order(), vec![("updated_at".to_string(), "asc".to_string())]);
+        let q = Query::parse(Some(
+            "order[updated_at]=ASC&filter[updated_at][from]=10&filter[updated_at][to]=x",
+        ));
+        assert_eq!(
+            q.order(),
+            vec![("updated_at".to_string(), "asc".to_string())]
+        );
         assert!(time_range(&q, "updated_at").is_err());
         assert_eq!(time_range(&q, "created_at").ok(), Some((None, None)));
     }
@@ -241,6 +290,13 @@ mod tests {
         let page = Paging { page: 3, limit: 2 };
         assert_eq!(page.window(5), (4, 5, false));
         assert_eq!(page.window(7), (4, 6, true));
-        assert_eq!(Paging { page: u64::MAX, limit: 250 }.window(3), (3, 3, false));
+        assert_eq!(
+            Paging {
+                page: u64::MAX,
+                limit: 250
+            }
+            .window(3),
+            (3, 3, false)
+        );
     }
 }

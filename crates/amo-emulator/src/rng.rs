@@ -31,7 +31,11 @@ impl Rng {
 
     /// An index in `0..len` (0 when `len` is 0).
     pub fn index(&mut self, len: usize) -> usize {
-        if len == 0 { 0 } else { (self.next_u64() % len as u64) as usize }
+        if len == 0 {
+            0
+        } else {
+            (self.next_u64() % len as u64) as usize
+        }
     }
 
     /// A number in `lo..hi` (`lo` when the range is empty).

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{LONG_LIVED_MAX_SECS, TokenRegistry};
 use crate::clock::Clock;
 use crate::faults::Faults;
-use crate::hub::{AccountRef, WebhookConfig, WebhookHub};
 use crate::limits::Limiter;
 use crate::model::Change;
 use crate::seed::{self, SeedConfig};
 use crate::server::EmulatorConfig;
 use crate::stats::Stats;
+use crate::webhooks::{AccountRef, WebhookConfig, WebhookHub};
 use crate::world::{World, WorldError};
 
 /// Locks a mutex, carrying on after a panic elsewhere poisoned it.
@@ -44,7 +44,11 @@ impl WebhookSettings {
     pub fn to_config(&self) -> WebhookConfig {
         WebhookConfig {
             timeout: Duration::from_millis(self.timeout_ms),
-            retry_delays: self.retry_delays_ms.iter().map(|ms| Duration::from_millis(*ms)).collect(),
+            retry_delays: self
+                .retry_delays_ms
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
             disable_threshold: self.disable_threshold,
             disable_window: Duration::from_millis(self.disable_window_ms),
         }
@@ -82,16 +86,26 @@ impl AppState {
         let clock = Clock::new(anchor);
         let started = std::time::Instant::now();
         let world = seed::build(
-            &SeedConfig { seed: config.seed, leads: config.leads, now: anchor, base_url: base_url.to_string() },
+            &SeedConfig {
+                seed: config.seed,
+                leads: config.leads,
+                now: anchor,
+                base_url: base_url.to_string(),
+            },
             clock.clone(),
         );
         let seed_millis = started.elapsed().as_millis();
         tracing::info!("seeded {} leads in {} ms", config.leads, seed_millis);
-        let entropy = config.seed ^ u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
+        let entropy =
+            config.seed ^ u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
         let mut tokens = TokenRegistry::new(world.account.id, entropy);
         let admin_id = world.admin_id();
         let admin_token = tokens.issue_long_lived(admin_id, true, clock.now(), LONG_LIVED_MAX_SECS);
-        let account = AccountRef { id: world.account.id, subdomain: world.account.subdomain.clone(), base_url: base_url.to_string() };
+        let account = AccountRef {
+            id: world.account.id,
+            subdomain: world.account.subdomain.clone(),
+            base_url: base_url.to_string(),
+        };
         let webhook_settings = WebhookSettings::from_config(&config.webhooks);
         let hub = WebhookHub::new(account, config.webhooks);
         AppState {
@@ -150,10 +164,19 @@ impl AppState {
     pub fn issue_token(&self, admin: bool) -> (String, u64) {
         let (user_id, is_admin) = {
             let world = self.world();
-            let user = if admin { world.admin() } else { world.regular_user() };
+            let user = if admin {
+                world.admin()
+            } else {
+                world.regular_user()
+            };
             user.map(|u| (u.id, u.is_admin)).unwrap_or((0, false))
         };
-        let token = lock(&self.inner.tokens).issue_long_lived(user_id, is_admin, self.inner.clock.now(), LONG_LIVED_MAX_SECS);
+        let token = lock(&self.inner.tokens).issue_long_lived(
+            user_id,
+            is_admin,
+            self.inner.clock.now(),
+            LONG_LIVED_MAX_SECS,
+        );
         (token, user_id)
     }
 
@@ -163,11 +186,18 @@ impl AppState {
     }
 
     /// Runs a world mutation and hands its changes to the hub, in order, under the lock.
-    pub fn apply<T>(&self, f: impl FnOnce(&mut World) -> Result<(T, Vec<Change>), WorldError>) -> Result<T, WorldError> {
+    pub fn apply<T>(
+        &self,
+        f: impl FnOnce(&mut World) -> Result<(T, Vec<Change>), WorldError>,
+    ) -> Result<T, WorldError> {
         let mut world = self.world();
         let (out, changes) = f(&mut world)?;
         if !changes.is_empty() {
-            tracing::debug!(count = changes.len(), first = changes[0].setting_code(), "world changed");
+            tracing::debug!(
+                count = changes.len(),
+                first = changes[0].setting_code(),
+                "world changed"
+            );
             self.inner.hub.emit(changes);
         }
         Ok(out)

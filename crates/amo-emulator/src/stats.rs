@@ -26,7 +26,13 @@ pub struct Stats {
 pub fn endpoint(method: &str, path: &str) -> String {
     let normalized: Vec<&str> = path
         .split('/')
-        .map(|seg| if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg })
+        .map(|seg| {
+            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                seg
+            }
+        })
         .collect();
     format!("{method} {}", normalized.join("/"))
 }
@@ -53,7 +59,10 @@ mod tests {
 
     #[test]
     fn endpoints_collapse_ids() {
-        assert_eq!(endpoint("GET", "/api/v4/leads/123"), "GET /api/v4/leads/{id}");
+        assert_eq!(
+            endpoint("GET", "/api/v4/leads/123"),
+            "GET /api/v4/leads/{id}"
+        );
         assert_eq!(endpoint("GET", "/api/v4/leads"), "GET /api/v4/leads");
         let mut s = Stats::default();
         s.record("GET", "/api/v4/leads/1", 429);

@@ -38,7 +38,9 @@ pub enum DecodeError {
         limit: usize,
     },
     /// A raw value is longer than [`DecodeLimits::max_value_bytes`](crate::DecodeLimits).
-    #[error("value of key `{key}` at byte {offset} is {len} bytes long, more than the limit of {limit} bytes")]
+    #[error(
+        "value of key `{key}` at byte {offset} is {len} bytes long, more than the limit of {limit} bytes"
+    )]
     ValueTooLong {
         /// The decoded key the value belongs to.
         key: String,

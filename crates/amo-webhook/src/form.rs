@@ -13,7 +13,10 @@ use crate::tree::{InsertError, NodeMap};
 /// and may not be both a value and a parent (`a=1&a[b]=2`).
 pub fn parse_form(body: &[u8], limits: &DecodeLimits) -> Result<NodeMap, DecodeError> {
     if body.len() > limits.max_body_bytes {
-        return Err(DecodeError::BodyTooLarge { size: body.len(), limit: limits.max_body_bytes });
+        return Err(DecodeError::BodyTooLarge {
+            size: body.len(),
+            limit: limits.max_body_bytes,
+        });
     }
     let mut root = NodeMap::new();
     let mut pairs = 0usize;
@@ -26,7 +29,9 @@ pub fn parse_form(body: &[u8], limits: &DecodeLimits) -> Result<NodeMap, DecodeE
         }
         pairs += 1;
         if pairs > limits.max_pairs {
-            return Err(DecodeError::TooManyPairs { limit: limits.max_pairs });
+            return Err(DecodeError::TooManyPairs {
+                limit: limits.max_pairs,
+            });
         }
         let (raw_key, raw_value, value_start) = match pair.iter().position(|&b| b == b'=') {
             Some(eq) => (&pair[..eq], &pair[eq + 1..], start + eq + 1),
@@ -57,7 +62,11 @@ pub fn parse_form(body: &[u8], limits: &DecodeLimits) -> Result<NodeMap, DecodeE
         let value = match String::from_utf8(value) {
             Ok(v) => v,
             Err(_) => {
-                return Err(DecodeError::InvalidUtf8 { offset: start, part: PairPart::Value, key });
+                return Err(DecodeError::InvalidUtf8 {
+                    offset: start,
+                    part: PairPart::Value,
+                    key,
+                });
             }
         };
         insert_pair(&mut root, &key, value, start, limits.max_depth)?;
@@ -73,12 +82,23 @@ fn insert_pair(
     max_depth: usize,
 ) -> Result<(), DecodeError> {
     let segments = parse_key(key, max_depth).map_err(|e| match e {
-        KeyError::Malformed(problem) => DecodeError::MalformedKey { offset, key: key.to_owned(), problem },
-        KeyError::TooDeep => DecodeError::TooDeep { key: key.to_owned(), limit: max_depth },
+        KeyError::Malformed(problem) => DecodeError::MalformedKey {
+            offset,
+            key: key.to_owned(),
+            problem,
+        },
+        KeyError::TooDeep => DecodeError::TooDeep {
+            key: key.to_owned(),
+            limit: max_depth,
+        },
     })?;
     let insert_error = |e| match e {
-        InsertError::Duplicate => DecodeError::DuplicateKey { key: key.to_owned() },
-        InsertError::Conflict => DecodeError::KeyConflict { key: key.to_owned() },
+        InsertError::Duplicate => DecodeError::DuplicateKey {
+            key: key.to_owned(),
+        },
+        InsertError::Conflict => DecodeError::KeyConflict {
+            key: key.to_owned(),
+        },
     };
     let Some((last, parents)) = segments.split_last() else {
         return Err(DecodeError::MalformedKey {
@@ -147,13 +167,25 @@ mod tests {
 
     #[test]
     fn decodes_plus_and_escapes() {
-        assert_eq!(percent_decode(b"a+b%20%D0%B0", 0), Ok(b"a b \xD0\xB0".to_vec()));
+        assert_eq!(
+            percent_decode(b"a+b%20%D0%B0", 0),
+            Ok(b"a b \xD0\xB0".to_vec())
+        );
     }
 
     #[test]
     fn reports_offset_of_bad_escape() {
-        assert_eq!(percent_decode(b"ab%zz", 10), Err(DecodeError::InvalidPercentEncoding { offset: 12 }));
-        assert_eq!(percent_decode(b"%4", 0), Err(DecodeError::InvalidPercentEncoding { offset: 0 }));
-        assert_eq!(percent_decode(b"x%", 0), Err(DecodeError::InvalidPercentEncoding { offset: 1 }));
+        assert_eq!(
+            percent_decode(b"ab%zz", 10),
+            Err(DecodeError::InvalidPercentEncoding { offset: 12 })
+        );
+        assert_eq!(
+            percent_decode(b"%4", 0),
+            Err(DecodeError::InvalidPercentEncoding { offset: 0 })
+        );
+        assert_eq!(
+            percent_decode(b"x%", 0),
+            Err(DecodeError::InvalidPercentEncoding { offset: 1 })
+        );
     }
 }

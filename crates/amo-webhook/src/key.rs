@@ -71,7 +71,13 @@ mod tests {
     fn splits_nested_keys() {
         assert_eq!(
             parse_key("leads[status][0][custom_fields][]", 8),
-            Ok(vec![Name("leads"), Name("status"), Name("0"), Name("custom_fields"), Append])
+            Ok(vec![
+                Name("leads"),
+                Name("status"),
+                Name("0"),
+                Name("custom_fields"),
+                Append
+            ])
         );
         assert_eq!(parse_key("a", 8), Ok(vec![Name("a")]));
     }

@@ -53,6 +53,9 @@ pub fn decode(body: &[u8]) -> Result<WebhookPayload, DecodeError> {
 /// Fails when the body breaks a limit, is not well-formed, or has no
 /// `account[subdomain]`. Entities that cannot be typed do not fail the body:
 /// they are listed in [`WebhookPayload::errors`].
-pub fn decode_with_limits(body: &[u8], limits: &DecodeLimits) -> Result<WebhookPayload, DecodeError> {
+pub fn decode_with_limits(
+    body: &[u8],
+    limits: &DecodeLimits,
+) -> Result<WebhookPayload, DecodeError> {
     events::build_payload(parse_form(body, limits)?)
 }

@@ -12,7 +12,10 @@ pub(crate) struct FieldError {
 
 impl FieldError {
     pub(crate) fn whole(problem: EntityProblem) -> Self {
-        Self { field: None, problem }
+        Self {
+            field: None,
+            problem,
+        }
     }
 }
 
@@ -29,11 +32,18 @@ impl Reader {
     }
 
     fn field_path(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_owned() } else { format!("{}[{key}]", self.path) }
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}[{key}]", self.path)
+        }
     }
 
     fn error(&self, key: &str, problem: EntityProblem) -> FieldError {
-        FieldError { field: Some(self.field_path(key)), problem }
+        FieldError {
+            field: Some(self.field_path(key)),
+            problem,
+        }
     }
 
     /// Removes `key` as it is.
@@ -57,10 +67,16 @@ impl Reader {
 
     /// A required string field.
     pub(crate) fn required_string(&mut self, key: &str) -> Result<String, FieldError> {
-        self.string(key)?.ok_or_else(|| self.error(key, EntityProblem::MissingField))
+        self.string(key)?
+            .ok_or_else(|| self.error(key, EntityProblem::MissingField))
     }
 
-    fn parsed<T>(&mut self, key: &str, parse: fn(&str) -> Option<T>, bad: fn(String) -> EntityProblem) -> Result<Option<T>, FieldError> {
+    fn parsed<T>(
+        &mut self,
+        key: &str,
+        parse: fn(&str) -> Option<T>,
+        bad: fn(String) -> EntityProblem,
+    ) -> Result<Option<T>, FieldError> {
         match self.string(key)? {
             None => Ok(None),
             Some(v) if v.is_empty() => Ok(None),
@@ -78,7 +94,8 @@ impl Reader {
 
     /// A required unsigned number.
     pub(crate) fn required_u64(&mut self, key: &str) -> Result<u64, FieldError> {
-        self.u64(key)?.ok_or_else(|| self.error(key, EntityProblem::MissingField))
+        self.u64(key)?
+            .ok_or_else(|| self.error(key, EntityProblem::MissingField))
     }
 
     /// A signed number (timestamps, prices); `""` is `None`.
@@ -92,7 +109,11 @@ impl Reader {
     }
 
     /// A nested object, read by `read` with its own reader.
-    pub(crate) fn object<T>(&mut self, key: &str, read: impl FnOnce(Reader) -> Result<T, FieldError>) -> Result<Option<T>, FieldError> {
+    pub(crate) fn object<T>(
+        &mut self,
+        key: &str,
+        read: impl FnOnce(Reader) -> Result<T, FieldError>,
+    ) -> Result<Option<T>, FieldError> {
         match self.map.remove(key) {
             None => Ok(None),
             Some(Node::Map(m)) => read(Reader::new(m, self.field_path(key))).map(Some),
@@ -102,26 +123,41 @@ impl Reader {
 
     /// A list (map keyed `"0"`, `"1"`, … or any keys), each item read by
     /// `item` in body order. `""` is an empty list.
-    pub(crate) fn list<T>(&mut self, key: &str, mut item: impl FnMut(Node, String) -> Result<T, FieldError>) -> Result<Vec<T>, FieldError> {
+    pub(crate) fn list<T>(
+        &mut self,
+        key: &str,
+        mut item: impl FnMut(Node, String) -> Result<T, FieldError>,
+    ) -> Result<Vec<T>, FieldError> {
         match self.map.remove(key) {
             None => Ok(Vec::new()),
             Some(Node::Value(v)) if v.is_empty() => Ok(Vec::new()),
             Some(Node::Value(_)) => Err(self.error(key, EntityProblem::NotAList)),
             Some(Node::Map(m)) => {
                 let base = self.field_path(key);
-                m.into_iter().map(|(k, n)| item(n, format!("{base}[{k}]"))).collect()
+                m.into_iter()
+                    .map(|(k, n)| item(n, format!("{base}[{k}]")))
+                    .collect()
             }
         }
     }
 
     /// A string at `outer[inner]`; `outer` stays in place (with its other
     /// keys) unless it becomes empty.
-    pub(crate) fn nested_string(&mut self, outer: &str, inner: &str) -> Result<Option<String>, FieldError> {
-        let Some(Node::Map(m)) = self.map.get(outer) else { return Ok(None) };
+    pub(crate) fn nested_string(
+        &mut self,
+        outer: &str,
+        inner: &str,
+    ) -> Result<Option<String>, FieldError> {
+        let Some(Node::Map(m)) = self.map.get(outer) else {
+            return Ok(None);
+        };
         match m.get(inner) {
             None => return Ok(None),
             Some(Node::Map(_)) => {
-                return Err(FieldError { field: Some(format!("{}[{inner}]", self.field_path(outer))), problem: EntityProblem::NotAValue });
+                return Err(FieldError {
+                    field: Some(format!("{}[{inner}]", self.field_path(outer))),
+                    problem: EntityProblem::NotAValue,
+                });
             }
             Some(Node::Value(_)) => {}
         }
@@ -146,18 +182,31 @@ impl Reader {
 }
 
 /// Reads one item of a list that must be an object.
-pub(crate) fn item_object<T>(node: Node, path: String, read: impl FnOnce(Reader) -> Result<T, FieldError>) -> Result<T, FieldError> {
+pub(crate) fn item_object<T>(
+    node: Node,
+    path: String,
+    read: impl FnOnce(Reader) -> Result<T, FieldError>,
+) -> Result<T, FieldError> {
     match node {
         Node::Map(m) => read(Reader::new(m, path)),
-        Node::Value(_) => Err(FieldError { field: Some(path), problem: EntityProblem::NotAnObject }),
+        Node::Value(_) => Err(FieldError {
+            field: Some(path),
+            problem: EntityProblem::NotAnObject,
+        }),
     }
 }
 
 /// Reads one item of a list that must be an unsigned number.
 pub(crate) fn item_u64(node: Node, path: String) -> Result<u64, FieldError> {
     match node {
-        Node::Value(v) => parse_u64(&v).ok_or(FieldError { field: Some(path), problem: EntityProblem::NotANumber { value: v } }),
-        Node::Map(_) => Err(FieldError { field: Some(path), problem: EntityProblem::NotAValue }),
+        Node::Value(v) => parse_u64(&v).ok_or(FieldError {
+            field: Some(path),
+            problem: EntityProblem::NotANumber { value: v },
+        }),
+        Node::Map(_) => Err(FieldError {
+            field: Some(path),
+            problem: EntityProblem::NotAValue,
+        }),
     }
 }
 

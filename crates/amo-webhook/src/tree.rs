@@ -183,26 +183,20 @@ impl NodeMap {
     }
 
     /// The map under `key`, replacing a plain value there by an empty map.
-    pub(crate) fn child_map_force(&mut self, key: &str) -> &mut NodeMap {
-        let i = match self.index.get(key) {
-            Some(&i) => i,
-            None => {
-                self.push_new(key.to_owned(), Node::Map(NodeMap::new()));
-                self.entries.len() - 1
-            }
-        };
-        let slot = &mut self.entries[i].1;
-        if !matches!(slot, Node::Map(_)) {
-            *slot = Node::Map(NodeMap::new());
+    /// (`None` cannot happen: the slot is a map by then.)
+    pub(crate) fn child_map_force(&mut self, key: &str) -> Option<&mut NodeMap> {
+        if let Some(Node::Value(_)) = self.get(key) {
+            self.insert(key, Node::Map(NodeMap::new()));
         }
-        match slot {
-            Node::Map(m) => m,
-            Node::Value(_) => unreachable!("slot was just made a map"),
-        }
+        self.child_map(key.to_owned()).ok()
     }
 
     /// Inserts a value under a key that must be new.
-    pub(crate) fn insert_new_value(&mut self, key: String, value: String) -> Result<(), InsertError> {
+    pub(crate) fn insert_new_value(
+        &mut self,
+        key: String,
+        value: String,
+    ) -> Result<(), InsertError> {
         match self.get(&key) {
             Some(Node::Map(_)) => Err(InsertError::Conflict),
             Some(Node::Value(_)) => Err(InsertError::Duplicate),
@@ -218,9 +212,10 @@ impl NodeMap {
     pub(crate) fn merge_insert(&mut self, key: &str, node: Node) {
         match node {
             Node::Map(incoming) if matches!(self.get(key), Some(Node::Map(_))) => {
-                let target = self.child_map_force(key);
-                for (k, n) in incoming {
-                    target.merge_insert(&k, n);
+                if let Some(target) = self.child_map_force(key) {
+                    for (k, n) in incoming {
+                        target.merge_insert(&k, n);
+                    }
                 }
             }
             node => {
@@ -232,8 +227,13 @@ impl NodeMap {
 
 /// `Some(n)` when `key` is how PHP would print the integer `n`.
 fn canonical_index(key: &str) -> Option<u64> {
-    let canonical = key == "0" || (!key.starts_with('0') && key.bytes().all(|b| b.is_ascii_digit()));
-    if canonical && !key.is_empty() { key.parse().ok() } else { None }
+    let canonical =
+        key == "0" || (!key.starts_with('0') && key.bytes().all(|b| b.is_ascii_digit()));
+    if canonical && !key.is_empty() {
+        key.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// Why a path could not be inserted into the tree.

@@ -53,7 +53,11 @@ impl Writer {
         if items.is_empty() {
             return;
         }
-        let list: NodeMap = items.iter().enumerate().map(|(i, t)| (i.to_string(), item(t))).collect();
+        let list: NodeMap = items
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i.to_string(), item(t)))
+            .collect();
         self.map.insert(key, Node::Map(list));
     }
 

@@ -12,7 +12,11 @@ fn body(pairs: &[&str]) -> Vec<u8> {
 
 fn decode_ok(pairs: &[&str]) -> WebhookPayload {
     let payload = decode(&body(pairs)).expect("body decodes");
-    assert!(payload.errors.is_empty(), "unexpected entity errors: {:?}", payload.errors);
+    assert!(
+        payload.errors.is_empty(),
+        "unexpected entity errors: {:?}",
+        payload.errors
+    );
     payload
 }
 
@@ -23,7 +27,11 @@ const ACCOUNT: [&str; 3] = [
 ];
 
 fn with_account(pairs: &[&str]) -> Vec<String> {
-    pairs.iter().chain(ACCOUNT.iter()).map(|s| s.to_string()).collect()
+    pairs
+        .iter()
+        .chain(ACCOUNT.iter())
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn decode_with_account(pairs: &[&str]) -> WebhookPayload {
@@ -45,17 +53,37 @@ fn account_block_new_and_old_style() {
     let p = decode_with_account(&[]);
     assert_eq!(p.account.subdomain, "acme");
     assert_eq!(p.account.id, Some(29085055));
-    assert_eq!(p.account.self_link.as_deref(), Some("https://acme.amocrm.ru"));
+    assert_eq!(
+        p.account.self_link.as_deref(),
+        Some("https://acme.amocrm.ru")
+    );
     assert!(p.account.extra.is_empty());
     assert!(p.events.is_empty());
 
     let old = decode_ok(&["account[subdomain]=old"]);
-    assert_eq!(old.account, AccountBlock { subdomain: "old".into(), ..Default::default() });
+    assert_eq!(
+        old.account,
+        AccountBlock {
+            subdomain: "old".into(),
+            ..Default::default()
+        }
+    );
 
-    let extra = decode_ok(&["account[subdomain]=x", "account[_links][other]=y", "account[zone]=ru"]);
+    let extra = decode_ok(&[
+        "account[subdomain]=x",
+        "account[_links][other]=y",
+        "account[zone]=ru",
+    ]);
     assert_eq!(extra.account.self_link, None);
     assert_eq!(extra.account.extra.get("zone"), Some(&Node::from("ru")));
-    assert_eq!(extra.account.extra.get("_links").and_then(|n| n.get_path(&["other"])), Some(&Node::from("y")));
+    assert_eq!(
+        extra
+            .account
+            .extra
+            .get("_links")
+            .and_then(|n| n.get_path(&["other"])),
+        Some(&Node::from("y"))
+    );
 }
 
 #[test]
@@ -92,18 +120,43 @@ fn lead_status_change_with_cyrillic_custom_fields_and_date_quirk() {
     assert_eq!(action, LeadAction::Status);
     assert_eq!(lead.id, 25399013);
     assert_eq!(lead.name.as_deref(), Some("Сделка #1"));
-    assert_eq!((lead.status_id, lead.old_status_id), (Some(142), Some(142001)));
-    assert_eq!((lead.pipeline_id, lead.old_pipeline_id), (Some(1001), Some(1000)));
+    assert_eq!(
+        (lead.status_id, lead.old_status_id),
+        (Some(142), Some(142001))
+    );
+    assert_eq!(
+        (lead.pipeline_id, lead.old_pipeline_id),
+        (Some(1001), Some(1000))
+    );
     assert_eq!(lead.price, Some(15000));
     assert_eq!(lead.responsible_user_id, Some(3003));
-    assert_eq!((lead.created_user_id, lead.modified_user_id), (Some(3004), Some(3003)));
-    assert_eq!((lead.date_create, lead.last_modified), (Some(1542000000), Some(1542067300)));
-    assert_eq!((lead.created_at, lead.updated_at), (Some(1542000000), Some(1542067300)));
+    assert_eq!(
+        (lead.created_user_id, lead.modified_user_id),
+        (Some(3004), Some(3003))
+    );
+    assert_eq!(
+        (lead.date_create, lead.last_modified),
+        (Some(1542000000), Some(1542067300))
+    );
+    assert_eq!(
+        (lead.created_at, lead.updated_at),
+        (Some(1542000000), Some(1542067300))
+    );
     assert_eq!(lead.account_id, Some(29085055));
-    assert_eq!(lead.tags, vec![Tag { id: Some(11), name: Some("VIP".into()), extra: NodeMap::new() }]);
+    assert_eq!(
+        lead.tags,
+        vec![Tag {
+            id: Some(11),
+            name: Some("VIP".into()),
+            extra: NodeMap::new()
+        }]
+    );
     assert_eq!(lead.custom_fields.len(), 2);
     let source = &lead.custom_fields[0];
-    assert_eq!((source.id, source.name.as_deref()), (Some(501), Some("Источник")));
+    assert_eq!(
+        (source.id, source.name.as_deref()),
+        (Some(501), Some("Источник"))
+    );
     assert_eq!(
         source.values,
         vec![CustomFieldValue::Item(CustomFieldItem {
@@ -112,14 +165,24 @@ fn lead_status_change_with_cyrillic_custom_fields_and_date_quirk() {
             extra: NodeMap::new()
         })]
     );
-    assert_eq!(lead.custom_fields[1].values, vec![CustomFieldValue::Plain("1542067200".into())]);
-    assert_eq!(lead.custom_fields[1].value_strs().collect::<Vec<_>>(), ["1542067200"]);
+    assert_eq!(
+        lead.custom_fields[1].values,
+        vec![CustomFieldValue::Plain("1542067200".into())]
+    );
+    assert_eq!(
+        lead.custom_fields[1].value_strs().collect::<Vec<_>>(),
+        ["1542067200"]
+    );
     assert!(lead.extra.is_empty(), "{:?}", lead.extra);
 }
 
 #[test]
 fn lead_empty_name_and_price_absent_or_empty() {
-    let p = decode_with_account(&["leads[add][0][id]=1", "leads[add][0][name]=", "leads[add][0][price]="]);
+    let p = decode_with_account(&[
+        "leads[add][0][id]=1",
+        "leads[add][0][name]=",
+        "leads[add][0][price]=",
+    ]);
     let (action, lead) = only_lead(&p);
     assert_eq!(action, LeadAction::Add);
     assert_eq!(lead.name.as_deref(), Some(""));
@@ -152,7 +215,10 @@ fn lead_responsible_change_keeps_old_user() {
         "leads[responsible][0][old_responsible_user_id]=1",
     ]);
     let (_, lead) = only_lead(&p);
-    assert_eq!((lead.responsible_user_id, lead.old_responsible_user_id), (Some(2), Some(1)));
+    assert_eq!(
+        (lead.responsible_user_id, lead.old_responsible_user_id),
+        (Some(2), Some(1))
+    );
 }
 
 #[test]
@@ -166,7 +232,12 @@ fn lead_delete_carries_ids_only() {
     assert_eq!(action, LeadAction::Delete);
     assert_eq!(
         *lead,
-        LeadEvent { id: 25399013, status_id: Some(142), pipeline_id: Some(1001), ..Default::default() }
+        LeadEvent {
+            id: 25399013,
+            status_id: Some(142),
+            pipeline_id: Some(1001),
+            ..Default::default()
+        }
     );
 }
 
@@ -184,7 +255,14 @@ fn lists_as_arrays_or_objects_keyed_by_index_are_the_same() {
         "leads[update][0][custom_fields][][id]=10",
         "leads[update][0][tags][][name]=a",
     ]);
-    let ids = |p: &WebhookPayload| only_lead(p).1.custom_fields.iter().map(|f| f.id).collect::<Vec<_>>();
+    let ids = |p: &WebhookPayload| {
+        only_lead(p)
+            .1
+            .custom_fields
+            .iter()
+            .map(|f| f.id)
+            .collect::<Vec<_>>()
+    };
     // Body order is kept either way.
     assert_eq!(ids(&as_object), [Some(20), Some(10)]);
     assert_eq!(ids(&appended), [Some(20), Some(10)]);
@@ -222,7 +300,9 @@ fn contact_add_with_phones_emails_linked_leads_and_company() {
         "contacts[add][0][linked_leads_id][25399014][ID]=25399014",
     ]);
     assert_eq!(p.events.len(), 1);
-    let WebhookEvent::Contact { action, contact } = &p.events[0] else { panic!("{:?}", p.events) };
+    let WebhookEvent::Contact { action, contact } = &p.events[0] else {
+        panic!("{:?}", p.events)
+    };
     assert_eq!(*action, ContactAction::Add);
     assert_eq!(contact.id, 700);
     assert_eq!(contact.kind, ContactKind::Contact);
@@ -232,7 +312,10 @@ fn contact_add_with_phones_emails_linked_leads_and_company() {
     assert_eq!(contact.linked_lead_ids, [25399013, 25399014]);
     assert_eq!(contact.phones(), ["+79990001122", "+79990003344"]);
     assert_eq!(contact.emails(), ["ivan@example.ru"]);
-    assert_eq!((contact.date_create, contact.updated_at), (Some(1542000000), Some(1542000001)));
+    assert_eq!(
+        (contact.date_create, contact.updated_at),
+        (Some(1542000000), Some(1542000001))
+    );
     assert!(contact.extra.is_empty(), "{:?}", contact.extra);
 }
 
@@ -277,7 +360,9 @@ fn contact_responsible_and_restore() {
         WebhookEvent::Contact { action: ContactAction::Responsible, contact }
             if contact.old_responsible_user_id == Some(5) && contact.responsible_user_id == Some(6)
     ));
-    assert!(matches!(&p.events[1], WebhookEvent::Contact { action: ContactAction::Restore, contact } if contact.id == 2));
+    assert!(
+        matches!(&p.events[1], WebhookEvent::Contact { action: ContactAction::Restore, contact } if contact.id == 2)
+    );
 }
 
 #[test]
@@ -287,13 +372,20 @@ fn linked_leads_of_an_unexpected_shape_stay_in_extra() {
         "contacts[update][0][linked_leads_id][5][ID]=5",
         "contacts[update][0][linked_leads_id][6][NAME]=x",
     ]);
-    let WebhookEvent::Contact { contact, .. } = &p.events[0] else { panic!() };
+    let WebhookEvent::Contact { contact, .. } = &p.events[0] else {
+        panic!()
+    };
     assert!(contact.linked_lead_ids.is_empty());
     let kept = contact.extra.get("linked_leads_id").expect("kept in extra");
     assert_eq!(kept.get_path(&["6", "NAME"]), Some(&Node::from("x")));
     // A plain list of ids is accepted too.
-    let p = decode_with_account(&["contacts[update][0][id]=1", "contacts[update][0][linked_leads_id][0]=9"]);
-    let WebhookEvent::Contact { contact, .. } = &p.events[0] else { panic!() };
+    let p = decode_with_account(&[
+        "contacts[update][0][id]=1",
+        "contacts[update][0][linked_leads_id][0]=9",
+    ]);
+    let WebhookEvent::Contact { contact, .. } = &p.events[0] else {
+        panic!()
+    };
     assert_eq!(contact.linked_lead_ids, [9]);
 }
 
@@ -321,23 +413,46 @@ fn lead_note_with_doubled_level_and_text_dates() {
         "companies[note][0][note][id]=9003",
     ]);
     assert_eq!(p.events.len(), 3);
-    let WebhookEvent::Note { parent, note } = &p.events[0] else { panic!("{:?}", p.events) };
+    let WebhookEvent::Note { parent, note } = &p.events[0] else {
+        panic!("{:?}", p.events)
+    };
     assert_eq!(*parent, NoteParent::Lead);
     assert_eq!(note.id, 9001);
-    assert_eq!((note.element_type, note.element_id, note.note_type), (Some(2), Some(25399013), Some(4)));
+    assert_eq!(
+        (note.element_type, note.element_id, note.note_type),
+        (Some(2), Some(25399013), Some(4))
+    );
     assert_eq!(note.text.as_deref(), Some("Перезвонить завтра"));
     let created = note.date_create.as_ref().expect("date_create");
     assert_eq!(created.raw, "2018-11-13 09:05:00");
     assert_eq!(
         created.local,
-        Some(LocalDateTime { year: 2018, month: 11, day: 13, hour: 9, minute: 5, second: 0 })
+        Some(LocalDateTime {
+            year: 2018,
+            month: 11,
+            day: 13,
+            hour: 9,
+            minute: 5,
+            second: 0
+        })
     );
-    assert_eq!(note.timestamp_x.as_ref().map(|d| d.raw.as_str()), Some("2018-11-13 09:06:30"));
+    assert_eq!(
+        note.timestamp_x.as_ref().map(|d| d.raw.as_str()),
+        Some("2018-11-13 09:06:30")
+    );
     assert_eq!(note.group_id, Some(0));
-    assert_eq!(note.metadata_json().and_then(|m| m["event_source"]["type"].as_str().map(String::from)), Some("api".into()));
+    assert_eq!(
+        note.metadata_json()
+            .and_then(|m| m["event_source"]["type"].as_str().map(String::from)),
+        Some("api".into())
+    );
     assert!(note.extra.is_empty() && note.outer_extra.is_empty());
-    assert!(matches!(&p.events[1], WebhookEvent::Note { parent: NoteParent::Contact, note } if note.id == 9002));
-    assert!(matches!(&p.events[2], WebhookEvent::Note { parent: NoteParent::Company, note } if note.id == 9003));
+    assert!(
+        matches!(&p.events[1], WebhookEvent::Note { parent: NoteParent::Contact, note } if note.id == 9002)
+    );
+    assert!(
+        matches!(&p.events[2], WebhookEvent::Note { parent: NoteParent::Company, note } if note.id == 9003)
+    );
 }
 
 #[test]
@@ -366,21 +481,36 @@ fn unsorted_add_and_accept_and_decline() {
         "unsorted[delete][1][decline_result][leads][0]=25399021",
     ]);
     assert_eq!(p.events.len(), 3);
-    let WebhookEvent::UnsortedAdd { unsorted } = &p.events[0] else { panic!("{:?}", p.events) };
+    let WebhookEvent::UnsortedAdd { unsorted } = &p.events[0] else {
+        panic!("{:?}", p.events)
+    };
     assert_eq!(unsorted.uid, "a1b2c3");
     assert_eq!(unsorted.category.as_deref(), Some("chats"));
-    assert_eq!((unsorted.pipeline_id, unsorted.source_id, unsorted.lead_id), (Some(1001), Some(77), Some(25399020)));
+    assert_eq!(
+        (unsorted.pipeline_id, unsorted.source_id, unsorted.lead_id),
+        (Some(1001), Some(77), Some(25399020))
+    );
     assert_eq!(unsorted.contact_ids(), [700]);
     let source = unsorted.source_data.as_ref().expect("source_data");
-    assert_eq!(source.get_path(&["client", "name"]), Some(&Node::from("Анна")));
-    assert_eq!(source.get_path(&["data", "0", "text"]), Some(&Node::from("Привет")));
+    assert_eq!(
+        source.get_path(&["client", "name"]),
+        Some(&Node::from("Анна"))
+    );
+    assert_eq!(
+        source.get_path(&["data", "0", "text"]),
+        Some(&Node::from("Привет"))
+    );
     assert_eq!(p.events[0].entity_id(), Some(25399020));
 
-    let WebhookEvent::UnsortedDelete { unsorted: accepted } = &p.events[1] else { panic!() };
+    let WebhookEvent::UnsortedDelete { unsorted: accepted } = &p.events[1] else {
+        panic!()
+    };
     assert_eq!(accepted.action.as_deref(), Some("accept"));
     assert_eq!(accepted.modified_user_id, Some(3003));
     assert_eq!(accepted.result_lead_ids(), [25399020]);
-    let WebhookEvent::UnsortedDelete { unsorted: declined } = &p.events[2] else { panic!() };
+    let WebhookEvent::UnsortedDelete { unsorted: declined } = &p.events[2] else {
+        panic!()
+    };
     assert_eq!(declined.action.as_deref(), Some("decline"));
     assert_eq!(declined.accept_result, None);
     assert_eq!(declined.result_lead_ids(), [25399021]);
@@ -410,20 +540,37 @@ fn message_with_picture_attachment_and_author() {
         "message[add][0][attachment][link]=https%3A%2F%2Fexample.com%2Fp.jpg%3Fx%3D1%26y%3D2",
         "message[add][0][attachment][file_name]=p.jpg",
     ]);
-    let WebhookEvent::Message { message } = &p.events[0] else { panic!("{:?}", p.events) };
+    let WebhookEvent::Message { message } = &p.events[0] else {
+        panic!("{:?}", p.events)
+    };
     assert_eq!(message.id, "0f3b2d8e-5c1a-4f7e-9a2b-7d6c5b4a3e21");
     assert_eq!(message.text.as_deref(), Some("Фото 📷"));
-    assert_eq!((message.talk_id, message.contact_id), (Some(314), Some(700)));
-    assert_eq!((message.entity_type.as_deref(), message.entity_id), (Some("lead"), Some(25399020)));
-    assert_eq!((message.element_type, message.element_id), (Some(2), Some(25399020)));
+    assert_eq!(
+        (message.talk_id, message.contact_id),
+        (Some(314), Some(700))
+    );
+    assert_eq!(
+        (message.entity_type.as_deref(), message.entity_id),
+        (Some("lead"), Some(25399020))
+    );
+    assert_eq!(
+        (message.element_type, message.element_id),
+        (Some(2), Some(25399020))
+    );
     assert_eq!(message.direction.as_deref(), Some("incoming"));
     assert_eq!(message.origin.as_deref(), Some("telegram"));
     assert_eq!(message.message_type.as_deref(), Some("picture"));
     let author = message.author.as_ref().expect("author");
-    assert_eq!((author.kind.as_deref(), author.name.as_deref()), (Some("external"), Some("Анна")));
+    assert_eq!(
+        (author.kind.as_deref(), author.name.as_deref()),
+        (Some("external"), Some("Анна"))
+    );
     let attachment = message.attachment.as_ref().expect("attachment");
     assert_eq!(attachment.kind.as_deref(), Some("picture"));
-    assert_eq!(attachment.link.as_deref(), Some("https://example.com/p.jpg?x=1&y=2"));
+    assert_eq!(
+        attachment.link.as_deref(),
+        Some("https://example.com/p.jpg?x=1&y=2")
+    );
     assert_eq!(attachment.file_name.as_deref(), Some("p.jpg"));
     assert!(message.extra.is_empty());
 }
@@ -451,15 +598,25 @@ fn talk_add_and_update_with_booleans() {
         .events
         .iter()
         .map(|e| match e {
-            WebhookEvent::Talk { action, talk } => (*action, talk.is_read, talk.is_in_work, talk.rate),
+            WebhookEvent::Talk { action, talk } => {
+                (*action, talk.is_read, talk.is_in_work, talk.rate)
+            }
             other => panic!("{other:?}"),
         })
         .collect();
     assert_eq!(
         talks,
-        [(TalkAction::Add, Some(false), Some(true), Some(0)), (TalkAction::Update, Some(true), Some(false), None)]
+        [
+            (TalkAction::Add, Some(false), Some(true), Some(0)),
+            (TalkAction::Update, Some(true), Some(false), None)
+        ]
     );
-    let bad = decode(&body(&["talk[add][0][talk_id]=1", "talk[add][0][is_read]=maybe", "account[subdomain]=a"])).unwrap();
+    let bad = decode(&body(&[
+        "talk[add][0][talk_id]=1",
+        "talk[add][0][is_read]=maybe",
+        "account[subdomain]=a",
+    ]))
+    .unwrap();
     assert_eq!(bad.errors.len(), 1);
     assert_eq!(bad.errors[0].code(), "not_a_bool");
     assert_eq!(bad.errors[0].entity_id, Some(1));
@@ -483,10 +640,22 @@ fn task_actions() {
         "task[responsible][0][id]=55",
         "task[delete][0][id]=55",
     ]);
-    let WebhookEvent::Task { action: TaskAction::Add, task } = &p.events[0] else { panic!("{:?}", p.events) };
+    let WebhookEvent::Task {
+        action: TaskAction::Add,
+        task,
+    } = &p.events[0]
+    else {
+        panic!("{:?}", p.events)
+    };
     assert_eq!(task.text.as_deref(), Some("Позвонить"));
-    assert_eq!((task.element_id, task.element_type, task.task_type), (Some(25399013), Some(2), Some(1)));
-    assert_eq!((task.status, task.complete_till), (Some(0), Some(1542153599)));
+    assert_eq!(
+        (task.element_id, task.element_type, task.task_type),
+        (Some(25399013), Some(2), Some(1))
+    );
+    assert_eq!(
+        (task.status, task.complete_till),
+        (Some(0), Some(1542153599))
+    );
     let actions: Vec<_> = p
         .events
         .iter()
@@ -495,7 +664,15 @@ fn task_actions() {
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(actions, [TaskAction::Add, TaskAction::Update, TaskAction::Responsible, TaskAction::Delete]);
+    assert_eq!(
+        actions,
+        [
+            TaskAction::Add,
+            TaskAction::Update,
+            TaskAction::Responsible,
+            TaskAction::Delete
+        ]
+    );
 }
 
 #[test]
@@ -541,18 +718,32 @@ fn bulk_status_change_of_fifty_leads() {
     for i in 0..50u64 {
         pairs.push(format!("leads%5Bstatus%5D%5B{i}%5D%5Bid%5D={}", 1000 + i));
         pairs.push(format!("leads%5Bstatus%5D%5B{i}%5D%5Bstatus_id%5D=142"));
-        pairs.push(format!("leads%5Bstatus%5D%5B{i}%5D%5Bold_status_id%5D={}", 100 + i % 3));
+        pairs.push(format!(
+            "leads%5Bstatus%5D%5B{i}%5D%5Bold_status_id%5D={}",
+            100 + i % 3
+        ));
         pairs.push(format!("leads%5Bstatus%5D%5B{i}%5D%5Bpipeline_id%5D=1001"));
-        pairs.push(format!("leads%5Bstatus%5D%5B{i}%5D%5Bname%5D=%D0%A1%D0%B4%D0%B5%D0%BB%D0%BA%D0%B0+{i}"));
+        pairs.push(format!(
+            "leads%5Bstatus%5D%5B{i}%5D%5Bname%5D=%D0%A1%D0%B4%D0%B5%D0%BB%D0%BA%D0%B0+{i}"
+        ));
     }
     let refs: Vec<&str> = pairs.iter().map(String::as_str).collect();
     let p = decode_with_account(&refs);
     assert_eq!(p.events.len(), 50);
     for (i, e) in p.events.iter().enumerate() {
-        let WebhookEvent::Lead { action: LeadAction::Status, lead } = e else { panic!("{e:?}") };
+        let WebhookEvent::Lead {
+            action: LeadAction::Status,
+            lead,
+        } = e
+        else {
+            panic!("{e:?}")
+        };
         let i = i as u64;
         assert_eq!(lead.id, 1000 + i, "order kept past index 9");
-        assert_eq!((lead.status_id, lead.old_status_id), (Some(142), Some(100 + i % 3)));
+        assert_eq!(
+            (lead.status_id, lead.old_status_id),
+            (Some(142), Some(100 + i % 3))
+        );
         assert_eq!(lead.name.as_deref(), Some(format!("Сделка {i}").as_str()));
     }
 }
@@ -570,16 +761,37 @@ fn unknown_entities_and_actions_and_keys_are_kept() {
         "ping=1",
     ]);
     assert_eq!(p.events.len(), 4, "{:?}", p.events);
-    let WebhookEvent::Unknown { entity, action, fields } = &p.events[0] else { panic!() };
-    assert_eq!((entity.as_str(), action.as_deref()), ("customers", Some("add")));
+    let WebhookEvent::Unknown {
+        entity,
+        action,
+        fields,
+    } = &p.events[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (entity.as_str(), action.as_deref()),
+        ("customers", Some("add"))
+    );
     assert_eq!(fields.get_path(&["0", "name"]), Some(&Node::from("X")));
-    assert!(matches!(&p.events[1], WebhookEvent::Unknown { entity, action: Some(a), .. } if entity == "leads" && a == "merge"));
-    let WebhookEvent::Lead { lead, .. } = &p.events[2] else { panic!() };
+    assert!(
+        matches!(&p.events[1], WebhookEvent::Unknown { entity, action: Some(a), .. } if entity == "leads" && a == "merge")
+    );
+    let WebhookEvent::Lead { lead, .. } = &p.events[2] else {
+        panic!()
+    };
     assert_eq!(lead.extra.get("loss_reason_id"), Some(&Node::from("3")));
-    assert_eq!(lead.custom_fields[0].extra.get("is_system"), Some(&Node::from("1")));
+    assert_eq!(
+        lead.custom_fields[0].extra.get("is_system"),
+        Some(&Node::from("1"))
+    );
     assert_eq!(
         p.events[3],
-        WebhookEvent::Unknown { entity: "ping".into(), action: None, fields: Node::from("1") }
+        WebhookEvent::Unknown {
+            entity: "ping".into(),
+            action: None,
+            fields: Node::from("1")
+        }
     );
 }
 
@@ -598,7 +810,13 @@ fn a_bad_entity_is_reported_and_the_rest_decoded() {
         "account[subdomain]=acme",
     ]))
     .unwrap();
-    assert_eq!(p.events.iter().map(WebhookEvent::entity_id).collect::<Vec<_>>(), [Some(1)]);
+    assert_eq!(
+        p.events
+            .iter()
+            .map(WebhookEvent::entity_id)
+            .collect::<Vec<_>>(),
+        [Some(1)]
+    );
     let summary: Vec<_> = p
         .errors
         .iter()
@@ -616,12 +834,20 @@ fn a_bad_entity_is_reported_and_the_rest_decoded() {
     );
     let first = &p.errors[0];
     assert_eq!(first.raw.get_path(&["name"]), Some(&Node::from("kept")));
-    assert_eq!(first.to_string(), "leads[update][1][id]: expected a number, found `abc`");
+    assert_eq!(
+        first.to_string(),
+        "leads[update][1][id]: expected a number, found `abc`"
+    );
 }
 
 #[test]
 fn contact_with_unknown_type_is_an_entity_error() {
-    let p = decode(&body(&["contacts[add][0][id]=1", "contacts[add][0][type]=robot", "account[subdomain]=a"])).unwrap();
+    let p = decode(&body(&[
+        "contacts[add][0][id]=1",
+        "contacts[add][0][type]=robot",
+        "account[subdomain]=a",
+    ]))
+    .unwrap();
     assert!(p.events.is_empty());
     assert_eq!(p.errors[0].code(), "unknown_type");
     assert_eq!(p.errors[0].entity_id, Some(1));
@@ -645,7 +871,10 @@ fn payload_survives_json_with_utf8_intact() {
 
 #[test]
 fn encode_writes_http_build_query_shape() {
-    let p = decode_with_account(&["leads[status][0][id]=7", "leads[status][0][name]=%D0%AF+x%26y"]);
+    let p = decode_with_account(&[
+        "leads[status][0][id]=7",
+        "leads[status][0][name]=%D0%AF+x%26y",
+    ]);
     assert_eq!(
         encode(&p),
         "leads%5Bstatus%5D%5B0%5D%5Bid%5D=7&leads%5Bstatus%5D%5B0%5D%5Bname%5D=%D0%AF+x%26y\

@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use amo_webhook::events::*;
-use amo_webhook::{DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, encode, parse_form};
+use amo_webhook::{
+    DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, encode, parse_form,
+};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/webhooks")
@@ -27,7 +29,11 @@ fn golden_files() -> Vec<PathBuf> {
 /// Flattens the tree back into `key[a][b]=value` lines, in body order.
 fn flatten(map: &NodeMap, prefix: &str, out: &mut Vec<(String, String)>) {
     for (k, node) in map.iter() {
-        let key = if prefix.is_empty() { k.to_string() } else { format!("{prefix}[{k}]") };
+        let key = if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}[{k}]")
+        };
         match node {
             Node::Value(v) => out.push((key, v.clone())),
             Node::Map(m) => flatten(m, &key, out),
@@ -41,9 +47,9 @@ fn read_txt(path: &Path) -> Vec<(String, String)> {
     let text = fs::read_to_string(path).expect("readable .txt");
     let mut pairs: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
-        let starts_key = line
-            .split_once('=')
-            .is_some_and(|(k, _)| !k.is_empty() && k.contains('[') && k.ends_with(']') && !k.contains(' '));
+        let starts_key = line.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.contains('[') && k.ends_with(']') && !k.contains(' ')
+        });
         match (starts_key, pairs.last_mut()) {
             (true, _) | (false, None) => {
                 let (k, v) = line.split_once('=').unwrap_or((line, ""));
@@ -83,7 +89,10 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
     let lead_action = |a: LeadAction| {
         let all = leads(p);
         assert!(!all.is_empty());
-        assert!(all.iter().all(|(action, _)| *action == a), "{stem}: {all:?}");
+        assert!(
+            all.iter().all(|(action, _)| *action == a),
+            "{stem}: {all:?}"
+        );
         all
     };
     match stem {
@@ -94,12 +103,19 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
                 _ => LeadAction::Restore,
             };
             let all = lead_action(want);
-            assert!(all.iter().all(|(_, l)| l.pipeline_id.is_some() && l.status_id.is_some()), "{stem}");
+            assert!(
+                all.iter()
+                    .all(|(_, l)| l.pipeline_id.is_some() && l.status_id.is_some()),
+                "{stem}"
+            );
         }
         "lead_status" => {
             let all = lead_action(LeadAction::Status);
             let lead = all[0].1;
-            assert!(lead.old_status_id.is_some() && lead.old_status_id != lead.status_id, "{lead:?}");
+            assert!(
+                lead.old_status_id.is_some() && lead.old_status_id != lead.status_id,
+                "{lead:?}"
+            );
             // The date quirk: a bare value with no [value] level.
             let plain = lead
                 .custom_fields
@@ -107,11 +123,17 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
                 .flat_map(|f| &f.values)
                 .any(|v| matches!(v, CustomFieldValue::Plain(s) if s.parse::<i64>().is_ok()));
             assert!(plain, "{stem}: no bare date custom field value");
-            assert!(lead.name.as_deref().is_some_and(|n| !n.is_ascii()), "Cyrillic name expected");
+            assert!(
+                lead.name.as_deref().is_some_and(|n| !n.is_ascii()),
+                "Cyrillic name expected"
+            );
         }
         "lead_status_pipeline" => {
             let lead = lead_action(LeadAction::Status)[0].1;
-            assert!(lead.old_pipeline_id.is_some() && lead.old_pipeline_id != lead.pipeline_id, "{lead:?}");
+            assert!(
+                lead.old_pipeline_id.is_some() && lead.old_pipeline_id != lead.pipeline_id,
+                "{lead:?}"
+            );
         }
         "lead_responsible" => {
             let lead = lead_action(LeadAction::Responsible)[0].1;
@@ -120,7 +142,10 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
         "lead_delete" => {
             for (_, lead) in lead_action(LeadAction::Delete) {
                 assert!(lead.status_id.is_some() && lead.pipeline_id.is_some());
-                assert!(lead.name.is_none() && lead.custom_fields.is_empty() && lead.extra.is_empty(), "{lead:?}");
+                assert!(
+                    lead.name.is_none() && lead.custom_fields.is_empty() && lead.extra.is_empty(),
+                    "{lead:?}"
+                );
             }
         }
         "bulk_status_50" => {
@@ -136,7 +161,11 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
                 _ => ContactAction::Responsible,
             };
             let all = contacts(p);
-            assert!(all.iter().all(|(a, c)| *a == want && c.kind == ContactKind::Contact), "{stem}: {all:?}");
+            assert!(
+                all.iter()
+                    .all(|(a, c)| *a == want && c.kind == ContactKind::Contact),
+                "{stem}: {all:?}"
+            );
             if stem == "contact_add" {
                 let c = all[0].1;
                 assert!(!c.phones().is_empty() && !c.emails().is_empty(), "{c:?}");
@@ -145,25 +174,42 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
         }
         "company_add" => {
             let all = contacts(p);
-            assert!(all.iter().all(|(a, c)| *a == ContactAction::Add && c.kind == ContactKind::Company));
+            assert!(
+                all.iter()
+                    .all(|(a, c)| *a == ContactAction::Add && c.kind == ContactKind::Company)
+            );
             assert!(!all[0].1.linked_lead_ids.is_empty());
         }
         "contact_delete" => {
             let kinds: Vec<_> = contacts(p).iter().map(|(a, c)| (*a, c.kind)).collect();
             assert!(kinds.iter().all(|(a, _)| *a == ContactAction::Delete));
-            assert!(kinds.iter().any(|(_, k)| *k == ContactKind::Company), "{kinds:?}");
+            assert!(
+                kinds.iter().any(|(_, k)| *k == ContactKind::Company),
+                "{kinds:?}"
+            );
         }
         "note_lead" | "note_contact" => {
-            let want = if stem == "note_lead" { NoteParent::Lead } else { NoteParent::Contact };
-            let WebhookEvent::Note { parent, note } = &p.events[0] else { panic!("{:?}", p.events) };
+            let want = if stem == "note_lead" {
+                NoteParent::Lead
+            } else {
+                NoteParent::Contact
+            };
+            let WebhookEvent::Note { parent, note } = &p.events[0] else {
+                panic!("{:?}", p.events)
+            };
             assert_eq!(*parent, want);
             assert!(note.element_id.is_some() && note.text.is_some());
             let date = note.date_create.as_ref().expect("date_create");
             assert!(date.local.is_some(), "Y-m-d H:i:s parsed: {date:?}");
         }
         "message_add" | "message_picture" => {
-            let WebhookEvent::Message { message } = &p.events[0] else { panic!("{:?}", p.events) };
-            assert!(message.talk_id.is_some() && message.author.is_some(), "{message:?}");
+            let WebhookEvent::Message { message } = &p.events[0] else {
+                panic!("{:?}", p.events)
+            };
+            assert!(
+                message.talk_id.is_some() && message.author.is_some(),
+                "{message:?}"
+            );
             if stem == "message_picture" {
                 assert_eq!(message.message_type.as_deref(), Some("picture"));
                 let a = message.attachment.as_ref().expect("attachment");
@@ -173,22 +219,43 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
             }
         }
         "talk_add" | "talk_update" => {
-            let want = if stem == "talk_add" { TalkAction::Add } else { TalkAction::Update };
-            let WebhookEvent::Talk { action, talk } = &p.events[0] else { panic!("{:?}", p.events) };
+            let want = if stem == "talk_add" {
+                TalkAction::Add
+            } else {
+                TalkAction::Update
+            };
+            let WebhookEvent::Talk { action, talk } = &p.events[0] else {
+                panic!("{:?}", p.events)
+            };
             assert_eq!(*action, want);
-            assert!(talk.is_read.is_some() && talk.is_in_work.is_some(), "{talk:?}");
+            assert!(
+                talk.is_read.is_some() && talk.is_in_work.is_some(),
+                "{talk:?}"
+            );
         }
         "task_add" => {
-            let WebhookEvent::Task { action, task } = &p.events[0] else { panic!("{:?}", p.events) };
+            let WebhookEvent::Task { action, task } = &p.events[0] else {
+                panic!("{:?}", p.events)
+            };
             assert_eq!(*action, TaskAction::Add);
-            assert!(task.element_id.is_some() && task.complete_till.is_some(), "{task:?}");
+            assert!(
+                task.element_id.is_some() && task.complete_till.is_some(),
+                "{task:?}"
+            );
         }
         "unsorted_add" => {
-            let WebhookEvent::UnsortedAdd { unsorted } = &p.events[0] else { panic!("{:?}", p.events) };
-            assert!(unsorted.lead_id.is_some() && !unsorted.contact_ids().is_empty(), "{unsorted:?}");
+            let WebhookEvent::UnsortedAdd { unsorted } = &p.events[0] else {
+                panic!("{:?}", p.events)
+            };
+            assert!(
+                unsorted.lead_id.is_some() && !unsorted.contact_ids().is_empty(),
+                "{unsorted:?}"
+            );
         }
         "unsorted_delete" => {
-            let WebhookEvent::UnsortedDelete { unsorted } = &p.events[0] else { panic!("{:?}", p.events) };
+            let WebhookEvent::UnsortedDelete { unsorted } = &p.events[0] else {
+                panic!("{:?}", p.events)
+            };
             assert!(!unsorted.result_lead_ids().is_empty(), "{unsorted:?}");
         }
         "mixed" => {
@@ -204,7 +271,10 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
                     _ => "other",
                 })
                 .collect();
-            assert!(kinds.len() >= 3, "mixed body has several entity kinds: {kinds:?}");
+            assert!(
+                kinds.len() >= 3,
+                "mixed body has several entity kinds: {kinds:?}"
+            );
         }
         _ => return false,
     }
@@ -214,20 +284,41 @@ fn check_named_facts(stem: &str, p: &WebhookPayload) -> bool {
 #[test]
 fn every_golden_body_decodes_with_its_facts() {
     let files = golden_files();
-    assert!(!files.is_empty(), "no *.form files in {}", golden_dir().display());
+    assert!(
+        !files.is_empty(),
+        "no *.form files in {}",
+        golden_dir().display()
+    );
     let mut unknown_names = Vec::new();
     for path in &files {
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name").to_string();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name")
+            .to_string();
         let body = fs::read(path).expect("readable .form");
         let p = decode(&body).unwrap_or_else(|e| panic!("{stem}: {e} ({})", e.code()));
 
         // Generic facts of any real-shape body.
         assert!(p.errors.is_empty(), "{stem}: {:?}", p.errors);
-        assert!(!p.account.subdomain.is_empty() && p.account.id.is_some(), "{stem}: {:?}", p.account);
-        assert!(p.account.self_link.as_deref().is_some_and(|l| l.starts_with("https://")), "{stem}");
+        assert!(
+            !p.account.subdomain.is_empty() && p.account.id.is_some(),
+            "{stem}: {:?}",
+            p.account
+        );
+        assert!(
+            p.account
+                .self_link
+                .as_deref()
+                .is_some_and(|l| l.starts_with("https://")),
+            "{stem}"
+        );
         assert!(!p.events.is_empty(), "{stem}: no events");
         for e in &p.events {
-            assert!(!matches!(e, WebhookEvent::Unknown { .. }), "{stem}: unrecognised {e:?}");
+            assert!(
+                !matches!(e, WebhookEvent::Unknown { .. }),
+                "{stem}: unrecognised {e:?}"
+            );
         }
 
         // The readable twin, pair for pair.
@@ -236,20 +327,38 @@ fn every_golden_body_decodes_with_its_facts() {
         flatten(&tree, "", &mut pairs);
         let txt = path.with_extension("txt");
         if txt.exists() {
-            assert_eq!(pairs, read_txt(&txt), "{stem}: decoded pairs differ from {}", txt.display());
+            assert_eq!(
+                pairs,
+                read_txt(&txt),
+                "{stem}: decoded pairs differ from {}",
+                txt.display()
+            );
         }
         // One event per (entity, action, index) that is not the account.
         let entities: BTreeSet<Vec<&str>> = pairs
             .iter()
             .filter(|(k, _)| !k.starts_with("account["))
-            .map(|(k, _)| k.split(['[', ']']).filter(|s| !s.is_empty()).take(3).collect())
+            .map(|(k, _)| {
+                k.split(['[', ']'])
+                    .filter(|s| !s.is_empty())
+                    .take(3)
+                    .collect()
+            })
             .collect();
         assert_eq!(p.events.len(), entities.len(), "{stem}");
 
         // Encoding and decoding again changes nothing; the JSON form neither.
-        assert_eq!(decode(encode(&p).as_bytes()).expect("re-decode"), p, "{stem}: round trip");
+        assert_eq!(
+            decode(encode(&p).as_bytes()).expect("re-decode"),
+            p,
+            "{stem}: round trip"
+        );
         let json = serde_json::to_string(&p).expect("json");
-        assert_eq!(serde_json::from_str::<WebhookPayload>(&json).expect("from json"), p, "{stem}");
+        assert_eq!(
+            serde_json::from_str::<WebhookPayload>(&json).expect("from json"),
+            p,
+            "{stem}"
+        );
 
         if !check_named_facts(&stem, &p) {
             unknown_names.push(stem);

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use amo_webhook::events::*;
-use amo_webhook::{DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, decode_with_limits, encode};
+use amo_webhook::{
+    DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, decode_with_limits, encode,
+};
 use proptest::prelude::*;
 
 // ---------- inputs that must never panic ----------
@@ -41,23 +43,69 @@ proptest! {
 
 /// A `key=value` pair from amoCRM's vocabulary, so that bodies often decode.
 fn pair() -> impl Strategy<Value = String> {
-    let entity = prop::sample::select(vec!["leads", "contacts", "task", "talk", "message", "unsorted", "zz", "account"]);
-    let action = prop::sample::select(vec!["add", "update", "status", "note", "delete", "responsible", "x", ""]);
+    let entity = prop::sample::select(vec![
+        "leads", "contacts", "task", "talk", "message", "unsorted", "zz", "account",
+    ]);
+    let action = prop::sample::select(vec![
+        "add",
+        "update",
+        "status",
+        "note",
+        "delete",
+        "responsible",
+        "x",
+        "",
+    ]);
     let index = prop::sample::select(vec!["0", "1", "12", ""]);
     let field = prop::sample::select(vec![
-        "id", "name", "price", "type", "note", "custom_fields", "tags", "values", "value", "enum",
-        "linked_leads_id", "ID", "talk_id", "uid", "is_read", "accept_result", "author", "0", "1", "x",
+        "id",
+        "name",
+        "price",
+        "type",
+        "note",
+        "custom_fields",
+        "tags",
+        "values",
+        "value",
+        "enum",
+        "linked_leads_id",
+        "ID",
+        "talk_id",
+        "uid",
+        "is_read",
+        "accept_result",
+        "author",
+        "0",
+        "1",
+        "x",
     ]);
-    let value = prop::sample::select(vec!["", "1", "42", "abc", "company", "contact", "2018-11-13+09%3A05%3A00", "%D0%AF", "true"]);
-    (entity, action, index, prop::collection::vec(field, 0..5), value).prop_map(|(e, a, i, fields, v)| {
-        let mut key = e.to_string();
-        for seg in [a, i].into_iter().chain(fields) {
-            key.push('[');
-            key.push_str(seg);
-            key.push(']');
-        }
-        format!("{key}={v}")
-    })
+    let value = prop::sample::select(vec![
+        "",
+        "1",
+        "42",
+        "abc",
+        "company",
+        "contact",
+        "2018-11-13+09%3A05%3A00",
+        "%D0%AF",
+        "true",
+    ]);
+    (
+        entity,
+        action,
+        index,
+        prop::collection::vec(field, 0..5),
+        value,
+    )
+        .prop_map(|(e, a, i, fields, v)| {
+            let mut key = e.to_string();
+            for seg in [a, i].into_iter().chain(fields) {
+                key.push('[');
+                key.push_str(seg);
+                key.push(']');
+            }
+            format!("{key}={v}")
+        })
 }
 
 // ---------- generated payloads round-trip ----------
@@ -72,7 +120,9 @@ fn text() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn opt<T: std::fmt::Debug + Clone + 'static>(s: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Option<T>> {
+fn opt<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<Option<T>> {
     prop::option::of(s).boxed()
 }
 
@@ -84,32 +134,52 @@ fn node(depth: u32) -> BoxedStrategy<Node> {
         return leaf;
     }
     leaf.prop_recursive(depth, 12, 3, |inner| {
-        prop::collection::vec(("[a-z0-9_]{1,5}", inner), 1..3).prop_map(|kv| Node::Map(kv.into_iter().collect()))
+        prop::collection::vec(("[a-z0-9_]{1,5}", inner), 1..3)
+            .prop_map(|kv| Node::Map(kv.into_iter().collect()))
     })
     .boxed()
 }
 
 /// Unknown keys: prefixed `x_` so they never collide with typed ones.
 fn extra(depth: u32) -> BoxedStrategy<NodeMap> {
-    prop::collection::vec(("x_[a-z0-9_]{1,5}", node(depth)), 0..3).prop_map(|kv| kv.into_iter().collect()).boxed()
+    prop::collection::vec(("x_[a-z0-9_]{1,5}", node(depth)), 0..3)
+        .prop_map(|kv| kv.into_iter().collect())
+        .boxed()
 }
 
 fn tag() -> impl Strategy<Value = Tag> {
-    (opt(any::<u64>()), text(), extra(1)).prop_map(|(id, name, extra)| Tag { id, name: Some(name), extra })
+    (opt(any::<u64>()), text(), extra(1)).prop_map(|(id, name, extra)| Tag {
+        id,
+        name: Some(name),
+        extra,
+    })
 }
 
 fn custom_field() -> impl Strategy<Value = CustomField> {
     let value = prop_oneof![
         text().prop_map(CustomFieldValue::Plain),
-        (text(), opt(text()), extra(0)).prop_map(|(v, e, extra)| CustomFieldValue::Item(CustomFieldItem {
-            value: Some(v),
-            enum_value: e,
-            extra
-        })),
+        (text(), opt(text()), extra(0)).prop_map(|(v, e, extra)| CustomFieldValue::Item(
+            CustomFieldItem {
+                value: Some(v),
+                enum_value: e,
+                extra
+            }
+        )),
     ];
-    (any::<u64>(), opt(text()), opt(text()), prop::collection::vec(value, 0..3), extra(1)).prop_map(
-        |(id, name, code, values, extra)| CustomField { id: Some(id), name, code, values, extra },
+    (
+        any::<u64>(),
+        opt(text()),
+        opt(text()),
+        prop::collection::vec(value, 0..3),
+        extra(1),
     )
+        .prop_map(|(id, name, code, values, extra)| CustomField {
+            id: Some(id),
+            name,
+            code,
+            values,
+            extra,
+        })
 }
 
 fn ou64() -> BoxedStrategy<Option<u64>> {
@@ -122,63 +192,102 @@ fn oi64() -> BoxedStrategy<Option<i64>> {
 
 fn lead() -> impl Strategy<Value = LeadEvent> {
     (
-        (any::<u64>(), opt(text()), ou64(), ou64(), ou64(), ou64(), oi64(), ou64(), ou64()),
+        (
+            any::<u64>(),
+            opt(text()),
+            ou64(),
+            ou64(),
+            ou64(),
+            ou64(),
+            oi64(),
+            ou64(),
+            ou64(),
+        ),
         (ou64(), ou64(), oi64(), oi64(), oi64(), oi64(), ou64()),
-        (prop::collection::vec(tag(), 0..2), prop::collection::vec(custom_field(), 0..3), extra(2)),
+        (
+            prop::collection::vec(tag(), 0..2),
+            prop::collection::vec(custom_field(), 0..3),
+            extra(2),
+        ),
     )
-        .prop_map(|((id, name, st, ost, pl, opl, price, ru, oru), (cu, mu, lm, dc, ca, ua, acc), (tags, custom_fields, extra))| {
-            LeadEvent {
-                id,
-                name,
-                status_id: st,
-                old_status_id: ost,
-                pipeline_id: pl,
-                old_pipeline_id: opl,
-                price,
-                responsible_user_id: ru,
-                old_responsible_user_id: oru,
-                created_user_id: cu,
-                modified_user_id: mu,
-                last_modified: lm,
-                date_create: dc,
-                created_at: ca,
-                updated_at: ua,
-                account_id: acc,
-                tags,
-                custom_fields,
-                extra,
-            }
-        })
+        .prop_map(
+            |(
+                (id, name, st, ost, pl, opl, price, ru, oru),
+                (cu, mu, lm, dc, ca, ua, acc),
+                (tags, custom_fields, extra),
+            )| {
+                LeadEvent {
+                    id,
+                    name,
+                    status_id: st,
+                    old_status_id: ost,
+                    pipeline_id: pl,
+                    old_pipeline_id: opl,
+                    price,
+                    responsible_user_id: ru,
+                    old_responsible_user_id: oru,
+                    created_user_id: cu,
+                    modified_user_id: mu,
+                    last_modified: lm,
+                    date_create: dc,
+                    created_at: ca,
+                    updated_at: ua,
+                    account_id: acc,
+                    tags,
+                    custom_fields,
+                    extra,
+                }
+            },
+        )
 }
 
 fn contact() -> impl Strategy<Value = ContactEvent> {
     (
-        (any::<u64>(), prop::sample::select(vec![ContactKind::Contact, ContactKind::Company]), opt(text()), ou64(), ou64(), ou64(), ou64()),
+        (
+            any::<u64>(),
+            prop::sample::select(vec![ContactKind::Contact, ContactKind::Company]),
+            opt(text()),
+            ou64(),
+            ou64(),
+            ou64(),
+            ou64(),
+        ),
         (oi64(), oi64(), oi64(), oi64(), opt(text()), ou64(), ou64()),
-        (prop::collection::vec(any::<u64>(), 0..3), prop::collection::vec(tag(), 0..2), prop::collection::vec(custom_field(), 0..3), extra(2)),
+        (
+            prop::collection::vec(any::<u64>(), 0..3),
+            prop::collection::vec(tag(), 0..2),
+            prop::collection::vec(custom_field(), 0..3),
+            extra(2),
+        ),
     )
-        .prop_map(|((id, kind, name, ru, oru, cu, mu), (dc, lm, ca, ua, company_name, lc, acc), (linked_lead_ids, tags, custom_fields, extra))| {
-            ContactEvent {
-                id,
-                kind,
-                name,
-                responsible_user_id: ru,
-                old_responsible_user_id: oru,
-                created_user_id: cu,
-                modified_user_id: mu,
-                date_create: dc,
-                last_modified: lm,
-                created_at: ca,
-                updated_at: ua,
-                company_name,
-                linked_company_id: lc,
-                account_id: acc,
-                linked_lead_ids,
-                tags,
-                custom_fields,
-                extra,
-            }
-        })
+        .prop_map(
+            |(
+                (id, kind, name, ru, oru, cu, mu),
+                (dc, lm, ca, ua, company_name, lc, acc),
+                (linked_lead_ids, tags, custom_fields, extra),
+            )| {
+                ContactEvent {
+                    id,
+                    kind,
+                    name,
+                    responsible_user_id: ru,
+                    old_responsible_user_id: oru,
+                    created_user_id: cu,
+                    modified_user_id: mu,
+                    date_create: dc,
+                    last_modified: lm,
+                    created_at: ca,
+                    updated_at: ua,
+                    company_name,
+                    linked_company_id: lc,
+                    account_id: acc,
+                    linked_lead_ids,
+                    tags,
+                    custom_fields,
+                    extra,
+                }
+            },
+        )
 }
 
 fn crm_date() -> BoxedStrategy<Option<CrmDate>> {
@@ -192,29 +301,52 @@ fn crm_date() -> BoxedStrategy<Option<CrmDate>> {
 
 fn note() -> impl Strategy<Value = NoteEvent> {
     (
-        (any::<u64>(), ou64(), ou64(), ou64(), opt(text()), crm_date(), crm_date()),
-        (ou64(), ou64(), ou64(), ou64(), ou64(), oi64(), oi64(), opt(text())),
+        (
+            any::<u64>(),
+            ou64(),
+            ou64(),
+            ou64(),
+            opt(text()),
+            crm_date(),
+            crm_date(),
+        ),
+        (
+            ou64(),
+            ou64(),
+            ou64(),
+            ou64(),
+            ou64(),
+            oi64(),
+            oi64(),
+            opt(text()),
+        ),
         (extra(2), extra(2)),
     )
-        .prop_map(|((id, et, eid, nt, text, dc, tx), (cb, mb, mu, g, acc, ca, ua, metadata), (extra, outer_extra))| NoteEvent {
-            id,
-            element_type: et,
-            element_id: eid,
-            note_type: nt,
-            text,
-            date_create: dc,
-            timestamp_x: tx,
-            created_by: cb,
-            modified_by: mb,
-            main_user_id: mu,
-            group_id: g,
-            account_id: acc,
-            created_at: ca,
-            updated_at: ua,
-            metadata,
-            extra,
-            outer_extra,
-        })
+        .prop_map(
+            |(
+                (id, et, eid, nt, text, dc, tx),
+                (cb, mb, mu, g, acc, ca, ua, metadata),
+                (extra, outer_extra),
+            )| NoteEvent {
+                id,
+                element_type: et,
+                element_id: eid,
+                note_type: nt,
+                text,
+                date_create: dc,
+                timestamp_x: tx,
+                created_by: cb,
+                modified_by: mb,
+                main_user_id: mu,
+                group_id: g,
+                account_id: acc,
+                created_at: ca,
+                updated_at: ua,
+                metadata,
+                extra,
+                outer_extra,
+            },
+        )
 }
 
 fn unsorted_result() -> BoxedStrategy<Option<UnsortedResult>> {
@@ -224,7 +356,12 @@ fn unsorted_result() -> BoxedStrategy<Option<UnsortedResult>> {
         prop::collection::vec(any::<u64>(), 0..2),
         extra(2),
     )
-        .prop_map(|(leads, contacts, companies, extra)| UnsortedResult { leads, contacts, companies, extra }))
+        .prop_map(|(leads, contacts, companies, extra)| UnsortedResult {
+            leads,
+            contacts,
+            companies,
+            extra,
+        }))
 }
 
 fn event() -> impl Strategy<Value = WebhookEvent> {
@@ -243,119 +380,245 @@ fn event() -> impl Strategy<Value = WebhookEvent> {
         ContactAction::Restore,
         ContactAction::Responsible,
     ]);
-    let parent = prop::sample::select(vec![NoteParent::Lead, NoteParent::Contact, NoteParent::Company]);
-    let task_action =
-        prop::sample::select(vec![TaskAction::Add, TaskAction::Update, TaskAction::Delete, TaskAction::Responsible]);
+    let parent = prop::sample::select(vec![
+        NoteParent::Lead,
+        NoteParent::Contact,
+        NoteParent::Company,
+    ]);
+    let task_action = prop::sample::select(vec![
+        TaskAction::Add,
+        TaskAction::Update,
+        TaskAction::Delete,
+        TaskAction::Responsible,
+    ]);
     let talk_action = prop::sample::select(vec![TalkAction::Add, TalkAction::Update]);
     let unsorted_add = (
-        (text(), opt(text()), opt(text()), opt(text()), ou64(), ou64(), ou64(), oi64()),
+        (
+            text(),
+            opt(text()),
+            opt(text()),
+            opt(text()),
+            ou64(),
+            ou64(),
+            ou64(),
+            oi64(),
+        ),
         (opt(node(3)), opt(node(3)), extra(3)),
     )
-        .prop_map(|((uid, source, source_uid, category, pl, sid, lid, ca), (source_data, data, extra))| {
-            WebhookEvent::UnsortedAdd {
-                unsorted: UnsortedAddEvent {
-                    uid,
-                    source,
-                    source_uid,
-                    category,
-                    pipeline_id: pl,
-                    source_id: sid,
-                    lead_id: lid,
-                    created_at: ca,
-                    source_data,
-                    data,
-                    extra,
-                },
-            }
-        });
-    let unsorted_delete = (text(), opt(text()), opt(text()), ou64(), unsorted_result(), unsorted_result(), extra(3))
-        .prop_map(|(uid, action, category, mu, accept_result, decline_result, extra)| WebhookEvent::UnsortedDelete {
-            unsorted: UnsortedDeleteEvent { uid, action, category, modified_user_id: mu, accept_result, decline_result, extra },
-        });
-    let author = opt((text(), opt(text()), opt(text()), opt(text()), extra(2)).prop_map(|(id, kind, name, avatar_url, extra)| {
-        MessageAuthor { id: Some(id), kind, name, avatar_url, extra }
-    }));
-    let attachment = opt((text(), opt(text()), opt(text()), extra(2)).prop_map(|(kind, link, file_name, extra)| {
-        MessageAttachment { kind: Some(kind), link, file_name, extra }
-    }));
-    let message = (
-        (text(), opt(text()), ou64(), ou64(), opt(text()), oi64(), opt(text()), ou64()),
-        (ou64(), ou64(), opt(text()), opt(text()), opt(text()), author, attachment, extra(3)),
+        .prop_map(
+            |(
+                (uid, source, source_uid, category, pl, sid, lid, ca),
+                (source_data, data, extra),
+            )| {
+                WebhookEvent::UnsortedAdd {
+                    unsorted: UnsortedAddEvent {
+                        uid,
+                        source,
+                        source_uid,
+                        category,
+                        pipeline_id: pl,
+                        source_id: sid,
+                        lead_id: lid,
+                        created_at: ca,
+                        source_data,
+                        data,
+                        extra,
+                    },
+                }
+            },
+        );
+    let unsorted_delete = (
+        text(),
+        opt(text()),
+        opt(text()),
+        ou64(),
+        unsorted_result(),
+        unsorted_result(),
+        extra(3),
     )
-        .prop_map(|((id, chat_id, talk_id, contact_id, text, ca, et, eid), (elt, elid, direction, origin, mt, author, attachment, extra))| {
-            WebhookEvent::Message {
-                message: MessageEvent {
-                    id,
-                    chat_id,
-                    talk_id,
-                    contact_id,
-                    text,
-                    created_at: ca,
-                    entity_type: et,
-                    entity_id: eid,
-                    element_type: elt,
-                    element_id: elid,
-                    direction,
-                    origin,
-                    message_type: mt,
-                    author,
-                    attachment,
-                    extra,
-                },
-            }
-        });
+        .prop_map(
+            |(uid, action, category, mu, accept_result, decline_result, extra)| {
+                WebhookEvent::UnsortedDelete {
+                    unsorted: UnsortedDeleteEvent {
+                        uid,
+                        action,
+                        category,
+                        modified_user_id: mu,
+                        accept_result,
+                        decline_result,
+                        extra,
+                    },
+                }
+            },
+        );
+    let author = opt(
+        (text(), opt(text()), opt(text()), opt(text()), extra(2)).prop_map(
+            |(id, kind, name, avatar_url, extra)| MessageAuthor {
+                id: Some(id),
+                kind,
+                name,
+                avatar_url,
+                extra,
+            },
+        ),
+    );
+    let attachment = opt((text(), opt(text()), opt(text()), extra(2)).prop_map(
+        |(kind, link, file_name, extra)| MessageAttachment {
+            kind: Some(kind),
+            link,
+            file_name,
+            extra,
+        },
+    ));
+    let message = (
+        (
+            text(),
+            opt(text()),
+            ou64(),
+            ou64(),
+            opt(text()),
+            oi64(),
+            opt(text()),
+            ou64(),
+        ),
+        (
+            ou64(),
+            ou64(),
+            opt(text()),
+            opt(text()),
+            opt(text()),
+            author,
+            attachment,
+            extra(3),
+        ),
+    )
+        .prop_map(
+            |(
+                (id, chat_id, talk_id, contact_id, text, ca, et, eid),
+                (elt, elid, direction, origin, mt, author, attachment, extra),
+            )| {
+                WebhookEvent::Message {
+                    message: MessageEvent {
+                        id,
+                        chat_id,
+                        talk_id,
+                        contact_id,
+                        text,
+                        created_at: ca,
+                        entity_type: et,
+                        entity_id: eid,
+                        element_type: elt,
+                        element_id: elid,
+                        direction,
+                        origin,
+                        message_type: mt,
+                        author,
+                        attachment,
+                        extra,
+                    },
+                }
+            },
+        );
     let talk = (
         talk_action,
-        (any::<u64>(), opt(text()), ou64(), ou64(), opt(text()), opt(text())),
-        (opt(any::<bool>()), opt(any::<bool>()), oi64(), oi64(), oi64(), extra(3)),
+        (
+            any::<u64>(),
+            opt(text()),
+            ou64(),
+            ou64(),
+            opt(text()),
+            opt(text()),
+        ),
+        (
+            opt(any::<bool>()),
+            opt(any::<bool>()),
+            oi64(),
+            oi64(),
+            oi64(),
+            extra(3),
+        ),
     )
-        .prop_map(|(action, (talk_id, chat_id, contact_id, entity_id, entity_type, origin), (is_read, is_in_work, rate, ca, ua, extra))| {
-            WebhookEvent::Talk {
+        .prop_map(
+            |(
                 action,
-                talk: TalkEvent {
-                    talk_id,
-                    chat_id,
-                    contact_id,
-                    entity_id,
-                    entity_type,
-                    origin,
-                    is_read,
-                    is_in_work,
-                    rate,
+                (talk_id, chat_id, contact_id, entity_id, entity_type, origin),
+                (is_read, is_in_work, rate, ca, ua, extra),
+            )| {
+                WebhookEvent::Talk {
+                    action,
+                    talk: TalkEvent {
+                        talk_id,
+                        chat_id,
+                        contact_id,
+                        entity_id,
+                        entity_type,
+                        origin,
+                        is_read,
+                        is_in_work,
+                        rate,
+                        created_at: ca,
+                        updated_at: ua,
+                        extra,
+                    },
+                }
+            },
+        );
+    let task = (
+        task_action,
+        (
+            any::<u64>(),
+            ou64(),
+            ou64(),
+            ou64(),
+            opt(text()),
+            ou64(),
+            oi64(),
+        ),
+        (
+            ou64(),
+            ou64(),
+            ou64(),
+            ou64(),
+            ou64(),
+            oi64(),
+            oi64(),
+            extra(3),
+        ),
+    )
+        .prop_map(
+            |(
+                action,
+                (id, eid, et, tt, text, status, till),
+                (ru, oru, cu, mu, acc, ca, ua, extra),
+            )| WebhookEvent::Task {
+                action,
+                task: TaskEvent {
+                    id,
+                    element_id: eid,
+                    element_type: et,
+                    task_type: tt,
+                    text,
+                    status,
+                    complete_till: till,
+                    responsible_user_id: ru,
+                    old_responsible_user_id: oru,
+                    created_user_id: cu,
+                    modified_user_id: mu,
+                    account_id: acc,
                     created_at: ca,
                     updated_at: ua,
                     extra,
                 },
-            }
-        });
-    let task = (
-        task_action,
-        (any::<u64>(), ou64(), ou64(), ou64(), opt(text()), ou64(), oi64()),
-        (ou64(), ou64(), ou64(), ou64(), ou64(), oi64(), oi64(), extra(3)),
-    )
-        .prop_map(|(action, (id, eid, et, tt, text, status, till), (ru, oru, cu, mu, acc, ca, ua, extra))| WebhookEvent::Task {
-            action,
-            task: TaskEvent {
-                id,
-                element_id: eid,
-                element_type: et,
-                task_type: tt,
-                text,
-                status,
-                complete_till: till,
-                responsible_user_id: ru,
-                old_responsible_user_id: oru,
-                created_user_id: cu,
-                modified_user_id: mu,
-                account_id: acc,
-                created_at: ca,
-                updated_at: ua,
-                extra,
             },
-        });
+        );
     let unknown = prop_oneof![
-        ("zz_[a-z]{1,3}", "[a-z]{1,4}", node(4))
-            .prop_map(|(entity, action, fields)| WebhookEvent::Unknown { entity, action: Some(action), fields }),
+        ("zz_[a-z]{1,3}", "[a-z]{1,4}", node(4)).prop_map(|(entity, action, fields)| {
+            WebhookEvent::Unknown {
+                entity,
+                action: Some(action),
+                fields,
+            }
+        }),
         ("x_[a-z]{1,4}", node(3)).prop_map(|(action, fields)| WebhookEvent::Unknown {
             entity: "leads".into(),
             action: Some(action),
@@ -369,7 +632,8 @@ fn event() -> impl Strategy<Value = WebhookEvent> {
     ];
     prop_oneof![
         (lead_action, lead()).prop_map(|(action, lead)| WebhookEvent::Lead { action, lead }),
-        (contact_action, contact()).prop_map(|(action, contact)| WebhookEvent::Contact { action, contact }),
+        (contact_action, contact())
+            .prop_map(|(action, contact)| WebhookEvent::Contact { action, contact }),
         (parent, note()).prop_map(|(parent, note)| WebhookEvent::Note { parent, note }),
         unsorted_add,
         unsorted_delete,
@@ -410,7 +674,8 @@ fn canonical(events: Vec<WebhookEvent>) -> Vec<WebhookEvent> {
             let ok = match (e, &action) {
                 (WebhookEvent::Unknown { .. }, None) => !seen_entities.contains(&entity),
                 (WebhookEvent::Unknown { .. }, Some(_)) => {
-                    !whole_entities.contains(&entity) && unknown_keys.insert((entity.clone(), action.clone()))
+                    !whole_entities.contains(&entity)
+                        && unknown_keys.insert((entity.clone(), action.clone()))
                 }
                 _ => !whole_entities.contains(&entity),
             };
@@ -441,10 +706,20 @@ fn canonical(events: Vec<WebhookEvent>) -> Vec<WebhookEvent> {
 }
 
 fn payload() -> impl Strategy<Value = WebhookPayload> {
-    let account = (text(), ou64(), opt(text()), extra(2))
-        .prop_map(|(subdomain, id, self_link, extra)| AccountBlock { subdomain, id, self_link, extra });
-    (account, prop::collection::vec(event(), 0..8))
-        .prop_map(|(account, events)| WebhookPayload { account, events: canonical(events), errors: Vec::new() })
+    let account =
+        (text(), ou64(), opt(text()), extra(2)).prop_map(|(subdomain, id, self_link, extra)| {
+            AccountBlock {
+                subdomain,
+                id,
+                self_link,
+                extra,
+            }
+        });
+    (account, prop::collection::vec(event(), 0..8)).prop_map(|(account, events)| WebhookPayload {
+        account,
+        events: canonical(events),
+        errors: Vec::new(),
+    })
 }
 
 proptest! {

@@ -23,6 +23,18 @@ pub trait TokenProvider: Send + Sync + 'static {
     fn refresh(&self, rejected: &Secret) -> impl Future<Output = Result<Secret, ApiError>> + Send;
 }
 
+/// A shared provider is a provider: the app can keep an `Arc` to the same
+/// provider it hands to the client (to persist refreshed tokens, say).
+impl<T: TokenProvider> TokenProvider for std::sync::Arc<T> {
+    fn access_token(&self) -> impl Future<Output = Result<Secret, ApiError>> + Send {
+        T::access_token(self)
+    }
+
+    fn refresh(&self, rejected: &Secret) -> impl Future<Output = Result<Secret, ApiError>> + Send {
+        T::refresh(self, rejected)
+    }
+}
+
 /// A long-lived token (private integrations): it cannot be refreshed.
 #[derive(Debug, Clone)]
 pub struct StaticToken {

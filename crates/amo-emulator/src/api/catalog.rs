@@ -13,22 +13,42 @@ use crate::query::{Paging, Query};
 use crate::state::AppState;
 
 fn admin_only(p: &Principal) -> Result<(), Problem> {
-    if p.is_admin { Ok(()) } else { Err(Problem::forbidden("Access denied: this method requires administrator rights")) }
+    if p.is_admin {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(
+            "Access denied: this method requires administrator rights",
+        ))
+    }
 }
 
-pub async fn account(State(state): State<AppState>, Extension(p): Extension<Principal>, RawQuery(raw): RawQuery) -> Response {
+pub async fn account(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Query::parse(raw.as_deref());
     let world = state.world();
-    hal(StatusCode::OK, &render::account(&world, &q.with(), p.user_id))
+    hal(
+        StatusCode::OK,
+        &render::account(&world, &q.with(), p.user_id),
+    )
 }
 
-pub async fn users(State(state): State<AppState>, Extension(p): Extension<Principal>, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
+pub async fn users(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
     admin_only(&p)?;
     let q = Query::parse(raw.as_deref());
     let paging = Paging::from_query(&q, 50, 250)?;
     let world = state.world();
     let (start, end, has_next) = paging.window(world.users.len());
-    let items = world.users[start..end].iter().map(|u| render::user(&world, u)).collect();
+    let items = world.users[start..end]
+        .iter()
+        .map(|u| render::user(&world, u))
+        .collect();
     Ok(ListPage {
         base: state.base_url(),
         path: "/api/v4/users",
@@ -42,7 +62,11 @@ pub async fn users(State(state): State<AppState>, Extension(p): Extension<Princi
     .respond())
 }
 
-pub async fn user(State(state): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn user(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     admin_only(&p)?;
     let id = path_id(&id)?;
     let world = state.world();
@@ -54,11 +78,23 @@ pub async fn user(State(state): State<AppState>, Extension(p): Extension<Princip
 
 pub async fn pipelines(State(state): State<AppState>) -> Response {
     let world = state.world();
-    let items = world.pipelines.iter().map(|p| render::pipeline(&world, p)).collect();
-    collection(state.base_url(), "/api/v4/leads/pipelines", "pipelines", items)
+    let items = world
+        .pipelines
+        .iter()
+        .map(|p| render::pipeline(&world, p))
+        .collect();
+    collection(
+        state.base_url(),
+        "/api/v4/leads/pipelines",
+        "pipelines",
+        items,
+    )
 }
 
-pub async fn pipeline(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn pipeline(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     let id = path_id(&id)?;
     let world = state.world();
     Ok(match world.pipeline(id) {
@@ -67,14 +103,27 @@ pub async fn pipeline(State(state): State<AppState>, Path(id): Path<String>) -> 
     })
 }
 
-pub async fn statuses(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn statuses(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     let id = path_id(&id)?;
     let world = state.world();
-    let Some(p) = world.pipeline(id) else { return Ok(no_content()) };
+    let Some(p) = world.pipeline(id) else {
+        return Ok(no_content());
+    };
     let mut statuses: Vec<_> = p.statuses.iter().collect();
     statuses.sort_by_key(|s| s.sort);
-    let items = statuses.into_iter().map(|s| render::status(&world, s)).collect();
-    Ok(collection(state.base_url(), &format!("/api/v4/leads/pipelines/{id}/statuses"), "statuses", items))
+    let items = statuses
+        .into_iter()
+        .map(|s| render::status(&world, s))
+        .collect();
+    Ok(collection(
+        state.base_url(),
+        &format!("/api/v4/leads/pipelines/{id}/statuses"),
+        "statuses",
+        items,
+    ))
 }
 
 pub(crate) fn require_admin(p: &Principal) -> Result<(), Problem> {

@@ -23,18 +23,29 @@ fn contact_matches(c: &Contact, needle: &str) -> bool {
     c.name.to_lowercase().contains(needle)
         || c.custom_fields.iter().flat_map(|f| &f.values).any(|v| {
             v.value.to_lowercase().contains(needle)
-                || (digits.len() >= 5 && v.value.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits))
+                || (digits.len() >= 5
+                    && v.value
+                        .chars()
+                        .filter(char::is_ascii_digit)
+                        .collect::<String>()
+                        .contains(&digits))
         })
 }
 
-pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
     let q = Query::parse(raw.as_deref());
     let paging = Paging::from_query(&q, 50, 250)?;
     let ids = parse_ids("filter[id]", &q.list("filter[id]"))?;
     let updated = time_range(&q, "updated_at")?;
     let created = time_range(&q, "created_at")?;
     let order = Order::parse(&q, &["updated_at", "created_at", "id"])?;
-    let search = q.get("query").map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+    let search = q
+        .get("query")
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty());
     let with_leads = q.with().iter().any(|w| w == "leads");
     let world = state.world();
     let mut found: Vec<&Contact> = world
@@ -54,12 +65,28 @@ pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
         _ => i64::try_from(c.id).unwrap_or(i64::MAX),
     });
     let (start, end, has_next) = paging.window(found.len());
-    let items = found[start..end].iter().map(|c| render::contact(&world, c, with_leads)).collect();
-    Ok(ListPage { base: state.base_url(), path: "/api/v4/contacts", query: &q, paging, key: "contacts", items, has_next, total: None }
-        .respond())
+    let items = found[start..end]
+        .iter()
+        .map(|c| render::contact(&world, c, with_leads))
+        .collect();
+    Ok(ListPage {
+        base: state.base_url(),
+        path: "/api/v4/contacts",
+        query: &q,
+        paging,
+        key: "contacts",
+        items,
+        has_next,
+        total: None,
+    }
+    .respond())
 }
 
-pub async fn one(State(state): State<AppState>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
+pub async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
     let id = path_id(&id)?;
     let q = Query::parse(raw.as_deref());
     let with_leads = q.with().iter().any(|w| w == "leads");
@@ -70,7 +97,10 @@ pub async fn one(State(state): State<AppState>, Path(id): Path<String>, RawQuery
     })
 }
 
-pub async fn companies(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
+pub async fn companies(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
     let q = Query::parse(raw.as_deref());
     let paging = Paging::from_query(&q, 50, 250)?;
     let ids = parse_ids("filter[id]", &q.list("filter[id]"))?;
@@ -80,19 +110,38 @@ pub async fn companies(State(state): State<AppState>, RawQuery(raw): RawQuery) -
     let mut found: Vec<&Company> = world
         .companies
         .values()
-        .filter(|c| !c.is_deleted && (ids.is_empty() || ids.contains(&c.id)) && in_range(c.updated_at, updated))
+        .filter(|c| {
+            !c.is_deleted
+                && (ids.is_empty() || ids.contains(&c.id))
+                && in_range(c.updated_at, updated)
+        })
         .collect();
     order.sort(&mut found, |c, field| match field {
         "updated_at" => c.updated_at,
         _ => i64::try_from(c.id).unwrap_or(i64::MAX),
     });
     let (start, end, has_next) = paging.window(found.len());
-    let items = found[start..end].iter().map(|c| render::company(&world, c)).collect();
-    Ok(ListPage { base: state.base_url(), path: "/api/v4/companies", query: &q, paging, key: "companies", items, has_next, total: None }
-        .respond())
+    let items = found[start..end]
+        .iter()
+        .map(|c| render::company(&world, c))
+        .collect();
+    Ok(ListPage {
+        base: state.base_url(),
+        path: "/api/v4/companies",
+        query: &q,
+        paging,
+        key: "companies",
+        items,
+        has_next,
+        total: None,
+    }
+    .respond())
 }
 
-pub async fn company(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn company(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     let id = path_id(&id)?;
     let world = state.world();
     Ok(match world.companies.get(&id).filter(|c| !c.is_deleted) {

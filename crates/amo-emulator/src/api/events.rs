@@ -10,7 +10,10 @@ use crate::problem::Problem;
 use crate::query::{Paging, Query, parse_ids, time_range};
 use crate::state::AppState;
 
-pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
     let q = Query::parse(raw.as_deref());
     let paging = Paging::from_query(&q, 50, 100)?;
     let types = q.list("filter[type]");
@@ -35,7 +38,19 @@ pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
     // Events are stored in (created_at, id) order, so both fields sort the same way.
     order.sort(&mut found, |e, _| e.created_at);
     let (start, end, has_next) = paging.window(found.len());
-    let items = found[start..end].iter().map(|e| render::event(&world, e)).collect();
-    Ok(ListPage { base: state.base_url(), path: "/api/v4/events", query: &q, paging, key: "events", items, has_next, total: None }
-        .respond())
+    let items = found[start..end]
+        .iter()
+        .map(|e| render::event(&world, e))
+        .collect();
+    Ok(ListPage {
+        base: state.base_url(),
+        path: "/api/v4/events",
+        query: &q,
+        paging,
+        key: "events",
+        items,
+        has_next,
+        total: None,
+    }
+    .respond())
 }

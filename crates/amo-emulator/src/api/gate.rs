@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::Principal;
+use crate::auth::{AuthError, Principal};
 use crate::faults::{Forced, Roll};
 use crate::limits::Verdict;
 use crate::problem::Problem;
@@ -19,7 +19,10 @@ pub const BLOCKED_HTML: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf
 
 fn html(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     response
 }
 
@@ -28,39 +31,70 @@ pub fn blocked_page() -> Response {
 }
 
 pub fn too_many() -> Response {
-    Problem::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", "Превышен лимит запросов к API").into_response()
+    Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too Many Requests",
+        "Превышен лимит запросов к API",
+    )
+    .into_response()
 }
 
 /// A 5xx as the real stack shows it: JSON from the app, HTML from the gateway.
 pub fn server_error(status: StatusCode) -> Response {
     if status == StatusCode::INTERNAL_SERVER_ERROR {
-        return Problem::new(status, "Internal Server Error", "Internal server error").into_response();
+        return Problem::new(status, "Internal Server Error", "Internal server error")
+            .into_response();
     }
     let reason = status.canonical_reason().unwrap_or("Error");
     let code = status.as_u16();
-    html(status, format!("<html>\n<head><title>{code} {reason}</title></head>\n<body>\n<center><h1>{code} {reason}</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"))
+    html(
+        status,
+        format!(
+            "<html>\n<head><title>{code} {reason}</title></head>\n<body>\n<center><h1>{code} {reason}</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
+        ),
+    )
 }
 
-/// Decides before the handler runs; `Err` is the final answer.
-fn admit(state: &AppState, authorization: Option<&str>) -> Result<(Principal, Roll), Response> {
+/// Why a request is answered before reaching its handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Blocked,
+    TooMany,
+    Unauthorized(AuthError),
+}
+
+impl Refusal {
+    fn response(self) -> Response {
+        match self {
+            Refusal::Blocked => blocked_page(),
+            Refusal::TooMany => too_many(),
+            Refusal::Unauthorized(e) => e.problem().into_response(),
+        }
+    }
+}
+
+/// Decides before the handler runs: block, forced fault, token, limits, random faults.
+fn admit(state: &AppState, authorization: Option<&str>) -> Result<(Principal, Roll), Refusal> {
     let shared = &state.inner;
     let now = Instant::now();
     if lock(&shared.limiter).is_blocked(now) {
         lock(&shared.stats).blocked += 1;
-        return Err(blocked_page());
+        return Err(Refusal::Blocked);
     }
     let forced = lock(&shared.faults).take_forced();
     match forced {
-        Some(Forced::TooManyRequests) => return Err(too_many()),
+        Some(Forced::TooManyRequests) => return Err(Refusal::TooMany),
         Some(Forced::Blocked) => {
             lock(&shared.stats).blocked += 1;
-            return Err(blocked_page());
+            return Err(Refusal::Blocked);
         }
         None => {}
     }
-    let principal = lock(&shared.tokens).check(authorization, shared.clock.now()).map_err(|e| e.problem().into_response())?;
+    let principal = lock(&shared.tokens)
+        .check(authorization, shared.clock.now())
+        .map_err(Refusal::Unauthorized)?;
     if lock(&shared.limiter).admit(&principal.token, now) == Verdict::Limited {
-        return Err(too_many());
+        return Err(Refusal::TooMany);
     }
     let roll = lock(&shared.faults).roll();
     if roll != Roll::default() {
@@ -76,9 +110,13 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         .get::<OriginalUri>()
         .map(|u| u.0.path().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let response = match admit(&state, authorization.as_deref()) {
-        Err(response) => response,
+        Err(refusal) => refusal.response(),
         Ok((principal, roll)) => {
             if let Some(delay) = roll.delay {
                 tokio::time::sleep(delay).await;

@@ -13,7 +13,9 @@ pub const HAL_JSON: &str = "application/hal+json";
 /// A HAL JSON answer.
 pub fn hal(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON));
     response
 }
 
@@ -58,13 +60,25 @@ impl ListPage<'_> {
         }
         let Paging { page, limit } = self.paging;
         let mut links = serde_json::Map::new();
-        links.insert("self".into(), page_href(self.base, self.path, self.query, page, limit));
+        links.insert(
+            "self".into(),
+            page_href(self.base, self.path, self.query, page, limit),
+        );
         if self.has_next {
-            links.insert("next".into(), page_href(self.base, self.path, self.query, page + 1, limit));
+            links.insert(
+                "next".into(),
+                page_href(self.base, self.path, self.query, page + 1, limit),
+            );
         }
         if page > 1 {
-            links.insert("first".into(), page_href(self.base, self.path, self.query, 1, limit));
-            links.insert("prev".into(), page_href(self.base, self.path, self.query, page - 1, limit));
+            links.insert(
+                "first".into(),
+                page_href(self.base, self.path, self.query, 1, limit),
+            );
+            links.insert(
+                "prev".into(),
+                page_href(self.base, self.path, self.query, page - 1, limit),
+            );
         }
         let mut embedded = serde_json::Map::new();
         embedded.insert(self.key.to_string(), Value::Array(self.items));
@@ -84,5 +98,8 @@ pub fn collection(base: &str, path: &str, key: &str, items: Vec<Value>) -> Respo
     let mut embedded = serde_json::Map::new();
     let total = items.len();
     embedded.insert(key.to_string(), Value::Array(items));
-    hal(StatusCode::OK, &json!({"_total_items": total, "_links": self_link(base, path), "_embedded": embedded}))
+    hal(
+        StatusCode::OK,
+        &json!({"_total_items": total, "_links": self_link(base, path), "_embedded": embedded}),
+    )
 }

@@ -40,7 +40,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/companies/{id}", get(contacts::company))
         .route("/events", get(events::list))
         .route("/talks/{id}", get(chats::talk))
-        .route("/webhooks", get(webhooks::list).post(webhooks::register).delete(webhooks::unregister))
+        .route(
+            "/webhooks",
+            get(webhooks::list)
+                .post(webhooks::register)
+                .delete(webhooks::unregister),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state, gate::gate))
@@ -51,7 +56,11 @@ pub async fn not_found() -> Problem {
 }
 
 pub async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", "Method not allowed for this resource")
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        "Method not allowed for this resource",
+    )
 }
 
 /// A numeric id from the path, or 400.
@@ -71,28 +80,54 @@ impl Order {
     pub fn parse(q: &Query, allowed: &[&str]) -> Result<Order, Problem> {
         let pairs = q.order();
         let Some((field, dir)) = pairs.first() else {
-            return Ok(Order { field: None, desc: false });
+            return Ok(Order {
+                field: None,
+                desc: false,
+            });
         };
         if !allowed.contains(&field.as_str()) {
-            return Err(Problem::bad_request(format!("order[{field}] is not supported; use one of: {}", allowed.join(", "))));
+            return Err(Problem::bad_request(format!(
+                "order[{field}] is not supported; use one of: {}",
+                allowed.join(", ")
+            )));
         }
         let desc = match dir.as_str() {
             "asc" => false,
             "desc" => true,
-            other => return Err(Problem::bad_request(format!("order[{field}] must be asc or desc, got {other:?}"))),
+            other => {
+                return Err(Problem::bad_request(format!(
+                    "order[{field}] must be asc or desc, got {other:?}"
+                )));
+            }
         };
-        Ok(Order { field: Some(field.clone()), desc })
+        Ok(Order {
+            field: Some(field.clone()),
+            desc,
+        })
     }
 
     /// Like [`Order::parse`], with a default when no `order` is given.
-    pub fn parse_with_default(q: &Query, allowed: &[&str], default: (&str, bool)) -> Result<Order, Problem> {
+    pub fn parse_with_default(
+        q: &Query,
+        allowed: &[&str],
+        default: (&str, bool),
+    ) -> Result<Order, Problem> {
         let order = Order::parse(q, allowed)?;
-        Ok(if order.field.is_none() { Order { field: Some(default.0.to_string()), desc: default.1 } } else { order })
+        Ok(if order.field.is_none() {
+            Order {
+                field: Some(default.0.to_string()),
+                desc: default.1,
+            }
+        } else {
+            order
+        })
     }
 
     /// Sorts stably by `key(item, field)`; ties keep storage order (reversed when descending).
     pub fn sort<T>(&self, items: &mut [&T], key: impl Fn(&T, &str) -> i64) {
-        let Some(field) = self.field.as_deref() else { return };
+        let Some(field) = self.field.as_deref() else {
+            return;
+        };
         if self.desc {
             items.reverse();
             items.sort_by_key(|item| std::cmp::Reverse(key(item, field)));
@@ -109,12 +144,28 @@ mod tests {
     #[test]
     fn order_parsing() {
         let q = |s: &str| Query::parse(Some(s));
-        assert_eq!(Order::parse(&q(""), &["id"]).ok(), Some(Order { field: None, desc: false }));
-        assert_eq!(Order::parse(&q("order[id]=desc"), &["id"]).ok(), Some(Order { field: Some("id".into()), desc: true }));
+        assert_eq!(
+            Order::parse(&q(""), &["id"]).ok(),
+            Some(Order {
+                field: None,
+                desc: false
+            })
+        );
+        assert_eq!(
+            Order::parse(&q("order[id]=desc"), &["id"]).ok(),
+            Some(Order {
+                field: Some("id".into()),
+                desc: true
+            })
+        );
         assert!(Order::parse(&q("order[name]=asc"), &["id"]).is_err());
         assert!(Order::parse(&q("order[id]=up"), &["id"]).is_err());
         let mut items = [&3, &1, &2];
-        Order { field: Some("x".into()), desc: true }.sort(&mut items, |v, _| i64::from(**v));
+        Order {
+            field: Some("x".into()),
+            desc: true,
+        }
+        .sort(&mut items, |v: &i32, _| i64::from(*v));
         assert_eq!(items, [&3, &2, &1]);
     }
 }

@@ -4,7 +4,8 @@ use serde_json::{Value, json};
 
 use super::hal::{href, self_link};
 use crate::model::{
-    Company, Contact, CustomFieldValues, Event, FieldType, Lead, Note, Pipeline, Status, Talk, Unsorted, User,
+    Company, Contact, CustomFieldValues, Event, FieldType, Lead, Note, Pipeline, Status, Talk,
+    Unsorted, User,
 };
 use crate::world::World;
 
@@ -23,7 +24,11 @@ pub fn custom_fields(fields: &[CustomFieldValues]) -> Value {
                     .map(|v| {
                         let mut out = serde_json::Map::new();
                         let value = match f.field_type {
-                            FieldType::Date => v.value.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(v.value)),
+                            FieldType::Date => v
+                                .value
+                                .parse::<i64>()
+                                .map(Value::from)
+                                .unwrap_or_else(|_| json!(v.value)),
                             _ => json!(v.value),
                         };
                         out.insert("value".into(), value);
@@ -49,7 +54,11 @@ pub fn custom_fields(fields: &[CustomFieldValues]) -> Value {
 }
 
 fn tags(tags: &[crate::model::Tag]) -> Value {
-    Value::Array(tags.iter().map(|t| json!({"id": t.id, "name": t.name, "color": t.color})).collect())
+    Value::Array(
+        tags.iter()
+            .map(|t| json!({"id": t.id, "name": t.name, "color": t.color}))
+            .collect(),
+    )
 }
 
 /// What a lead answer embeds beyond tags and companies.
@@ -64,8 +73,11 @@ pub fn lead(w: &World, l: &Lead, with: LeadWith) -> Value {
     let base = w.account.base_url.as_str();
     let mut embedded = serde_json::Map::new();
     embedded.insert("tags".into(), tags(&l.tags));
-    let companies: Vec<Value> =
-        l.company_id.iter().map(|id| json!({"id": id, "_links": self_link(base, &format!("/api/v4/companies/{id}"))})).collect();
+    let companies: Vec<Value> = l
+        .company_id
+        .iter()
+        .map(|id| json!({"id": id, "_links": self_link(base, &format!("/api/v4/companies/{id}"))}))
+        .collect();
     embedded.insert("companies".into(), Value::Array(companies));
     if with.contacts {
         let contacts: Vec<Value> = l
@@ -120,8 +132,11 @@ pub fn contact(w: &World, c: &Contact, with_leads: bool) -> Value {
     let base = w.account.base_url.as_str();
     let mut embedded = serde_json::Map::new();
     embedded.insert("tags".into(), tags(&c.tags));
-    let companies: Vec<Value> =
-        c.company_id.iter().map(|id| json!({"id": id, "_links": self_link(base, &format!("/api/v4/companies/{id}"))})).collect();
+    let companies: Vec<Value> = c
+        .company_id
+        .iter()
+        .map(|id| json!({"id": id, "_links": self_link(base, &format!("/api/v4/companies/{id}"))}))
+        .collect();
     embedded.insert("companies".into(), Value::Array(companies));
     if with_leads {
         let leads: Vec<Value> = c
@@ -244,7 +259,11 @@ pub fn account(w: &World, with: &[String], current_user_id: u64) -> Value {
         out["amojo_id"] = json!(a.amojo_id);
     }
     if has("users_groups") {
-        let groups: Vec<Value> = w.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "uuid": null})).collect();
+        let groups: Vec<Value> = w
+            .groups
+            .iter()
+            .map(|g| json!({"id": g.id, "name": g.name, "uuid": null}))
+            .collect();
         out["_embedded"] = json!({"users_groups": groups});
     }
     if has("datetime_settings") {
@@ -301,8 +320,11 @@ pub fn unsorted(w: &World, u: &Unsorted) -> Value {
             "ip": "192.0.2.10", "form_sent_at": u.created_at, "referer": "https://kavkazdrive.ge/",
         }),
     };
-    let contacts: Vec<Value> =
-        u.contact_id.iter().map(|id| json!({"id": id, "_links": self_link(base, &format!("/api/v4/contacts/{id}"))})).collect();
+    let contacts: Vec<Value> = u
+        .contact_id
+        .iter()
+        .map(|id| json!({"id": id, "_links": self_link(base, &format!("/api/v4/contacts/{id}"))}))
+        .collect();
     json!({
         "uid": u.uid, "source_uid": u.source_uid, "source_name": u.source_name, "category": u.category,
         "pipeline_id": u.pipeline_id, "created_at": u.created_at, "metadata": metadata, "account_id": w.account.id,

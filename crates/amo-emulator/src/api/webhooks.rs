@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 use super::catalog::require_admin;
 use super::hal::{hal, no_content, self_link};
 use crate::auth::Principal;
-use crate::hub::RegisterError;
 use crate::problem::Problem;
 use crate::query::Query;
 use crate::state::AppState;
+use crate::webhooks::RegisterError;
 
 #[derive(Debug, Deserialize)]
 struct RegisterBody {
@@ -31,7 +31,7 @@ struct UnregisterBody {
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
-    serde_json::from_slice(body).map_err(|e| Problem::bad_request(format!("Invalid JSON body: {e}")))
+    crate::control::parse_json(body)
 }
 
 fn register_problem(e: &RegisterError) -> Problem {
@@ -43,11 +43,20 @@ fn register_problem(e: &RegisterError) -> Problem {
     }
 }
 
-pub async fn list(State(state): State<AppState>, Extension(p): Extension<Principal>, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
     require_admin(&p)?;
     let q = Query::parse(raw.as_deref());
     let destination = q.get("filter[destination]");
-    let items: Vec<Value> = state.hub().list(destination).iter().map(|s| s.to_json()).collect();
+    let items: Vec<Value> = state
+        .hub()
+        .list(destination)
+        .iter()
+        .map(|s| s.to_json())
+        .collect();
     if items.is_empty() {
         return Ok(no_content());
     }
@@ -59,24 +68,42 @@ pub async fn list(State(state): State<AppState>, Extension(p): Extension<Princip
     Ok(hal(StatusCode::OK, &body))
 }
 
-pub async fn register(State(state): State<AppState>, Extension(p): Extension<Principal>, body: Bytes) -> Result<Response, Problem> {
+pub async fn register(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, Problem> {
     require_admin(&p)?;
     let body: RegisterBody = json_body(&body)?;
     if body.settings.is_empty() {
-        return Err(Problem::bad_request("settings must list at least one event code"));
+        return Err(Problem::bad_request(
+            "settings must list at least one event code",
+        ));
     }
     let sub = state
         .hub()
-        .register(&body.destination, &body.settings, body.sort.unwrap_or(10), p.user_id)
+        .register(
+            &body.destination,
+            &body.settings,
+            body.sort.unwrap_or(10),
+            p.user_id,
+        )
         .map_err(|e| register_problem(&e))?;
     tracing::info!(destination = %body.destination, "webhook registered");
     Ok(hal(StatusCode::OK, &sub.to_json()))
 }
 
-pub async fn unregister(State(state): State<AppState>, Extension(p): Extension<Principal>, body: Bytes) -> Result<Response, Problem> {
+pub async fn unregister(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, Problem> {
     require_admin(&p)?;
     let body: UnregisterBody = json_body(&body)?;
-    state.hub().unregister(&body.destination).map_err(|e| register_problem(&e))?;
+    state
+        .hub()
+        .unregister(&body.destination)
+        .map_err(|e| register_problem(&e))?;
     tracing::info!(destination = %body.destination, "webhook removed");
     Ok(no_content())
 }

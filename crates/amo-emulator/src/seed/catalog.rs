@@ -2,7 +2,8 @@
 //! loss reasons and tags. The main pipeline is the real "Первичка" (origin.md).
 
 use crate::model::{
-    Account, CustomFieldDef, FieldEnum, FieldType, Pipeline, STATUS_LOST, STATUS_WON, Status, Tag, Timestamp, User, UserGroup,
+    Account, CustomFieldDef, FieldEnum, FieldType, Pipeline, STATUS_LOST, STATUS_WON, Status, Tag,
+    Timestamp, User, UserGroup,
 };
 use crate::world::LossReason;
 
@@ -69,7 +70,13 @@ pub const SOURCE_ENUMS: &[(u64, &str)] = &[
     (2_901_011, "Партнёр"),
 ];
 
-fn pipeline(id: u64, name: &str, sort: i64, is_main: bool, statuses: &[(u64, &str, i64, &str)]) -> Pipeline {
+fn pipeline(
+    id: u64,
+    name: &str,
+    sort: i64,
+    is_main: bool,
+    statuses: &[(u64, &str, i64, &str)],
+) -> Pipeline {
     Pipeline {
         id,
         name: name.to_string(),
@@ -98,7 +105,13 @@ fn pipeline(id: u64, name: &str, sort: i64, is_main: bool, statuses: &[(u64, &st
 pub fn pipelines() -> Vec<Pipeline> {
     vec![
         pipeline(MAIN_PIPELINE_ID, "Первичка", 1, true, MAIN_STATUSES),
-        pipeline(CORPORATE_PIPELINE_ID, "Корпоративные клиенты", 2, false, CORPORATE_STATUSES),
+        pipeline(
+            CORPORATE_PIPELINE_ID,
+            "Корпоративные клиенты",
+            2,
+            false,
+            CORPORATE_STATUSES,
+        ),
     ]
 }
 
@@ -118,7 +131,16 @@ pub fn account(now: Timestamp, admin_id: u64, amojo_id: String, base_url: &str) 
 }
 
 pub fn groups() -> Vec<UserGroup> {
-    vec![UserGroup { id: 0, name: "Отдел продаж".into() }, UserGroup { id: 451_214, name: "Выдача и приёмка".into() }]
+    vec![
+        UserGroup {
+            id: 0,
+            name: "Отдел продаж".into(),
+        },
+        UserGroup {
+            id: 451_214,
+            name: "Выдача и приёмка".into(),
+        },
+    ]
 }
 
 pub fn users() -> Vec<User> {
@@ -143,51 +165,121 @@ pub fn users() -> Vec<User> {
         .collect()
 }
 
-fn field(id: u64, name: &str, code: Option<&str>, field_type: FieldType, enums: &[(u64, &str)]) -> CustomFieldDef {
+fn field(
+    id: u64,
+    name: &str,
+    code: Option<&str>,
+    field_type: FieldType,
+    enums: &[(u64, &str)],
+) -> CustomFieldDef {
     CustomFieldDef {
         id,
         name: name.to_string(),
         code: code.map(str::to_string),
         field_type,
-        enums: enums.iter().map(|&(id, value)| FieldEnum { id, value: value.to_string() }).collect(),
+        enums: enums
+            .iter()
+            .map(|&(id, value)| FieldEnum {
+                id,
+                value: value.to_string(),
+            })
+            .collect(),
     }
 }
 
 pub fn lead_fields() -> Vec<CustomFieldDef> {
     vec![
         field(FIELD_CAR, "Автомобиль", None, FieldType::Text, &[]),
-        field(FIELD_SOURCE, "Источник", None, FieldType::Select, SOURCE_ENUMS),
+        field(
+            FIELD_SOURCE,
+            "Источник",
+            None,
+            FieldType::Select,
+            SOURCE_ENUMS,
+        ),
         field(FIELD_PICKUP_DATE, "Дата выдачи", None, FieldType::Date, &[]),
-        field(FIELD_DAYS, "Срок аренды, дней", None, FieldType::Numeric, &[]),
+        field(
+            FIELD_DAYS,
+            "Срок аренды, дней",
+            None,
+            FieldType::Numeric,
+            &[],
+        ),
     ]
 }
 
 pub fn contact_fields() -> Vec<CustomFieldDef> {
     vec![
-        field(FIELD_POSITION, "Должность", Some("POSITION"), FieldType::Text, &[]),
+        field(
+            FIELD_POSITION,
+            "Должность",
+            Some("POSITION"),
+            FieldType::Text,
+            &[],
+        ),
         field(
             FIELD_PHONE,
             "Телефон",
             Some("PHONE"),
             FieldType::Multitext,
-            &[(3_001_001, "WORK"), (3_001_003, "WORKDD"), (3_001_005, "MOB"), (3_001_007, "FAX"), (3_001_009, "HOME"), (3_001_011, "OTHER")],
+            &[
+                (3_001_001, "WORK"),
+                (3_001_003, "WORKDD"),
+                (3_001_005, "MOB"),
+                (3_001_007, "FAX"),
+                (3_001_009, "HOME"),
+                (3_001_011, "OTHER"),
+            ],
         ),
-        field(FIELD_EMAIL, "Email", Some("EMAIL"), FieldType::Multitext, &[(3_001_021, "WORK"), (3_001_023, "PRIV"), (3_001_025, "OTHER")]),
+        field(
+            FIELD_EMAIL,
+            "Email",
+            Some("EMAIL"),
+            FieldType::Multitext,
+            &[
+                (3_001_021, "WORK"),
+                (3_001_023, "PRIV"),
+                (3_001_025, "OTHER"),
+            ],
+        ),
     ]
 }
 
 pub fn loss_reasons(now: Timestamp) -> Vec<LossReason> {
-    ["Дорого", "Нет нужного авто", "Не выходит на связь", "Выбрал другую компанию", "Изменились планы"]
-        .iter()
-        .enumerate()
-        .map(|(i, name)| LossReason { id: 10_001 + i as u64, name: name.to_string(), sort: (i as i64 + 1) * 10, created_at: now - 2 * 365 * 86_400 })
-        .collect()
+    [
+        "Дорого",
+        "Нет нужного авто",
+        "Не выходит на связь",
+        "Выбрал другую компанию",
+        "Изменились планы",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, name)| LossReason {
+        id: 10_001 + i as u64,
+        name: name.to_string(),
+        sort: (i as i64 + 1) * 10,
+        created_at: now - 2 * 365 * 86_400,
+    })
+    .collect()
 }
 
 pub fn tags() -> Vec<Tag> {
-    [("VIP", Some("#ffdc7f")), ("Повторный", None), ("Аэропорт", None), ("Батуми", None), ("Кутаиси", None), ("Долгосрочная", Some("#87f2c0")), ("Без залога", None)]
-        .iter()
-        .enumerate()
-        .map(|(i, (name, color))| Tag { id: 40_001 + i as u64, name: name.to_string(), color: color.map(str::to_string) })
-        .collect()
+    [
+        ("VIP", Some("#ffdc7f")),
+        ("Повторный", None),
+        ("Аэропорт", None),
+        ("Батуми", None),
+        ("Кутаиси", None),
+        ("Долгосрочная", Some("#87f2c0")),
+        ("Без залога", None),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (name, color))| Tag {
+        id: 40_001 + i as u64,
+        name: name.to_string(),
+        color: color.map(str::to_string),
+    })
+    .collect()
 }

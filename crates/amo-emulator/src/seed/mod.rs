@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::clock::Clock;
 use crate::model::{
-    Company, Contact, CustomFieldValues, Direction, FieldType, FieldValue, Lead, LinkedContact, Message, MessageAuthor, Note,
-    NoteParent, STATUS_LOST, STATUS_WON, Talk, Timestamp,
+    Company, Contact, CustomFieldValues, Direction, FieldType, FieldValue, Lead, LinkedContact,
+    Message, MessageAuthor, Note, NoteParent, STATUS_LOST, STATUS_WON, Talk, Timestamp,
 };
 use crate::rng::Rng;
 use crate::world::{IdCounters, NewUnsorted, World, event_id, lead_status_value};
@@ -38,8 +38,8 @@ pub struct SeedConfig {
 
 /// The main pipeline's forward path (statuses a typical rental walks through).
 const MAIN_PATH: &[u64] = &[
-    69_641_338, 69_641_342, 75_648_530, 75_558_642, 70_363_398, 69_717_006, 69_695_130, 75_235_938, 70_724_666, 72_177_974,
-    70_724_674,
+    69_641_338, 69_641_342, 75_648_530, 75_558_642, 70_363_398, 69_717_006, 69_695_130, 75_235_938,
+    70_724_666, 72_177_974, 70_724_674,
 ];
 /// From this index on a deal can be won.
 const MAIN_WON_FROM: usize = 6;
@@ -63,7 +63,11 @@ pub fn build(config: &SeedConfig, clock: Clock) -> World {
     let mut rng = Rng::new(config.seed ^ 0xA30C_5EED_0000_0001);
     let now = config.now;
     let users = users();
-    let admin_id = users.iter().find(|u| u.is_admin).map(|u| u.id).unwrap_or_default();
+    let admin_id = users
+        .iter()
+        .find(|u| u.is_admin)
+        .map(|u| u.id)
+        .unwrap_or_default();
     let world = World {
         clock,
         account: account(now, admin_id, rng.uuid(), &config.base_url),
@@ -95,7 +99,13 @@ pub fn build(config: &SeedConfig, clock: Clock) -> World {
         },
         rng: Rng::new(config.seed.rotate_left(17) ^ 0x0005_EED0_0000_0002),
     };
-    let mut g = Generator { world, rng, now, contact_ids: Vec::new(), company_ids: Vec::new() };
+    let mut g = Generator {
+        world,
+        rng,
+        now,
+        contact_ids: Vec::new(),
+        company_ids: Vec::new(),
+    };
     g.companies();
     let n = config.leads;
     let span = 365 * DAY;
@@ -115,9 +125,27 @@ pub fn build(config: &SeedConfig, clock: Clock) -> World {
 /// A few requests waiting in "Неразобранное", created in the last half hour.
 fn pending_unsorted(world: &mut World, now: Timestamp) {
     let requests = [
-        ("Нино Абашидзе", "Здравствуйте! Нужна машина в аэропорту Кутаиси на 3 дня", "chats", "waba", "+995 599 12 34 56"),
-        ("Алексей Морозов", "Добрый день, интересует Toyota RAV4 на неделю", "chats", "telegram", "+7 916 555 12 34"),
-        ("Ольга Лебедева", "Заявка с сайта: Hyundai Tucson, 12–19 числа", "forms", "site", "+995 577 98 76 54"),
+        (
+            "Нино Абашидзе",
+            "Здравствуйте! Нужна машина в аэропорту Кутаиси на 3 дня",
+            "chats",
+            "waba",
+            "+995 599 12 34 56",
+        ),
+        (
+            "Алексей Морозов",
+            "Добрый день, интересует Toyota RAV4 на неделю",
+            "chats",
+            "telegram",
+            "+7 916 555 12 34",
+        ),
+        (
+            "Ольга Лебедева",
+            "Заявка с сайта: Hyundai Tucson, 12–19 числа",
+            "forms",
+            "site",
+            "+995 577 98 76 54",
+        ),
     ];
     for (i, (name, text, category, origin, phone)) in requests.into_iter().enumerate() {
         let input = NewUnsorted {
@@ -155,7 +183,11 @@ fn backdate(world: &mut World, lead_id: u64, contact_id: Option<u64>, when: Time
     for m in world.messages.iter_mut().filter(|m| m.entity_id == lead_id) {
         m.created_at = when;
     }
-    for e in world.events.iter_mut().filter(|e| e.entity_id == lead_id && e.entity_type == "lead") {
+    for e in world
+        .events
+        .iter_mut()
+        .filter(|e| e.entity_id == lead_id && e.entity_type == "lead")
+    {
         e.created_at = when;
     }
 }
@@ -191,16 +223,26 @@ impl Generator {
 
     fn responsible(&mut self) -> (u64, u64) {
         let weights = [2, 6, 6, 5, 3, 3];
-        let idx = self.rng.weighted(&weights[..self.world.users.len().min(weights.len())]);
-        self.world.users.get(idx).map(|u| (u.id, u.group_id)).unwrap_or_default()
+        let idx = self
+            .rng
+            .weighted(&weights[..self.world.users.len().min(weights.len())]);
+        self.world
+            .users
+            .get(idx)
+            .map(|u| (u.id, u.group_id))
+            .unwrap_or_default()
     }
 
     fn person_name(&mut self) -> String {
         let first = self.rng.pick(data::FIRST_NAMES);
         let last = self.rng.pick(data::LAST_NAMES);
         // Feminine surnames for the common feminine first names.
-        let feminine = first.ends_with('а') || first.ends_with('я') || matches!(first, "Нино" | "Тамар" | "Мариам");
-        let last = if feminine && (last.ends_with("ов") || last.ends_with("ев") || last.ends_with("ин")) {
+        let feminine = first.ends_with('а')
+            || first.ends_with('я')
+            || matches!(first, "Нино" | "Тамар" | "Мариам");
+        let last = if feminine
+            && (last.ends_with("ов") || last.ends_with("ев") || last.ends_with("ин"))
+        {
             format!("{last}а")
         } else if feminine && last.ends_with("ий") {
             format!("{}ая", last.trim_end_matches("ий"))
@@ -212,9 +254,21 @@ impl Generator {
 
     fn phone(&mut self) -> String {
         if self.rng.chance(0.7) {
-            format!("+995 5{:02} {:02} {:02} {:02}", self.rng.range(50, 100), self.rng.range(0, 100), self.rng.range(0, 100), self.rng.range(0, 100))
+            format!(
+                "+995 5{:02} {:02} {:02} {:02}",
+                self.rng.range(50, 100),
+                self.rng.range(0, 100),
+                self.rng.range(0, 100),
+                self.rng.range(0, 100)
+            )
         } else {
-            format!("+7 9{:02} {:03} {:02} {:02}", self.rng.range(0, 100), self.rng.range(0, 1000), self.rng.range(0, 100), self.rng.range(0, 100))
+            format!(
+                "+7 9{:02} {:03} {:02} {:02}",
+                self.rng.range(0, 100),
+                self.rng.range(0, 1000),
+                self.rng.range(0, 100),
+                self.rng.range(0, 100)
+            )
         }
     }
 
@@ -230,8 +284,20 @@ impl Generator {
             custom_fields.extend(self.world.contact_multitext("PHONE", &phone, code));
         }
         if self.rng.chance(0.4) {
-            let email = format!("client{}@{}", id % 100_000, if self.rng.chance(0.5) { "gmail.com" } else { "mail.ru" });
-            custom_fields.extend(self.world.contact_multitext("EMAIL", &email, if corporate { "WORK" } else { "PRIV" }));
+            let email = format!(
+                "client{}@{}",
+                id % 100_000,
+                if self.rng.chance(0.5) {
+                    "gmail.com"
+                } else {
+                    "mail.ru"
+                }
+            );
+            custom_fields.extend(self.world.contact_multitext(
+                "EMAIL",
+                &email,
+                if corporate { "WORK" } else { "PRIV" },
+            ));
         }
         if corporate {
             let position = self.rng.pick(data::POSITIONS);
@@ -240,7 +306,11 @@ impl Generator {
                 field_name: "Должность".into(),
                 field_code: Some("POSITION".into()),
                 field_type: FieldType::Text,
-                values: vec![FieldValue { value: position.into(), enum_id: None, enum_code: None }],
+                values: vec![FieldValue {
+                    value: position.into(),
+                    enum_id: None,
+                    enum_code: None,
+                }],
             });
         }
         let admin = self.world.admin_id();
@@ -270,7 +340,13 @@ impl Generator {
         id
     }
 
-    fn lead_fields(&mut self, created: Timestamp, car: &str, days: i64, origin_idx: Option<usize>) -> Vec<CustomFieldValues> {
+    fn lead_fields(
+        &mut self,
+        created: Timestamp,
+        car: &str,
+        days: i64,
+        origin_idx: Option<usize>,
+    ) -> Vec<CustomFieldValues> {
         if self.rng.chance(0.1) {
             return Vec::new();
         }
@@ -286,7 +362,11 @@ impl Generator {
             field_name: name.into(),
             field_code: None,
             field_type: t,
-            values: vec![FieldValue { value: v, enum_id: None, enum_code: None }],
+            values: vec![FieldValue {
+                value: v,
+                enum_id: None,
+                enum_code: None,
+            }],
         };
         vec![
             text(FIELD_CAR, "Автомобиль", FieldType::Text, car.to_string()),
@@ -295,10 +375,24 @@ impl Generator {
                 field_name: "Источник".into(),
                 field_code: None,
                 field_type: FieldType::Select,
-                values: vec![FieldValue { value: source.1.into(), enum_id: Some(source.0), enum_code: None }],
+                values: vec![FieldValue {
+                    value: source.1.into(),
+                    enum_id: Some(source.0),
+                    enum_code: None,
+                }],
             },
-            text(FIELD_PICKUP_DATE, "Дата выдачи", FieldType::Date, pickup.to_string()),
-            text(FIELD_DAYS, "Срок аренды, дней", FieldType::Numeric, days.to_string()),
+            text(
+                FIELD_PICKUP_DATE,
+                "Дата выдачи",
+                FieldType::Date,
+                pickup.to_string(),
+            ),
+            text(
+                FIELD_DAYS,
+                "Срок аренды, дней",
+                FieldType::Numeric,
+                days.to_string(),
+            ),
         ]
     }
 
@@ -308,9 +402,14 @@ impl Generator {
         let corporate = self.rng.chance(0.15);
         let responsible = self.responsible();
         let car = self.rng.pick(data::CARS);
-        let days = [1, 2, 3, 3, 4, 5, 5, 7, 7, 10, 14, 30][self.rng.index(12)] * if corporate { 3 } else { 1 };
+        let days = [1, 2, 3, 3, 4, 5, 5, 7, 7, 10, 14, 30][self.rng.index(12)]
+            * if corporate { 3 } else { 1 };
         let daily = self.rng.range(14, 51) * 5;
-        let price = if self.rng.chance(0.12) { 0 } else { days * daily };
+        let price = if self.rng.chance(0.12) {
+            0
+        } else {
+            days * daily
+        };
         let has_talk = self.rng.chance(0.45);
         let origin_idx = has_talk.then(|| self.rng.weighted(ORIGIN_WEIGHTS));
         let name = match self.rng.index(20) {
@@ -321,7 +420,11 @@ impl Generator {
         let custom_fields = self.lead_fields(created, car, days, origin_idx);
         let mut tags = Vec::new();
         if self.rng.chance(0.3) {
-            let t = self.world.tags.get(self.rng.index(self.world.tags.len())).cloned();
+            let t = self
+                .world
+                .tags
+                .get(self.rng.index(self.world.tags.len()))
+                .cloned();
             tags.extend(t);
         }
         // Contacts: a new client, or a returning one.
@@ -329,15 +432,29 @@ impl Generator {
             n if n > 10 && self.rng.chance(0.15) => self.contact_ids[self.rng.index(n)],
             _ => self.new_contact(created, responsible, corporate),
         };
-        let mut contacts = vec![LinkedContact { id: contact_id, is_main: true }];
+        let mut contacts = vec![LinkedContact {
+            id: contact_id,
+            is_main: true,
+        }];
         if self.rng.chance(0.05) {
             let second = self.new_contact(created, responsible, corporate);
-            contacts.push(LinkedContact { id: second, is_main: false });
+            contacts.push(LinkedContact {
+                id: second,
+                is_main: false,
+            });
         }
         let company_id = (corporate && self.rng.chance(0.7) || self.rng.chance(0.03))
-            .then(|| self.company_ids.get(self.rng.index(self.company_ids.len())).copied())
+            .then(|| {
+                self.company_ids
+                    .get(self.rng.index(self.company_ids.len()))
+                    .copied()
+            })
             .flatten();
-        let pipeline_id = if corporate { CORPORATE_PIPELINE_ID } else { MAIN_PIPELINE_ID };
+        let pipeline_id = if corporate {
+            CORPORATE_PIPELINE_ID
+        } else {
+            MAIN_PIPELINE_ID
+        };
         let mut lead = Lead {
             id,
             name,
@@ -364,7 +481,13 @@ impl Generator {
         };
         self.walk(&mut lead, corporate);
         if let Some(origin_idx) = origin_idx {
-            self.talk(&lead, crate::world::ORIGINS.get(origin_idx).copied().unwrap_or("telegram"));
+            self.talk(
+                &lead,
+                crate::world::ORIGINS
+                    .get(origin_idx)
+                    .copied()
+                    .unwrap_or("telegram"),
+            );
         }
         if self.rng.chance(0.25) {
             self.note(&lead);
@@ -376,7 +499,14 @@ impl Generator {
             let when = (lead.updated_at + self.rng.range(HOUR, 3 * DAY)).min(self.now - 60);
             lead.is_deleted = true;
             lead.updated_at = when;
-            self.world.push_event("lead_deleted", ("lead", id), lead.responsible_user_id, when, json!([]), json!([]));
+            self.world.push_event(
+                "lead_deleted",
+                ("lead", id),
+                lead.responsible_user_id,
+                when,
+                json!([]),
+                json!([]),
+            );
         }
         for c in &lead.contacts {
             if let Some(contact) = self.world.contacts.get_mut(&c.id) {
@@ -397,7 +527,11 @@ impl Generator {
 
     /// Walks the lead forward through its pipeline, writing status events.
     fn walk(&mut self, lead: &mut Lead, corporate: bool) {
-        let (path, won_from) = if corporate { (CORP_PATH, CORP_WON_FROM) } else { (MAIN_PATH, MAIN_WON_FROM) };
+        let (path, won_from) = if corporate {
+            (CORP_PATH, CORP_WON_FROM)
+        } else {
+            (MAIN_PATH, MAIN_WON_FROM)
+        };
         let start = if corporate {
             path[0]
         } else {
@@ -412,9 +546,19 @@ impl Generator {
         let mut pos = 0usize;
         let mut t = lead.created_at;
         let who = lead.responsible_user_id;
-        self.world.push_event("lead_added", ("lead", lead.id), who, t, json!([]), lead_status_value(status, lead.pipeline_id));
+        self.world.push_event(
+            "lead_added",
+            ("lead", lead.id),
+            who,
+            t,
+            json!([]),
+            lead_status_value(status, lead.pipeline_id),
+        );
         loop {
-            let step = self.rng.range(HOUR / 2, 5 * DAY).min(self.rng.range(HOUR / 2, 12 * DAY));
+            let step = self
+                .rng
+                .range(HOUR / 2, 5 * DAY)
+                .min(self.rng.range(HOUR / 2, 12 * DAY));
             let next_t = t + step;
             if next_t >= self.now - 60 {
                 break;
@@ -428,7 +572,11 @@ impl Generator {
                 STATUS_WON
             } else if roll < 0.84 {
                 pos += 1 + self.rng.index(2);
-                if pos >= path.len() { STATUS_WON } else { path[pos] }
+                if pos >= path.len() {
+                    STATUS_WON
+                } else {
+                    path[pos]
+                }
             } else if self.now - lead.created_at > 45 * DAY && self.rng.chance(0.6) {
                 STATUS_LOST
             } else {
@@ -447,7 +595,11 @@ impl Generator {
                 lead.closed_at = Some(t);
                 if status == STATUS_LOST {
                     let reasons = self.world.loss_reasons.len();
-                    lead.loss_reason_id = self.world.loss_reasons.get(self.rng.index(reasons)).map(|r| r.id);
+                    lead.loss_reason_id = self
+                        .world
+                        .loss_reasons
+                        .get(self.rng.index(reasons))
+                        .map(|r| r.id);
                 }
                 break;
             }
@@ -460,18 +612,36 @@ impl Generator {
     fn status_event(&mut self, lead: &Lead, from: u64, to: u64, at: Timestamp) {
         let p = lead.pipeline_id;
         let who = lead.responsible_user_id;
-        self.world.push_event("lead_status_changed", ("lead", lead.id), who, at, lead_status_value(from, p), lead_status_value(to, p));
+        self.world.push_event(
+            "lead_status_changed",
+            ("lead", lead.id),
+            who,
+            at,
+            lead_status_value(from, p),
+            lead_status_value(to, p),
+        );
     }
 
     fn talk(&mut self, lead: &Lead, origin: &str) {
-        let Some(contact_id) = lead.contacts.first().map(|c| c.id) else { return };
+        let Some(contact_id) = lead.contacts.first().map(|c| c.id) else {
+            return;
+        };
         let created = lead.created_at + self.rng.range(0, 600);
         self.world.ids.talk += 1;
         let talk_id = self.world.ids.talk;
         let chat_id = self.rng.uuid();
-        let client = self.world.contacts.get(&contact_id).map(|c| c.name.clone()).unwrap_or_default();
+        let client = self
+            .world
+            .contacts
+            .get(&contact_id)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
         let client_uuid = self.rng.uuid();
-        let manager = self.world.user(lead.responsible_user_id).map(|u| u.name.clone()).unwrap_or_default();
+        let manager = self
+            .world
+            .user(lead.responsible_user_id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
         let count = 1 + self.rng.index(8);
         let mut t = created;
         let mut last_direction = Direction::Incoming;
@@ -479,10 +649,30 @@ impl Generator {
             if t >= self.now - 60 {
                 break;
             }
-            let direction = if k % 2 == 0 { Direction::Incoming } else { Direction::Outgoing };
+            let direction = if k % 2 == 0 {
+                Direction::Incoming
+            } else {
+                Direction::Outgoing
+            };
             let (text, author) = match direction {
-                Direction::Incoming => (self.rng.pick(data::INCOMING_LINES), MessageAuthor { id: client_uuid.clone(), kind: "external".into(), name: client.clone(), avatar_url: None }),
-                Direction::Outgoing => (self.rng.pick(data::OUTGOING_LINES), MessageAuthor { id: format!("user-{}", lead.responsible_user_id), kind: "internal".into(), name: manager.clone(), avatar_url: None }),
+                Direction::Incoming => (
+                    self.rng.pick(data::INCOMING_LINES),
+                    MessageAuthor {
+                        id: client_uuid.clone(),
+                        kind: "external".into(),
+                        name: client.clone(),
+                        avatar_url: None,
+                    },
+                ),
+                Direction::Outgoing => (
+                    self.rng.pick(data::OUTGOING_LINES),
+                    MessageAuthor {
+                        id: format!("user-{}", lead.responsible_user_id),
+                        kind: "internal".into(),
+                        name: manager.clone(),
+                        avatar_url: None,
+                    },
+                ),
             };
             let message = Message {
                 id: self.rng.uuid(),
@@ -499,15 +689,27 @@ impl Generator {
                 message_type: "text".into(),
                 attachment: None,
             };
-            let kind = if direction == Direction::Incoming { "incoming_chat_message" } else { "outgoing_chat_message" };
-            let value = json!([{"message": {"id": message.id, "origin": origin, "talk_id": talk_id}}]);
-            self.world.push_event(kind, ("lead", lead.id), 0, t, json!([]), value);
+            let kind = if direction == Direction::Incoming {
+                "incoming_chat_message"
+            } else {
+                "outgoing_chat_message"
+            };
+            let value =
+                json!([{"message": {"id": message.id, "origin": origin, "talk_id": talk_id}}]);
+            self.world
+                .push_event(kind, ("lead", lead.id), 0, t, json!([]), value);
             self.world.messages.push(message);
             last_direction = direction;
             t += self.rng.range(60, 6 * HOUR);
         }
         let open = lead.closed_at.is_none();
-        let updated = self.world.messages.last().filter(|m| m.talk_id == talk_id).map(|m| m.created_at).unwrap_or(created);
+        let updated = self
+            .world
+            .messages
+            .last()
+            .filter(|m| m.talk_id == talk_id)
+            .map(|m| m.created_at)
+            .unwrap_or(created);
         self.world.talks.insert(
             talk_id,
             Talk {
@@ -544,7 +746,6 @@ impl Generator {
             updated_at: at,
         });
     }
-
 }
 
 /// Sorts the generated events by time and renumbers them in that order.

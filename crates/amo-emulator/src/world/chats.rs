@@ -5,7 +5,8 @@ use serde_json::json;
 
 use super::{World, WorldError};
 use crate::model::{
-    Change, Direction, LinkedContact, Message, MessageAuthor, Talk, Unsorted, UnsortedResolution, UnsortedState,
+    Change, Direction, LinkedContact, Message, MessageAuthor, Talk, Unsorted, UnsortedResolution,
+    UnsortedState,
 };
 
 /// Chat channels the account has connected.
@@ -56,15 +57,27 @@ pub fn origin_title(origin: &str) -> &'static str {
 impl World {
     fn check_origin(origin: &str) -> Result<(), WorldError> {
         if origin.trim().is_empty() || origin.len() > 64 {
-            return Err(WorldError::Invalid("origin must be a short non-empty code, e.g. telegram".into()));
+            return Err(WorldError::Invalid(
+                "origin must be a short non-empty code, e.g. telegram".into(),
+            ));
         }
         Ok(())
     }
 
     /// The lead's main (or first) contact, creating one when the lead has none.
-    fn chat_contact(&mut self, lead_id: u64, origin: &str, changes: &mut Vec<Change>) -> Result<u64, WorldError> {
+    fn chat_contact(
+        &mut self,
+        lead_id: u64,
+        origin: &str,
+        changes: &mut Vec<Change>,
+    ) -> Result<u64, WorldError> {
         let lead = self.lead(lead_id)?;
-        if let Some(c) = lead.contacts.iter().find(|c| c.is_main).or_else(|| lead.contacts.first()) {
+        if let Some(c) = lead
+            .contacts
+            .iter()
+            .find(|c| c.is_main)
+            .or_else(|| lead.contacts.first())
+        {
             return Ok(c.id);
         }
         let responsible = lead.responsible_user_id;
@@ -73,7 +86,10 @@ impl World {
         let now = self.now();
         self.touch_lead(lead_id, now);
         let lead = self.lead_mut(lead_id)?;
-        lead.contacts.push(LinkedContact { id: contact.id, is_main: true });
+        lead.contacts.push(LinkedContact {
+            id: contact.id,
+            is_main: true,
+        });
         let lead = lead.clone();
         let id = contact.id;
         changes.push(Change::ContactAdded(contact));
@@ -81,7 +97,12 @@ impl World {
         Ok(id)
     }
 
-    fn create_talk(&mut self, lead_id: u64, origin: &str, changes: &mut Vec<Change>) -> Result<Talk, WorldError> {
+    fn create_talk(
+        &mut self,
+        lead_id: u64,
+        origin: &str,
+        changes: &mut Vec<Change>,
+    ) -> Result<Talk, WorldError> {
         Self::check_origin(origin)?;
         let contact_id = self.chat_contact(lead_id, origin, changes)?;
         let now = self.now();
@@ -106,16 +127,27 @@ impl World {
     }
 
     /// Opens a new talk on a lead.
-    pub fn add_talk(&mut self, lead_id: u64, origin: &str) -> Result<(Talk, Vec<Change>), WorldError> {
+    pub fn add_talk(
+        &mut self,
+        lead_id: u64,
+        origin: &str,
+    ) -> Result<(Talk, Vec<Change>), WorldError> {
         let mut changes = Vec::new();
         let talk = self.create_talk(lead_id, origin, &mut changes)?;
         Ok((talk, self.record(changes)))
     }
 
     /// Marks a talk read / in work.
-    pub fn update_talk(&mut self, talk_id: u64, patch: TalkPatch) -> Result<(Talk, Vec<Change>), WorldError> {
+    pub fn update_talk(
+        &mut self,
+        talk_id: u64,
+        patch: TalkPatch,
+    ) -> Result<(Talk, Vec<Change>), WorldError> {
         let now = self.now();
-        let talk = self.talks.get_mut(&talk_id).ok_or_else(|| WorldError::NotFound(format!("talk {talk_id} not found")))?;
+        let talk = self
+            .talks
+            .get_mut(&talk_id)
+            .ok_or_else(|| WorldError::NotFound(format!("talk {talk_id} not found")))?;
         if let Some(v) = patch.is_read {
             talk.is_read = v;
         }
@@ -127,12 +159,21 @@ impl World {
         Ok((talk.clone(), self.record(vec![Change::TalkUpdated(talk)])))
     }
 
-    fn message_changes(&mut self, input: NewMessage, changes: &mut Vec<Change>) -> Result<Message, WorldError> {
+    fn message_changes(
+        &mut self,
+        input: NewMessage,
+        changes: &mut Vec<Change>,
+    ) -> Result<Message, WorldError> {
         if input.text.trim().is_empty() {
             return Err(WorldError::Invalid("text must not be empty".into()));
         }
         self.lead(input.lead_id)?;
-        let existing = self.talks.values().filter(|t| t.entity_id == input.lead_id).max_by_key(|t| t.talk_id).cloned();
+        let existing = self
+            .talks
+            .values()
+            .filter(|t| t.entity_id == input.lead_id)
+            .max_by_key(|t| t.talk_id)
+            .cloned();
         let mut talk = match (existing, &input.origin) {
             (Some(t), None) => t,
             (Some(t), Some(o)) if t.origin == *o => t,
@@ -147,7 +188,11 @@ impl World {
             Direction::Incoming => MessageAuthor {
                 id: self.rng.uuid(),
                 kind: "external".into(),
-                name: self.contacts.get(&talk.contact_id).map(|c| c.name.clone()).unwrap_or_default(),
+                name: self
+                    .contacts
+                    .get(&talk.contact_id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
                 avatar_url: None,
             },
             Direction::Outgoing => MessageAuthor {
@@ -198,21 +243,38 @@ impl World {
     }
 
     /// A new incoming request in "Неразобранное": contact, lead, request (and chat message for chats).
-    pub fn add_unsorted(&mut self, input: NewUnsorted) -> Result<(Unsorted, Vec<Change>), WorldError> {
+    pub fn add_unsorted(
+        &mut self,
+        input: NewUnsorted,
+    ) -> Result<(Unsorted, Vec<Change>), WorldError> {
         let category = input.category.clone().unwrap_or_else(|| "chats".into());
         if !UNSORTED_CATEGORIES.contains(&category.as_str()) {
-            return Err(WorldError::Invalid(format!("category must be one of {}", UNSORTED_CATEGORIES.join(", "))));
+            return Err(WorldError::Invalid(format!(
+                "category must be one of {}",
+                UNSORTED_CATEGORIES.join(", ")
+            )));
         }
         if input.name.trim().is_empty() {
             return Err(WorldError::Invalid("name must not be empty".into()));
         }
-        let origin = input.origin.clone().unwrap_or_else(|| if category == "chats" { "telegram".into() } else { "site".into() });
+        let origin = input.origin.clone().unwrap_or_else(|| {
+            if category == "chats" {
+                "telegram".into()
+            } else {
+                "site".into()
+            }
+        });
         Self::check_origin(&origin)?;
-        let pipeline_id = self.main_pipeline().map(|p| p.id).ok_or_else(|| WorldError::Invalid("no pipeline".into()))?;
+        let pipeline_id = self
+            .main_pipeline()
+            .map(|p| p.id)
+            .ok_or_else(|| WorldError::Invalid("no pipeline".into()))?;
         let status_id = self
             .unsorted_status(pipeline_id)
             .map(|s| s.id)
-            .ok_or_else(|| WorldError::Invalid("the main pipeline has no unsorted status".into()))?;
+            .ok_or_else(|| {
+                WorldError::Invalid("the main pipeline has no unsorted status".into())
+            })?;
         let (lead, mut changes) = self.add_lead_unrecorded(&input, pipeline_id, status_id)?;
         let contact_id = lead.contacts.first().map(|c| c.id);
         if let Some(cid) = contact_id
@@ -232,14 +294,23 @@ impl World {
             contact_id,
             client_name: input.name.trim().to_string(),
             origin: origin.clone(),
-            service: if category == "chats" { "umnico".into() } else { "amocrm".into() },
+            service: if category == "chats" {
+                "umnico".into()
+            } else {
+                "amocrm".into()
+            },
             text: input.text.clone(),
             state: UnsortedState::Pending,
         };
         self.unsorted.push(unsorted.clone());
         changes.push(Change::UnsortedAdded(unsorted.clone()));
         if category == "chats" {
-            let msg = NewMessage { lead_id: lead.id, text: input.text, origin: Some(origin), direction: Some(Direction::Incoming) };
+            let msg = NewMessage {
+                lead_id: lead.id,
+                text: input.text,
+                origin: Some(origin),
+                direction: Some(Direction::Incoming),
+            };
             self.message_changes(msg, &mut changes)?;
         }
         Ok((unsorted, self.record(changes)))
@@ -255,7 +326,11 @@ impl World {
             name: input.name.trim().to_string(),
             pipeline_id: Some(pipeline_id),
             status_id: Some(status_id),
-            contact: Some(super::leads::LeadContact { name: input.name.clone(), phone: input.phone.clone(), email: None }),
+            contact: Some(super::leads::LeadContact {
+                name: input.name.clone(),
+                phone: input.phone.clone(),
+                email: None,
+            }),
             ..Default::default()
         };
         self.create_lead(new)
@@ -289,7 +364,9 @@ impl World {
                         .ok_or_else(|| WorldError::Invalid("pipeline has no open status".into()))?,
                 };
                 if self.status(pipeline_id, target).is_none() {
-                    return Err(WorldError::Invalid(format!("status {target} is not in pipeline {pipeline_id}")));
+                    return Err(WorldError::Invalid(format!(
+                        "status {target} is not in pipeline {pipeline_id}"
+                    )));
                 }
                 if self.lead(lead_id).is_ok() {
                     lead_changes = self.apply_move(lead_id, target, pipeline_id)?;
@@ -305,14 +382,29 @@ impl World {
                     let (s, p) = (lead.status_id, lead.pipeline_id);
                     let now = self.now();
                     self.touch_lead(lead_id, now);
-                    self.push_event("lead_deleted", ("lead", lead_id), actor, now, json!([]), json!([]));
-                    lead_changes.push(Change::LeadDeleted { id: lead_id, status_id: s, pipeline_id: p });
+                    self.push_event(
+                        "lead_deleted",
+                        ("lead", lead_id),
+                        actor,
+                        now,
+                        json!([]),
+                        json!([]),
+                    );
+                    lead_changes.push(Change::LeadDeleted {
+                        id: lead_id,
+                        status_id: s,
+                        pipeline_id: p,
+                    });
                 }
                 self.unsorted[idx].state = UnsortedState::Declined;
             }
         }
         let unsorted = self.unsorted[idx].clone();
-        let mut changes = vec![Change::UnsortedDeleted { unsorted: unsorted.clone(), resolution, modified_user_id: actor }];
+        let mut changes = vec![Change::UnsortedDeleted {
+            unsorted: unsorted.clone(),
+            resolution,
+            modified_user_id: actor,
+        }];
         changes.extend(lead_changes);
         Ok((unsorted, self.record(changes)))
     }

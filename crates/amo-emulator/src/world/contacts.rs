@@ -3,7 +3,10 @@
 use serde::Deserialize;
 
 use super::{World, WorldError};
-use crate::model::{Change, Company, Contact, CustomFieldValues, FieldValue, LinkedContact, Note, NoteParent, Timestamp};
+use crate::model::{
+    Change, Company, Contact, CustomFieldValues, FieldValue, LinkedContact, Note, NoteParent,
+    Timestamp,
+};
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -51,20 +54,38 @@ pub fn split_name(name: &str) -> (String, String) {
 
 impl World {
     /// A multitext value (PHONE / EMAIL) with the field's `enum_code`.
-    pub(crate) fn contact_multitext(&self, code: &str, value: &str, enum_code: &str) -> Option<CustomFieldValues> {
-        let def = self.contact_fields.iter().find(|f| f.code.as_deref() == Some(code))?;
-        let enum_id = def.enums.iter().find(|e| e.value == enum_code).map(|e| e.id);
+    pub(crate) fn contact_multitext(
+        &self,
+        code: &str,
+        value: &str,
+        enum_code: &str,
+    ) -> Option<CustomFieldValues> {
+        let def = self
+            .contact_fields
+            .iter()
+            .find(|f| f.code.as_deref() == Some(code))?;
+        let enum_id = def
+            .enums
+            .iter()
+            .find(|e| e.value == enum_code)
+            .map(|e| e.id);
         Some(CustomFieldValues {
             field_id: def.id,
             field_name: def.name.clone(),
             field_code: def.code.clone(),
             field_type: def.field_type,
-            values: vec![FieldValue { value: value.to_string(), enum_id, enum_code: Some(enum_code.to_string()) }],
+            values: vec![FieldValue {
+                value: value.to_string(),
+                enum_id,
+                enum_code: Some(enum_code.to_string()),
+            }],
         })
     }
 
     fn set_contact_field(&self, contact: &mut Contact, code: &str, value: &str, enum_code: &str) {
-        contact.custom_fields.retain(|f| f.field_code.as_deref() != Some(code));
+        contact
+            .custom_fields
+            .retain(|f| f.field_code.as_deref() != Some(code));
         if !value.trim().is_empty()
             && let Some(field) = self.contact_multitext(code, value.trim(), enum_code)
         {
@@ -132,22 +153,34 @@ impl World {
             self.lead(lead_id)?;
         }
         let responsible = input.responsible_user_id.unwrap_or_else(|| self.admin_id());
-        let contact =
-            self.create_contact(&input.name, input.phone.as_deref(), input.email.as_deref(), responsible, input.lead_id)?;
+        let contact = self.create_contact(
+            &input.name,
+            input.phone.as_deref(),
+            input.email.as_deref(),
+            responsible,
+            input.lead_id,
+        )?;
         let mut changes = vec![Change::ContactAdded(contact.clone())];
         if let Some(lead_id) = input.lead_id {
             let now = self.now();
             self.touch_lead(lead_id, now);
             let lead = self.lead_mut(lead_id)?;
             let is_main = !lead.contacts.iter().any(|c| c.is_main);
-            lead.contacts.push(LinkedContact { id: contact.id, is_main });
+            lead.contacts.push(LinkedContact {
+                id: contact.id,
+                is_main,
+            });
             changes.push(Change::LeadUpdated(lead.clone()));
         }
         Ok((contact, self.record(changes)))
     }
 
     /// Edits a contact's name, phone, email or responsible.
-    pub fn update_contact(&mut self, id: u64, patch: ContactPatch) -> Result<(Contact, Vec<Change>), WorldError> {
+    pub fn update_contact(
+        &mut self,
+        id: u64,
+        patch: ContactPatch,
+    ) -> Result<(Contact, Vec<Change>), WorldError> {
         let now = self.now();
         let actor = self.admin_id();
         if let Some(uid) = patch.responsible_user_id {
@@ -180,7 +213,10 @@ impl World {
         self.contacts.insert(id, contact.clone());
         let mut changes = vec![Change::ContactUpdated(contact.clone())];
         if contact.responsible_user_id != old_responsible {
-            changes.push(Change::ContactResponsibleChanged { contact: contact.clone(), old_responsible_user_id: old_responsible });
+            changes.push(Change::ContactResponsibleChanged {
+                contact: contact.clone(),
+                old_responsible_user_id: old_responsible,
+            });
         }
         Ok((contact, self.record(changes)))
     }
@@ -194,7 +230,7 @@ impl World {
             self.lead(lead_id)?;
         }
         if let Some(cid) = input.contact_id
-            && !self.contacts.get(&cid).is_some_and(|c| !c.is_deleted)
+            && self.contacts.get(&cid).is_none_or(|c| c.is_deleted)
         {
             return Err(WorldError::NotFound(format!("contact {cid} not found")));
         }
@@ -246,13 +282,17 @@ impl World {
                 .get(&input.entity_id)
                 .filter(|c| !c.is_deleted)
                 .map(|c| c.responsible_user_id)
-                .ok_or_else(|| WorldError::NotFound(format!("contact {} not found", input.entity_id)))?,
+                .ok_or_else(|| {
+                    WorldError::NotFound(format!("contact {} not found", input.entity_id))
+                })?,
             NoteParent::Company => self
                 .companies
                 .get(&input.entity_id)
                 .filter(|c| !c.is_deleted)
                 .map(|c| c.responsible_user_id)
-                .ok_or_else(|| WorldError::NotFound(format!("company {} not found", input.entity_id)))?,
+                .ok_or_else(|| {
+                    WorldError::NotFound(format!("company {} not found", input.entity_id))
+                })?,
         };
         self.ids.note += 1;
         let note = Note {
@@ -264,7 +304,10 @@ impl World {
             created_by: actor,
             updated_by: actor,
             responsible_user_id: responsible,
-            group_id: self.user(responsible).map(|u| u.group_id).unwrap_or_default(),
+            group_id: self
+                .user(responsible)
+                .map(|u| u.group_id)
+                .unwrap_or_default(),
             created_at: now,
             updated_at: now,
         };

@@ -51,25 +51,37 @@ impl World {
     }
 
     /// Creates a lead; the changes are returned unrecorded.
-    pub(crate) fn create_lead(&mut self, input: NewLead) -> Result<(Lead, Vec<Change>), WorldError> {
+    pub(crate) fn create_lead(
+        &mut self,
+        input: NewLead,
+    ) -> Result<(Lead, Vec<Change>), WorldError> {
         let now = self.now();
         let actor = self.admin_id();
         let pipeline_id = match input.pipeline_id {
             Some(id) => id,
-            None => self.main_pipeline().map(|p| p.id).ok_or_else(|| WorldError::Invalid("no pipeline".into()))?,
+            None => self
+                .main_pipeline()
+                .map(|p| p.id)
+                .ok_or_else(|| WorldError::Invalid("no pipeline".into()))?,
         };
         if self.pipeline(pipeline_id).is_none() {
-            return Err(WorldError::Invalid(format!("pipeline {pipeline_id} does not exist")));
+            return Err(WorldError::Invalid(format!(
+                "pipeline {pipeline_id} does not exist"
+            )));
         }
         let status_id = match input.status_id {
             Some(id) => id,
             None => self
                 .first_open_status(pipeline_id)
                 .map(|s| s.id)
-                .ok_or_else(|| WorldError::Invalid(format!("pipeline {pipeline_id} has no open status")))?,
+                .ok_or_else(|| {
+                    WorldError::Invalid(format!("pipeline {pipeline_id} has no open status"))
+                })?,
         };
         if self.status(pipeline_id, status_id).is_none() {
-            return Err(WorldError::Invalid(format!("status {status_id} is not in pipeline {pipeline_id}")));
+            return Err(WorldError::Invalid(format!(
+                "status {status_id} is not in pipeline {pipeline_id}"
+            )));
         }
         if input.price.is_some_and(|p| p < 0) {
             return Err(WorldError::Invalid("price must not be negative".into()));
@@ -81,8 +93,17 @@ impl World {
         let lead_id = self.ids.lead;
         let mut contacts = Vec::new();
         if let Some(c) = input.contact {
-            let contact = self.create_contact(&c.name, c.phone.as_deref(), c.email.as_deref(), responsible, Some(lead_id))?;
-            contacts.push(LinkedContact { id: contact.id, is_main: true });
+            let contact = self.create_contact(
+                &c.name,
+                c.phone.as_deref(),
+                c.email.as_deref(),
+                responsible,
+                Some(lead_id),
+            )?;
+            contacts.push(LinkedContact {
+                id: contact.id,
+                is_main: true,
+            });
             changes.push(Change::ContactAdded(contact));
         }
         let tags = self.tags_by_name(&input.tags);
@@ -111,7 +132,14 @@ impl World {
             company_id: None,
         };
         self.leads.insert(lead_id, lead.clone());
-        self.push_event("lead_added", ("lead", lead_id), actor, now, json!([]), lead_status_value(status_id, pipeline_id));
+        self.push_event(
+            "lead_added",
+            ("lead", lead_id),
+            actor,
+            now,
+            json!([]),
+            lead_status_value(status_id, pipeline_id),
+        );
         changes.push(Change::LeadAdded(lead.clone()));
         Ok((lead, changes))
     }
@@ -127,7 +155,9 @@ impl World {
             return Err(WorldError::Invalid("price must not be negative".into()));
         }
         let tags = patch.tags.as_ref().map(|names| self.tags_by_name(names));
-        let group_of = patch.responsible_user_id.and_then(|uid| self.user(uid).map(|u| u.group_id));
+        let group_of = patch
+            .responsible_user_id
+            .and_then(|uid| self.user(uid).map(|u| u.group_id));
         let lead = self.lead_mut(id)?;
         let old_responsible = lead.responsible_user_id;
         if let Some(name) = patch.name {
@@ -150,22 +180,37 @@ impl World {
         let lead = lead.clone();
         let mut changes = vec![Change::LeadUpdated(lead.clone())];
         if lead.responsible_user_id != old_responsible {
-            changes.push(Change::LeadResponsibleChanged { lead, old_responsible_user_id: old_responsible });
+            changes.push(Change::LeadResponsibleChanged {
+                lead,
+                old_responsible_user_id: old_responsible,
+            });
         }
         Ok(self.record(changes))
     }
 
-    fn check_move(&self, id: u64, status_id: u64, pipeline_id: Option<u64>) -> Result<u64, WorldError> {
+    fn check_move(
+        &self,
+        id: u64,
+        status_id: u64,
+        pipeline_id: Option<u64>,
+    ) -> Result<u64, WorldError> {
         let lead = self.lead(id)?;
         let pipeline_id = pipeline_id.unwrap_or(lead.pipeline_id);
         if self.status(pipeline_id, status_id).is_none() {
-            return Err(WorldError::Invalid(format!("status {status_id} is not in pipeline {pipeline_id}")));
+            return Err(WorldError::Invalid(format!(
+                "status {status_id} is not in pipeline {pipeline_id}"
+            )));
         }
         Ok(pipeline_id)
     }
 
     /// Applies a validated move; returns the changes without recording them.
-    pub(crate) fn apply_move(&mut self, id: u64, status_id: u64, pipeline_id: u64) -> Result<Vec<Change>, WorldError> {
+    pub(crate) fn apply_move(
+        &mut self,
+        id: u64,
+        status_id: u64,
+        pipeline_id: u64,
+    ) -> Result<Vec<Change>, WorldError> {
         let now = self.now();
         let actor = self.admin_id();
         let lead = self.lead_mut(id)?;
@@ -195,20 +240,34 @@ impl World {
             lead_status_value(status_id, pipeline_id),
         );
         Ok(vec![
-            Change::LeadStatusChanged { lead: lead.clone(), old_status_id: old_status, old_pipeline_id: old_pipeline },
+            Change::LeadStatusChanged {
+                lead: lead.clone(),
+                old_status_id: old_status,
+                old_pipeline_id: old_pipeline,
+            },
             Change::LeadUpdated(lead),
         ])
     }
 
     /// Moves one lead to a status (of its pipeline or of `pipeline_id`).
-    pub fn move_lead(&mut self, id: u64, status_id: u64, pipeline_id: Option<u64>) -> Result<Vec<Change>, WorldError> {
+    pub fn move_lead(
+        &mut self,
+        id: u64,
+        status_id: u64,
+        pipeline_id: Option<u64>,
+    ) -> Result<Vec<Change>, WorldError> {
         let pipeline_id = self.check_move(id, status_id, pipeline_id)?;
         let changes = self.apply_move(id, status_id, pipeline_id)?;
         Ok(self.record(changes))
     }
 
     /// Moves many leads at once; all or nothing.
-    pub fn bulk_move(&mut self, ids: &[u64], status_id: u64, pipeline_id: Option<u64>) -> Result<Vec<Change>, WorldError> {
+    pub fn bulk_move(
+        &mut self,
+        ids: &[u64],
+        status_id: u64,
+        pipeline_id: Option<u64>,
+    ) -> Result<Vec<Change>, WorldError> {
         if ids.is_empty() {
             return Err(WorldError::Invalid("ids must not be empty".into()));
         }
@@ -235,8 +294,19 @@ impl World {
         lead.updated_at = now;
         lead.updated_by = actor;
         let (status_id, pipeline_id) = (lead.status_id, lead.pipeline_id);
-        self.push_event("lead_deleted", ("lead", id), actor, now, json!([]), json!([]));
-        Ok(self.record(vec![Change::LeadDeleted { id, status_id, pipeline_id }]))
+        self.push_event(
+            "lead_deleted",
+            ("lead", id),
+            actor,
+            now,
+            json!([]),
+            json!([]),
+        );
+        Ok(self.record(vec![Change::LeadDeleted {
+            id,
+            status_id,
+            pipeline_id,
+        }]))
     }
 
     /// Brings a deleted lead back.
@@ -252,7 +322,14 @@ impl World {
         lead.updated_at = now;
         lead.updated_by = actor;
         let lead = lead.clone();
-        self.push_event("lead_restored", ("lead", id), actor, now, json!([]), json!([]));
+        self.push_event(
+            "lead_restored",
+            ("lead", id),
+            actor,
+            now,
+            json!([]),
+            json!([]),
+        );
         Ok(self.record(vec![Change::LeadRestored(lead)]))
     }
 }

@@ -16,14 +16,14 @@ use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::model::{
-    Account, Change, Company, Contact, CustomFieldDef, Event, Lead, Message, Note, Pipeline, Status, Tag, Talk, Timestamp,
-    Unsorted, User, UserGroup,
+    Account, Change, Company, Contact, CustomFieldDef, Event, Lead, Message, Note, Pipeline,
+    Status, Tag, Talk, Timestamp, Unsorted, User, UserGroup,
 };
 use crate::rng::Rng;
 
-pub use chats::{NewMessage, NewUnsorted, TalkPatch};
-pub use contacts::{ContactPatch, NewCompany, NewContact, NewNote};
-pub use leads::{LeadPatch, NewLead};
+pub use chats::{NewMessage, NewUnsorted, ORIGINS, TalkPatch, UNSORTED_CATEGORIES, origin_title};
+pub use contacts::{ContactPatch, NewCompany, NewContact, NewNote, split_name};
+pub use leads::{LeadContact, LeadPatch, NewLead};
 
 /// How many recent changes the world keeps for inspection by tests.
 const CHANGE_LOG_CAP: usize = 10_000;
@@ -115,17 +115,22 @@ impl World {
     }
 
     pub fn main_pipeline(&self) -> Option<&Pipeline> {
-        self.pipelines.iter().find(|p| p.is_main).or_else(|| self.pipelines.first())
+        self.pipelines
+            .iter()
+            .find(|p| p.is_main)
+            .or_else(|| self.pipelines.first())
     }
 
     /// A status keyed by (pipeline, status): 142/143 repeat in every pipeline.
     pub fn status(&self, pipeline_id: u64, status_id: u64) -> Option<&Status> {
-        self.pipeline(pipeline_id).and_then(|p| p.statuses.iter().find(|s| s.id == status_id))
+        self.pipeline(pipeline_id)
+            .and_then(|p| p.statuses.iter().find(|s| s.id == status_id))
     }
 
     /// The incoming ("Неразобранное", type 1) status of a pipeline.
     pub fn unsorted_status(&self, pipeline_id: u64) -> Option<&Status> {
-        self.pipeline(pipeline_id).and_then(|p| p.statuses.iter().find(|s| s.kind == 1))
+        self.pipeline(pipeline_id)
+            .and_then(|p| p.statuses.iter().find(|s| s.kind == 1))
     }
 
     /// The first ordinary status of a pipeline, by sort.
@@ -133,21 +138,32 @@ impl World {
         self.pipeline(pipeline_id).and_then(|p| {
             p.statuses
                 .iter()
-                .filter(|s| s.kind == 0 && s.id != crate::model::STATUS_WON && s.id != crate::model::STATUS_LOST)
+                .filter(|s| {
+                    s.kind == 0
+                        && s.id != crate::model::STATUS_WON
+                        && s.id != crate::model::STATUS_LOST
+                })
                 .min_by_key(|s| s.sort)
         })
     }
 
     pub fn lead(&self, id: u64) -> Result<&Lead, WorldError> {
-        self.leads.get(&id).filter(|l| !l.is_deleted).ok_or_else(|| WorldError::NotFound(format!("lead {id} not found")))
+        self.leads
+            .get(&id)
+            .filter(|l| !l.is_deleted)
+            .ok_or_else(|| WorldError::NotFound(format!("lead {id} not found")))
     }
 
     pub(crate) fn lead_mut(&mut self, id: u64) -> Result<&mut Lead, WorldError> {
-        self.leads.get_mut(&id).filter(|l| !l.is_deleted).ok_or_else(|| WorldError::NotFound(format!("lead {id} not found")))
+        self.leads
+            .get_mut(&id)
+            .filter(|l| !l.is_deleted)
+            .ok_or_else(|| WorldError::NotFound(format!("lead {id} not found")))
     }
 
     pub(crate) fn check_user(&self, id: u64) -> Result<&User, WorldError> {
-        self.user(id).ok_or_else(|| WorldError::Invalid(format!("user {id} does not exist")))
+        self.user(id)
+            .ok_or_else(|| WorldError::Invalid(format!("user {id} does not exist")))
     }
 
     /// Looks up (or creates) tags by name, keeping the dictionary.
@@ -161,7 +177,11 @@ impl World {
                 Some(t) => t.clone(),
                 None => {
                     self.ids.tag += 1;
-                    let t = Tag { id: self.ids.tag, name: name.to_string(), color: None };
+                    let t = Tag {
+                        id: self.ids.tag,
+                        name: name.to_string(),
+                        color: None,
+                    };
                     self.tags.push(t.clone());
                     t
                 }

@@ -22,9 +22,17 @@ impl Tag {
     /// A tag sent as a bare value (`tags[0]=vip`) is read as its name.
     pub(crate) fn read_item(node: Node, path: String) -> Result<Self, FieldError> {
         match node {
-            Node::Value(name) => Ok(Self { id: None, name: Some(name), extra: NodeMap::new() }),
+            Node::Value(name) => Ok(Self {
+                id: None,
+                name: Some(name),
+                extra: NodeMap::new(),
+            }),
             node => item_object(node, path, |mut r| {
-                Ok(Self { id: r.u64("id")?, name: r.string("name")?, extra: r.finish() })
+                Ok(Self {
+                    id: r.u64("id")?,
+                    name: r.string("name")?,
+                    extra: r.finish(),
+                })
             }),
         }
     }
@@ -185,12 +193,20 @@ impl LocalDateTime {
     /// impossible date.
     pub fn parse(s: &str) -> Option<Self> {
         let b = s.as_bytes();
-        if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        if b.len() != 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b' '
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
         let num = |from: usize, to: usize| -> Option<u16> {
             let part = s.get(from..to)?;
-            part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+            part.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| part.parse().ok())?
         };
         let year = num(0, 4)?;
         let month = u8::try_from(num(5, 7)?).ok()?;
@@ -207,7 +223,14 @@ impl LocalDateTime {
             _ => return None,
         };
         let valid = (1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60;
-        valid.then_some(Self { year, month, day, hour, minute, second })
+        valid.then_some(Self {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+        })
     }
 }
 
@@ -232,12 +255,22 @@ mod tests {
         let d = CrmDate::parse("2018-11-13 09:05:00");
         assert_eq!(
             d.local,
-            Some(LocalDateTime { year: 2018, month: 11, day: 13, hour: 9, minute: 5, second: 0 })
+            Some(LocalDateTime {
+                year: 2018,
+                month: 11,
+                day: 13,
+                hour: 9,
+                minute: 5,
+                second: 0
+            })
         );
         assert_eq!(d.unix, None);
         assert_eq!(CrmDate::parse("1542067200").unix, Some(1_542_067_200));
         assert_eq!(CrmDate::parse("2019-02-29 00:00:00").local, None);
-        assert_eq!(CrmDate::parse("2020-02-29 23:59:59").local.map(|d| d.day), Some(29));
+        assert_eq!(
+            CrmDate::parse("2020-02-29 23:59:59").local.map(|d| d.day),
+            Some(29)
+        );
         assert_eq!(CrmDate::parse("2018-1a-13 09:05:00").local, None);
         assert_eq!(CrmDate::parse("вчера").local, None);
     }

@@ -26,8 +26,13 @@ pub enum ContactAction {
 }
 
 impl ContactAction {
-    pub(crate) const ALL: [Self; 5] =
-        [Self::Add, Self::Update, Self::Delete, Self::Restore, Self::Responsible];
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Add,
+        Self::Update,
+        Self::Delete,
+        Self::Restore,
+        Self::Responsible,
+    ];
 
     /// The action key on the wire, e.g. `"add"`.
     pub fn as_str(self) -> &'static str {
@@ -114,7 +119,10 @@ impl ContactEvent {
             Some(t) if t == "contact" => ContactKind::Contact,
             Some(t) if t == "company" => ContactKind::Company,
             Some(value) => {
-                return Err(FieldError { field: Some("type".into()), problem: EntityProblem::UnknownType { value } });
+                return Err(FieldError {
+                    field: Some("type".into()),
+                    problem: EntityProblem::UnknownType { value },
+                });
             }
         };
         let linked_lead_ids = match r.take("linked_leads_id") {
@@ -171,10 +179,19 @@ impl ContactEvent {
         let linked: NodeMap = if self.linked_lead_ids.iter().all(|id| seen.insert(*id)) {
             self.linked_lead_ids
                 .iter()
-                .map(|id| (id.to_string(), Node::Map(NodeMap::from_iter([("ID", id.to_string())]))))
+                .map(|id| {
+                    (
+                        id.to_string(),
+                        Node::Map(NodeMap::from_iter([("ID", id.to_string())])),
+                    )
+                })
                 .collect()
         } else {
-            self.linked_lead_ids.iter().enumerate().map(|(i, id)| (i.to_string(), id.to_string())).collect()
+            self.linked_lead_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (i.to_string(), id.to_string()))
+                .collect()
         };
         w.object("linked_leads_id", linked);
         w.list("tags", &self.tags, Tag::write);

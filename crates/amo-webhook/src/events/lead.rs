@@ -26,8 +26,14 @@ pub enum LeadAction {
 }
 
 impl LeadAction {
-    pub(crate) const ALL: [Self; 6] =
-        [Self::Add, Self::Update, Self::Status, Self::Responsible, Self::Restore, Self::Delete];
+    pub(crate) const ALL: [Self; 6] = [
+        Self::Add,
+        Self::Update,
+        Self::Status,
+        Self::Responsible,
+        Self::Restore,
+        Self::Delete,
+    ];
 
     /// The action key on the wire, e.g. `"status"`.
     pub fn as_str(self) -> &'static str {

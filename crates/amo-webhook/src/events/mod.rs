@@ -69,12 +69,17 @@ impl AccountBlock {
         let map = match node {
             None => return Err(DecodeError::MissingAccount),
             Some(Node::Value(_)) => {
-                return Err(DecodeError::InvalidAccount { reason: "`account` is a plain value, not an object".into() });
+                return Err(DecodeError::InvalidAccount {
+                    reason: "`account` is a plain value, not an object".into(),
+                });
             }
             Some(Node::Map(m)) => m,
         };
         let mut r = Reader::new(map, String::new());
-        let subdomain = r.string("subdomain").map_err(invalid)?.ok_or(DecodeError::MissingAccount)?;
+        let subdomain = r
+            .string("subdomain")
+            .map_err(invalid)?
+            .ok_or(DecodeError::MissingAccount)?;
         Ok(Self {
             subdomain,
             id: r.u64("id").map_err(invalid)?,
@@ -231,28 +236,57 @@ impl Kind {
             ("contacts", "note") => Self::Note(NoteParent::Contact),
             ("companies", "note") => Self::Note(NoteParent::Company),
             ("leads", _) => Self::Lead(pick(&LeadAction::ALL, LeadAction::as_str, action)?),
-            ("contacts", _) => Self::Contact(pick(&ContactAction::ALL, ContactAction::as_str, action)?, ContactKind::Contact),
-            ("companies", _) => Self::Contact(pick(&ContactAction::ALL, ContactAction::as_str, action)?, ContactKind::Company),
+            ("contacts", _) => Self::Contact(
+                pick(&ContactAction::ALL, ContactAction::as_str, action)?,
+                ContactKind::Contact,
+            ),
+            ("companies", _) => Self::Contact(
+                pick(&ContactAction::ALL, ContactAction::as_str, action)?,
+                ContactKind::Company,
+            ),
             ("unsorted", "add") => Self::UnsortedAdd,
             ("unsorted", "delete") => Self::UnsortedDelete,
             ("message", "add") => Self::Message,
             ("talk", "add") => Self::Talk(TalkAction::Add),
             ("talk", "update") => Self::Talk(TalkAction::Update),
-            ("task" | "tasks", _) => Self::Task(pick(&TaskAction::ALL, TaskAction::as_str, action)?),
+            ("task" | "tasks", _) => {
+                Self::Task(pick(&TaskAction::ALL, TaskAction::as_str, action)?)
+            }
             _ => return None,
         })
     }
 
     fn read(self, r: Reader) -> Result<WebhookEvent, FieldError> {
         Ok(match self {
-            Self::Lead(action) => WebhookEvent::Lead { action, lead: LeadEvent::read(r)? },
-            Self::Contact(action, kind) => WebhookEvent::Contact { action, contact: ContactEvent::read(r, kind)? },
-            Self::Note(parent) => WebhookEvent::Note { parent, note: NoteEvent::read(r)? },
-            Self::UnsortedAdd => WebhookEvent::UnsortedAdd { unsorted: UnsortedAddEvent::read(r)? },
-            Self::UnsortedDelete => WebhookEvent::UnsortedDelete { unsorted: UnsortedDeleteEvent::read(r)? },
-            Self::Message => WebhookEvent::Message { message: MessageEvent::read(r)? },
-            Self::Talk(action) => WebhookEvent::Talk { action, talk: TalkEvent::read(r)? },
-            Self::Task(action) => WebhookEvent::Task { action, task: TaskEvent::read(r)? },
+            Self::Lead(action) => WebhookEvent::Lead {
+                action,
+                lead: LeadEvent::read(r)?,
+            },
+            Self::Contact(action, kind) => WebhookEvent::Contact {
+                action,
+                contact: ContactEvent::read(r, kind)?,
+            },
+            Self::Note(parent) => WebhookEvent::Note {
+                parent,
+                note: NoteEvent::read(r)?,
+            },
+            Self::UnsortedAdd => WebhookEvent::UnsortedAdd {
+                unsorted: UnsortedAddEvent::read(r)?,
+            },
+            Self::UnsortedDelete => WebhookEvent::UnsortedDelete {
+                unsorted: UnsortedDeleteEvent::read(r)?,
+            },
+            Self::Message => WebhookEvent::Message {
+                message: MessageEvent::read(r)?,
+            },
+            Self::Talk(action) => WebhookEvent::Talk {
+                action,
+                talk: TalkEvent::read(r)?,
+            },
+            Self::Task(action) => WebhookEvent::Task {
+                action,
+                task: TaskEvent::read(r)?,
+            },
         })
     }
 
@@ -287,7 +321,11 @@ pub(crate) fn build_payload(mut root: NodeMap) -> Result<WebhookPayload, DecodeE
         let actions = match node {
             Node::Map(actions) => actions,
             value => {
-                events.push(WebhookEvent::Unknown { entity, action: None, fields: value });
+                events.push(WebhookEvent::Unknown {
+                    entity,
+                    action: None,
+                    fields: value,
+                });
                 continue;
             }
         };
@@ -295,7 +333,11 @@ pub(crate) fn build_payload(mut root: NodeMap) -> Result<WebhookPayload, DecodeE
             let (kind, items) = match (Kind::classify(&entity, &action), node) {
                 (Some(kind), Node::Map(items)) => (kind, items),
                 (_, fields) => {
-                    events.push(WebhookEvent::Unknown { entity: entity.clone(), action: Some(action), fields });
+                    events.push(WebhookEvent::Unknown {
+                        entity: entity.clone(),
+                        action: Some(action),
+                        fields,
+                    });
                     continue;
                 }
             };
@@ -320,12 +362,20 @@ pub(crate) fn build_payload(mut root: NodeMap) -> Result<WebhookPayload, DecodeE
                             }
                         }
                     }
-                    value => errors.push(error(value, None, FieldError::whole(EntityProblem::NotAnObject))),
+                    value => errors.push(error(
+                        value,
+                        None,
+                        FieldError::whole(EntityProblem::NotAnObject),
+                    )),
                 }
             }
         }
     }
-    Ok(WebhookPayload { account, events, errors })
+    Ok(WebhookPayload {
+        account,
+        events,
+        errors,
+    })
 }
 
 /// Builds the tree for a payload: the inverse of [`build_payload`].
@@ -333,17 +383,33 @@ pub(crate) fn payload_tree(payload: &WebhookPayload) -> NodeMap {
     let mut root = NodeMap::new();
     for event in &payload.events {
         match event {
-            WebhookEvent::Unknown { entity, action: Some(action), fields } => {
-                root.child_map_force(entity).merge_insert(action, fields.clone());
+            WebhookEvent::Unknown {
+                entity,
+                action: Some(action),
+                fields,
+            } => {
+                if let Some(actions) = root.child_map_force(entity) {
+                    actions.merge_insert(action, fields.clone());
+                }
             }
-            WebhookEvent::Unknown { entity, action: None, fields } => {
+            WebhookEvent::Unknown {
+                entity,
+                action: None,
+                fields,
+            } => {
                 root.merge_insert(entity, fields.clone());
             }
             typed => {
-                if let (Some((entity, action)), Some(fields)) = (typed.wire_key(), typed.write_fields()) {
-                    let items = root.child_map_force(entity).child_map_force(action);
-                    let index = items.next_index_key();
-                    items.insert(index, Node::Map(fields));
+                if let (Some((entity, action)), Some(fields)) =
+                    (typed.wire_key(), typed.write_fields())
+                {
+                    let items = root
+                        .child_map_force(entity)
+                        .and_then(|actions| actions.child_map_force(action));
+                    if let Some(items) = items {
+                        let index = items.next_index_key();
+                        items.insert(index, Node::Map(fields));
+                    }
                 }
             }
         }

@@ -77,7 +77,9 @@ impl NoteEvent {
     /// as the note itself.
     pub(crate) fn read(mut outer: Reader) -> Result<Self, FieldError> {
         match outer.take("note") {
-            Some(Node::Map(inner)) => Self::read_inner(Reader::new(inner, "note".into()), outer.finish()),
+            Some(Node::Map(inner)) => {
+                Self::read_inner(Reader::new(inner, "note".into()), outer.finish())
+            }
             Some(node) => {
                 outer.put_back("note", node);
                 Self::read_inner(outer, NodeMap::new())

@@ -70,7 +70,12 @@ impl UnsortedAddEvent {
 
     /// Contact ids from `data[contacts][k][id]` that are numbers.
     pub fn contact_ids(&self) -> Vec<u64> {
-        let Some(contacts) = self.data.as_ref().and_then(|d| d.get_path(&["contacts"])).and_then(Node::as_map) else {
+        let Some(contacts) = self
+            .data
+            .as_ref()
+            .and_then(|d| d.get_path(&["contacts"]))
+            .and_then(Node::as_map)
+        else {
             return Vec::new();
         };
         contacts

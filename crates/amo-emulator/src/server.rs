@@ -1,0 +1,175 @@
+//! Starting and stopping an emulated account on a loopback port.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::MutexGuard;
+
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api;
+use crate::control;
+use crate::faults::ApiFaultConfig;
+use crate::limits::LimitsConfig;
+use crate::model::Timestamp;
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::webhooks::{WebhookConfig, WebhookHub};
+use crate::world::World;
+
+/// How to start an emulated account.
+pub struct EmulatorConfig {
+    /// Loopback only; port 0 picks a free port.
+    pub listen: SocketAddr,
+    pub seed: u64,
+    /// How many leads to generate.
+    pub leads: usize,
+    /// The "now" the seed is generated around (unix seconds); `None` = the system time at start.
+    pub now: Option<Timestamp>,
+    pub limits: LimitsConfig,
+    pub faults: ApiFaultConfig,
+    pub webhooks: WebhookConfig,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            seed: 42,
+            leads: 300,
+            now: None,
+            limits: LimitsConfig::default(),
+            faults: ApiFaultConfig::default(),
+            webhooks: WebhookConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "refusing to listen on {0}: the emulator binds loopback addresses only (e.g. 127.0.0.1:0)"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The whole HTTP surface: `/api/v4/...`, `/_emulator/...`, 404 problem elsewhere.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v4", api::router(state.clone()))
+        .nest("/_emulator", control::router())
+        .fallback(|| async { Problem::not_found("Not Found") })
+        .with_state(state)
+}
+
+/// A running emulated account.
+pub struct Emulator {
+    state: AppState,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds, seeds and serves. Refuses non-loopback addresses.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, StartError> {
+        let requested = config.listen;
+        if !requested.ip().is_loopback() {
+            return Err(StartError::NotLoopback(requested));
+        }
+        let listener = tokio::net::TcpListener::bind(requested)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: requested,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: requested,
+            source,
+        })?;
+        let base_url = format!("http://{addr}");
+        let state = AppState::new(config, &base_url);
+        let router = app(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+            if let Err(e) = served.await {
+                tracing::error!(error = %e, "emulator server stopped with an error");
+            }
+        });
+        tracing::info!(%base_url, "amoCRM emulator listening");
+        Ok(Emulator {
+            state,
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.state.base_url().to_string()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The long-lived admin token created at start.
+    pub fn token(&self) -> String {
+        self.state.admin_token().to_string()
+    }
+
+    /// A new long-lived token for the admin (`true`) or a regular user.
+    pub fn issue_token(&self, admin: bool) -> String {
+        self.state.issue_token(admin).0
+    }
+
+    /// Revokes a token (false when unknown).
+    pub fn revoke_token(&self, token: &str) -> bool {
+        self.state.revoke_token(token)
+    }
+
+    pub fn hub(&self) -> WebhookHub {
+        self.state.hub().clone()
+    }
+
+    /// The world, locked: read it and drop the guard before any `.await`.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.state.world()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        tracing::info!("amoCRM emulator stopped");
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the webhook decoder's fuzz target and runs it for N seconds
+# (default 20): a smoke test that the decoder survives arbitrary bytes.
+#
+#   scripts/fuzz-smoke.sh [SECONDS]
+#
+# Needs the nightly toolchain; installs cargo-fuzz (from crates.io) only if
+# it is missing. Seeds the corpus with tests/golden/webhooks/*.form when
+# present. Exits non-zero if the build fails or the fuzzer finds a crash
+# (the crashing input is left under fuzz/artifacts/decode_body/).
+set -euo pipefail
+
+seconds="${1:-20}"
+case "$seconds" in
+  '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
+esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+cd "$root/fuzz"
+corpus="corpus/decode_body"
+mkdir -p "$corpus"
+if compgen -G "$root/tests/golden/webhooks/*.form" >/dev/null; then
+  cp "$root"/tests/golden/webhooks/*.form "$corpus"/
+fi
+run_args=(-max_total_time="$seconds" -max_len=16384 -print_final_stats=1)
+
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  # No nightly (and no network to fetch one): build the same target with the
+  # stable toolchain. libFuzzer still mutates inputs, without coverage feedback.
+  echo "fuzz-smoke: no nightly toolchain; building the target on stable without coverage instrumentation" >&2
+  cargo build --release --bin decode_body
+  exec target/release/decode_body "$corpus" "${run_args[@]}"
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "fuzz-smoke: installing cargo-fuzz" >&2
+  start=$(date +%s)
+  cargo install cargo-fuzz --locked
+  echo "fuzz-smoke: cargo-fuzz installed in $(( $(date +%s) - start ))s" >&2
+fi
+
+cargo +nightly fuzz build decode_body
+cargo +nightly fuzz run decode_body "$corpus" -- "${run_args[@]}"

@@ -11,7 +11,12 @@ async fn forced_429_backs_off_slows_everyone_then_succeeds() {
     let emu = start_emulator(21, 10).await;
     let url = base_url(&emu);
     let control = Control::new(&url);
-    let client = client_with_token(&url, &emu.token().to_string());
+    // A long slowdown, so the check below cannot race its end.
+    let config = amo::ClientConfig {
+        slowdown: Duration::from_secs(120),
+        ..test_config(&url)
+    };
+    let client = Client::new(config, StaticToken::new(emu.token().to_string())).expect("client");
     client.account().await.expect("warm up");
     let normal = client.limiter().current_interval();
 

@@ -13,7 +13,10 @@ use serde_json::json;
 const DEMO_LEADS: usize = 300;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 fn tauri_driver_path() -> PathBuf {
@@ -22,7 +25,9 @@ fn tauri_driver_path() -> PathBuf {
     }
     let home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+        });
     home.join("bin/tauri-driver")
 }
 
@@ -41,7 +46,10 @@ struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -56,7 +64,12 @@ impl Drop for Driver {
 fn start_driver(port: u16, data_home: &std::path::Path) -> Driver {
     let native = free_port();
     let child = Command::new(tauri_driver_path())
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
         .env("AMOSYNC_DEMO_LEADS", DEMO_LEADS.to_string())
         .env("XDG_DATA_HOME", data_home)
         .stdin(Stdio::null())
@@ -68,7 +81,10 @@ fn start_driver(port: u16, data_home: &std::path::Path) -> Driver {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "tauri-driver did not listen on {addr} within 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver did not listen on {addr} within 20 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     driver
@@ -112,30 +128,65 @@ async fn demo_window_shows_the_funnel_the_core_computes() {
     // The demo account's main pipeline, painted from the emulator through the client.
     wait_for(&client, "[data-testid=statuses]").await;
     let names = texts(&client, "[data-testid=statuses] tbody td:first-child").await;
-    assert_eq!(names.len(), 21, "Первичка has 21 statuses, the window showed {names:?}");
+    assert_eq!(
+        names.len(),
+        21,
+        "Первичка has 21 statuses, the window showed {names:?}"
+    );
     assert_eq!(names.first().map(String::as_str), Some("Неразобранное"));
-    assert!(names.iter().any(|n| n == "Успешно реализовано"), "won status missing: {names:?}");
-    assert!(names.iter().any(|n| n == "Закрыто и не реализовано"), "lost status missing: {names:?}");
+    assert!(
+        names.iter().any(|n| n == "Успешно реализовано"),
+        "won status missing: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "Закрыто и не реализовано"),
+        "lost status missing: {names:?}"
+    );
 
     // The numbers equal what the core computes from an identical demo account.
-    let demo = amosync::demo::Demo::start(DEMO_LEADS).await.expect("reference demo");
+    let demo = amosync::demo::Demo::start(DEMO_LEADS)
+        .await
+        .expect("reference demo");
     let expected = demo.overview().await.expect("reference overview");
-    let main = expected.pipelines.iter().find(|p| p.is_main).expect("main pipeline");
+    let main = expected
+        .pipelines
+        .iter()
+        .find(|p| p.is_main)
+        .expect("main pipeline");
     let counts = texts(&client, "[data-testid=statuses] tbody [data-testid=count]").await;
     let want: Vec<String> = main.statuses.iter().map(|s| s.leads.to_string()).collect();
-    let got: Vec<String> = counts.iter().map(|c| c.chars().filter(char::is_ascii_digit).collect()).collect();
+    let got: Vec<String> = counts
+        .iter()
+        .map(|c| c.chars().filter(char::is_ascii_digit).collect())
+        .collect();
     assert_eq!(got, want, "per-status lead counts in the window");
 
     // Language switch.
-    let header = client.find(Locator::Css("[data-testid=statuses] thead")).await.expect("thead");
+    let header = client
+        .find(Locator::Css("[data-testid=statuses] thead"))
+        .await
+        .expect("thead");
     assert!(header.text().await.expect("text").contains("Сделки"));
-    client.find(Locator::Css("[data-testid=lang]")).await.expect("lang").select_by_value("en").await.expect("select en");
-    let header = client.find(Locator::Css("[data-testid=statuses] thead")).await.expect("thead");
-    assert!(header.text().await.expect("text").contains("Leads"), "language switch to English");
+    client
+        .find(Locator::Css("[data-testid=lang]"))
+        .await
+        .expect("lang")
+        .select_by_value("en")
+        .await
+        .expect("select en");
+    let header = client
+        .find(Locator::Css("[data-testid=statuses] thead"))
+        .await
+        .expect("thead");
+    assert!(
+        header.text().await.expect("text").contains("Leads"),
+        "language switch to English"
+    );
 
     if let Ok(dir) = std::env::var("AMOSYNC_ARTIFACTS") {
         let png = client.screenshot().await.expect("screenshot");
-        std::fs::write(PathBuf::from(dir).join("desktop-demo-overview.png"), png).expect("write screenshot");
+        std::fs::write(PathBuf::from(dir).join("desktop-demo-overview.png"), png)
+            .expect("write screenshot");
     }
     client.close().await.expect("close session");
     let _ = std::fs::remove_dir_all(&tmp);

@@ -421,28 +421,52 @@ pub enum UnsortedResolution {
 pub enum Change {
     LeadAdded(Lead),
     LeadUpdated(Lead),
-    LeadStatusChanged { lead: Lead, old_status_id: u64, old_pipeline_id: u64 },
-    LeadResponsibleChanged { lead: Lead, old_responsible_user_id: u64 },
+    LeadStatusChanged {
+        lead: Lead,
+        old_status_id: u64,
+        old_pipeline_id: u64,
+    },
+    LeadResponsibleChanged {
+        lead: Lead,
+        old_responsible_user_id: u64,
+    },
     /// Deletes carry only ids.
-    LeadDeleted { id: u64, status_id: u64, pipeline_id: u64 },
+    LeadDeleted {
+        id: u64,
+        status_id: u64,
+        pipeline_id: u64,
+    },
     LeadRestored(Lead),
     ContactAdded(Contact),
     ContactUpdated(Contact),
-    ContactResponsibleChanged { contact: Contact, old_responsible_user_id: u64 },
-    ContactDeleted { id: u64 },
+    ContactResponsibleChanged {
+        contact: Contact,
+        old_responsible_user_id: u64,
+    },
+    ContactDeleted {
+        id: u64,
+    },
     ContactRestored(Contact),
     CompanyAdded(Company),
     CompanyUpdated(Company),
-    CompanyDeleted { id: u64 },
+    CompanyDeleted {
+        id: u64,
+    },
     NoteAdded(Note),
     UnsortedAdded(Unsorted),
-    UnsortedDeleted { unsorted: Unsorted, resolution: UnsortedResolution, modified_user_id: u64 },
+    UnsortedDeleted {
+        unsorted: Unsorted,
+        resolution: UnsortedResolution,
+        modified_user_id: u64,
+    },
     MessageAdded(Message),
     TalkAdded(Talk),
     TalkUpdated(Talk),
     TaskAdded(Task),
     TaskUpdated(Task),
-    TaskDeleted { id: u64 },
+    TaskDeleted {
+        id: u64,
+    },
 }
 
 impl Change {

@@ -17,7 +17,13 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        Problem { status, title: title.into(), detail: detail.into(), hint: None, extra: None }
+        Problem {
+            status,
+            title: title.into(),
+            detail: detail.into(),
+            hint: None,
+            extra: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -56,7 +62,9 @@ impl Problem {
         if let Some(hint) = &self.hint {
             body["hint"] = json!(hint);
         }
-        if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) = (&self.extra, &mut body) {
+        if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) =
+            (&self.extra, &mut body)
+        {
             for (k, v) in extra {
                 map.insert(k.clone(), v.clone());
             }
@@ -68,9 +76,10 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut response = (self.status, self.body().to_string()).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }

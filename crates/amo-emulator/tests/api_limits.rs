@@ -22,33 +22,38 @@ async fn eighth_request_in_a_second_gets_429_then_the_account_is_blocked() {
     })
     .await;
     let token = emu.token();
-    let started = std::time::Instant::now();
-    let mut statuses = Vec::new();
-    for _ in 0..30 {
-        let a = get(&emu, "/api/v4/leads/pipelines", Some(&token)).await;
-        statuses.push(a.status);
-        if a.status == 403 {
-            assert!(
-                a.content_type
-                    .as_deref()
-                    .is_some_and(|c| c.starts_with("text/html")),
-                "{:?}",
-                a.content_type
-            );
-            assert!(a.body.contains("<html"));
-            break;
-        }
+    // A burst of 12 at once: 7 pass, 5 are over the per-token budget of the second.
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let base = emu.base_url();
+        let token = token.clone();
+        burst.spawn(async move {
+            let resp = client()
+                .get(format!("{base}/api/v4/leads/pipelines"))
+                .bearer_auth(token)
+                .send()
+                .await;
+            resp.map(|r| r.status().as_u16()).unwrap_or(0)
+        });
     }
-    let fast = started.elapsed() < std::time::Duration::from_millis(900);
-    if fast {
-        assert_eq!(
-            &statuses[..8],
-            &[200, 200, 200, 200, 200, 200, 200, 429],
-            "{statuses:?}"
-        );
-    }
-    assert!(statuses.contains(&429), "{statuses:?}");
-    assert_eq!(statuses.last(), Some(&403), "{statuses:?}");
+    let mut statuses = burst.join_all().await;
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        vec![200, 200, 200, 200, 200, 200, 200, 429, 429, 429, 429, 429]
+    );
+    // Five 429s within the window: the account is blocked, with an HTML 403.
+    let blocked = get(&emu, "/api/v4/leads/pipelines", Some(&token)).await;
+    assert_eq!(blocked.status, 403);
+    assert!(
+        blocked
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("text/html")),
+        "{:?}",
+        blocked.content_type
+    );
+    assert!(blocked.body.contains("<html"));
     // Blocked for every token, even a fresh one; the control API still answers.
     let other = emu.issue_token(true);
     assert_eq!(get(&emu, "/api/v4/account", Some(&other)).await.status, 403);

@@ -8,6 +8,7 @@
 //!   the identical request; 429 backs off and slows every caller; 403 stops.
 //! * Lists are [`PageStream`]s that follow `_links.next`.
 //! * Tokens are [`Secret`]s: `Debug`/`Display` print `***`.
+//! * Webhook bodies are decoded by [`webhook`] (the `amo-webhook` crate).
 
 mod backoff;
 mod classify;
@@ -40,3 +41,6 @@ pub use problem::Problem;
 pub use query::{MAX_EVENTS_LIMIT, MAX_IDS_PER_REQUEST, MAX_LIMIT, SortDirection};
 pub use secret::{Secret, Sensitive};
 pub use token::{StaticToken, TokenProvider};
+
+/// The webhook decoder: form bodies with PHP bracket keys into typed events.
+pub use amo_webhook as webhook;

@@ -19,10 +19,16 @@ pub struct Demo {
 impl Demo {
     /// Starts the emulator on a free loopback port and connects a client.
     pub async fn start(leads: usize) -> Result<Demo, AppError> {
-        let config = EmulatorConfig { leads, ..EmulatorConfig::default() };
-        let emulator = Emulator::start(config)
-            .await
-            .map_err(|e| AppError::new(ErrorCode::DemoUnavailable, format!("The demo emulator did not start ({e}); restart AmoSync.")))?;
+        let config = EmulatorConfig {
+            leads,
+            ..EmulatorConfig::default()
+        };
+        let emulator = Emulator::start(config).await.map_err(|e| {
+            AppError::new(
+                ErrorCode::DemoUnavailable,
+                format!("The demo emulator did not start ({e}); restart AmoSync."),
+            )
+        })?;
         let client_config = ClientConfig::from_url(&emulator.base_url())?;
         let client = Client::new(client_config, StaticToken::new(emulator.token()))?;
         tracing::info!(base_url = %emulator.base_url(), leads, "demo emulator started");
@@ -51,8 +57,15 @@ pub struct DemoHandle {
 
 impl DemoHandle {
     pub async fn ensure_started(&self) -> Result<&Demo, AppError> {
-        let leads = std::env::var("AMOSYNC_DEMO_LEADS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_DEMO_LEADS);
-        self.demo.get_or_init(|| Demo::start(leads)).await.as_ref().map_err(Clone::clone)
+        let leads = std::env::var("AMOSYNC_DEMO_LEADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_DEMO_LEADS);
+        self.demo
+            .get_or_init(|| Demo::start(leads))
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     pub async fn overview(&self) -> Result<Overview, AppError> {

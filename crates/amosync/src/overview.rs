@@ -47,7 +47,12 @@ pub async fn load_overview(client: &Client, source: &'static str) -> Result<Over
     let mut pages = client.leads(&LeadsQuery::new().limit(MAX_LIMIT));
     while let Some(page) = pages.try_next().await? {
         for lead in page {
-            let entry = totals.entry(StatusKey { pipeline_id: lead.pipeline_id, status_id: lead.status_id }).or_default();
+            let entry = totals
+                .entry(StatusKey {
+                    pipeline_id: lead.pipeline_id,
+                    status_id: lead.status_id,
+                })
+                .or_default();
             entry.0 += 1;
             entry.1 += lead.price;
         }
@@ -72,7 +77,12 @@ pub async fn load_overview(client: &Client, source: &'static str) -> Result<Over
                 })
                 .collect();
             statuses.sort_by_key(|s| s.sort);
-            PipelineSummary { id: p.id, name: p.name, is_main: p.is_main, statuses }
+            PipelineSummary {
+                id: p.id,
+                name: p.name,
+                is_main: p.is_main,
+                statuses,
+            }
         })
         .collect();
     pipelines.sort_by_key(|p| (!p.is_main, p.id));

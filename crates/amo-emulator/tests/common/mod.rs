@@ -2,6 +2,7 @@
 //! talk to it over real HTTP. Every helper is bounded in time.
 #![allow(dead_code)]
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use amo_emulator::limits::LimitsConfig;
@@ -40,12 +41,21 @@ pub async fn start_with(config: EmulatorConfig) -> Emulator {
     }
 }
 
+/// One shared client (building one per request is slow enough to dodge rate
+/// limits). No idle pooling: each test runs its own runtime, and a pooled
+/// connection must never outlive the runtime that opened it.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"))
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .no_proxy()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap_or_else(|e| panic!("client: {e}"))
+        })
+        .clone()
 }
 
 /// A finished response: status, content type, body text.

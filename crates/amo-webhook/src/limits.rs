@@ -10,7 +10,8 @@
 pub struct DecodeLimits {
     /// Largest body accepted, in bytes. Default 1 MiB.
     pub max_body_bytes: usize,
-    /// Largest number of `key=value` pairs. Default 20 000.
+    /// Largest number of `key=value` pairs. Default 50 000, so the body size,
+    /// not the pair count, is what bounds a real bulk edit (~70 bytes a pair).
     pub max_pairs: usize,
     /// Largest number of bracket segments in one key
     /// (`leads[status][0][custom_fields][0][values][0][value]` has 7).
@@ -26,7 +27,7 @@ impl Default for DecodeLimits {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
-            max_pairs: 20_000,
+            max_pairs: 50_000,
             max_depth: 8,
             max_key_bytes: 256,
             max_value_bytes: 128 * 1024,

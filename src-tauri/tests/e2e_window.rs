@@ -107,6 +107,14 @@ async fn texts(client: &Client, css: &str) -> Vec<String> {
     out
 }
 
+/// Saves a screenshot of the window into `$AMOSYNC_ARTIFACTS` when set.
+async fn screenshot(client: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("AMOSYNC_ARTIFACTS") {
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::write(PathBuf::from(dir).join(name), png).expect("write screenshot");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh under xvfb-run"]
 async fn demo_window_shows_the_funnel_the_core_computes() {
@@ -161,6 +169,8 @@ async fn demo_window_shows_the_funnel_the_core_computes() {
         .collect();
     assert_eq!(got, want, "per-status lead counts in the window");
 
+    screenshot(&client, "desktop-demo-ru.png").await;
+
     // Language switch.
     let header = client
         .find(Locator::Css("[data-testid=statuses] thead"))
@@ -183,11 +193,7 @@ async fn demo_window_shows_the_funnel_the_core_computes() {
         "language switch to English"
     );
 
-    if let Ok(dir) = std::env::var("AMOSYNC_ARTIFACTS") {
-        let png = client.screenshot().await.expect("screenshot");
-        std::fs::write(PathBuf::from(dir).join("desktop-demo-overview.png"), png)
-            .expect("write screenshot");
-    }
+    screenshot(&client, "desktop-demo-en.png").await;
     client.close().await.expect("close session");
     let _ = std::fs::remove_dir_all(&tmp);
 }

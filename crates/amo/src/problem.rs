@@ -40,8 +40,17 @@ impl Problem {
         serde_json::from_value(value).ok()
     }
 
-    /// One line for messages and logs: detail, hint and title joined.
+    /// One line for messages and logs: detail, hint and title joined, at
+    /// most [`Problem::SUMMARY_MAX_CHARS`] characters (plus an ellipsis).
     pub fn summary(&self) -> String {
+        let full = self.full_summary();
+        crate::excerpt::excerpt(full.as_bytes(), Self::SUMMARY_MAX_CHARS)
+    }
+
+    /// The longest [`Problem::summary`], in characters.
+    pub const SUMMARY_MAX_CHARS: usize = 500;
+
+    fn full_summary(&self) -> String {
         let mut parts: Vec<&str> = Vec::new();
         for part in [&self.title, &self.detail, &self.hint]
             .into_iter()
@@ -87,6 +96,19 @@ mod tests {
             p.summary(),
             "Unauthorized: Invalid access token: Token has been revoked"
         );
+    }
+
+    #[test]
+    fn summary_is_bounded() {
+        let p = Problem {
+            title: Some("Bad Request".into()),
+            detail: Some("x".repeat(10_000)),
+            hint: Some("y".repeat(10_000)),
+            ..Default::default()
+        };
+        let summary = p.summary();
+        assert_eq!(summary.chars().count(), Problem::SUMMARY_MAX_CHARS + 1);
+        assert!(summary.ends_with('…'));
     }
 
     #[test]

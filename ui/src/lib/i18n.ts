@@ -44,7 +44,12 @@ export function t(lang: Lang, key: Key): string {
 export function formatMoney(lang: Lang, amount: number, currency: string): string {
   const locale = lang === "ru" ? "ru-RU" : "en-US";
   try {
-    return new Intl.NumberFormat(locale, { style: "currency", currency, maximumFractionDigits: 0 }).format(amount);
+    return new Intl.NumberFormat(locale, {
+      style: "currency",
+      currency,
+      currencyDisplay: "narrowSymbol",
+      maximumFractionDigits: 0,
+    }).format(amount);
   } catch {
     return `${new Intl.NumberFormat(locale).format(amount)} ${currency}`;
   }

@@ -57,9 +57,13 @@ async fn every_endpoint_decodes_the_emulator() {
             .expect("contact")
             .is_some()
     );
-    if let Some(company_id) = leads.iter().flat_map(|l| l.company_ids()).next() {
-        assert!(client.company(company_id).await.expect("company").is_some());
-    }
+    // Seed 61 links companies to leads: a missing one is a regression.
+    let company_id = leads
+        .iter()
+        .flat_map(|l| l.company_ids())
+        .next()
+        .expect("a lead linked to a company");
+    assert!(client.company(company_id).await.expect("company").is_some());
 
     // Events: status changes typed, chat messages typed, talks readable.
     let moves = collect_all(
@@ -85,13 +89,14 @@ async fn every_endpoint_decodes_the_emulator() {
     ])))
     .await
     .expect("chat events");
-    if let Some(talk_id) = chats
+    // Seed 61 has chat events with talk ids: a missing one is a regression.
+    assert!(!chats.is_empty(), "chat events");
+    let talk_id = chats
         .iter()
         .find_map(|e| e.message().and_then(|m| m.talk_id))
-    {
-        let talk = client.talk(talk_id).await.expect("talk").expect("exists");
-        assert_eq!(talk.talk_id, talk_id);
-    }
+        .expect("a chat event with a talk id");
+    let talk = client.talk(talk_id).await.expect("talk").expect("exists");
+    assert_eq!(talk.talk_id, talk_id);
 
     // Unsorted.
     let unsorted = collect_all(client.unsorted(&UnsortedQuery::new()))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use amo::LeadsQuery;
-use amosync_tests::{Control, base_url, client_with_token, start_emulator};
+use amosync_tests::{StatsExt, base_url, client_with_token, start_emulator};
 use futures::StreamExt;
 use tokio::sync::Barrier;
 
@@ -15,7 +15,6 @@ const REQUESTS_PER_CALLER: usize = 3;
 async fn twenty_callers_share_one_limiter_without_429() {
     let emu = start_emulator(41, 300).await;
     let url = base_url(&emu);
-    let control = Control::new(&url);
     let client = client_with_token(&url, &emu.token().to_string());
     let ids: Vec<u64> = amo::collect_all(client.leads(&LeadsQuery::new()))
         .await
@@ -24,7 +23,7 @@ async fn twenty_callers_share_one_limiter_without_429() {
         .map(|l| l.id)
         .collect();
 
-    control.reset_stats().await;
+    emu.state().reset_stats();
     let start = Arc::new(Barrier::new(CALLERS));
     let mut tasks = Vec::new();
     for caller in 0..CALLERS {
@@ -54,20 +53,14 @@ async fn twenty_callers_share_one_limiter_without_429() {
         task.await.expect("caller task").expect("no caller failed");
     }
 
-    let stats = control.stats().await;
-    assert_eq!(
-        stats.status_count(429),
-        0,
-        "not a single 429: {:?}",
-        stats.0
-    );
+    let stats = emu.state().stats();
+    assert_eq!(stats.status_count(429), 0, "not a single 429: {stats:?}");
     assert_eq!(stats.status_count(403), 0, "and no block");
     let ok = stats.status_count(200);
     assert_eq!(
         ok,
         (CALLERS * REQUESTS_PER_CALLER) as u64,
-        "exactly the requests made: {:?}",
-        stats.0
+        "exactly the requests made: {stats:?}"
     );
 
     emu.shutdown().await;

@@ -3,8 +3,15 @@
 use std::collections::HashSet;
 
 use amo::{LeadWith, LeadsOrder, LeadsQuery, SortDirection, collect_all};
-use amosync_tests::{base_url, client_with_token, emulator_lead_ids, start_emulator};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use amo::{Client, StaticToken};
+use amosync_tests::{
+    FakeServer, base_url, client_with_token, emulator_lead_ids, start_emulator, test_config,
+};
 use futures::StreamExt;
+use serde_json::json;
 
 const LEADS: usize = 620;
 
@@ -194,4 +201,77 @@ async fn account_pipelines_and_filters() {
     assert_eq!(err.code(), "InvalidRequest");
 
     emu.shutdown().await;
+}
+
+/// A `/api/v4/leads` that serves page `n` (from `?page=n`, default 1) with
+/// `items(n)` leads and always a next link; counts the pages served.
+async fn endless_leads(items: fn(u64) -> usize) -> (FakeServer, Arc<AtomicU64>) {
+    let served = Arc::new(AtomicU64::new(0));
+    let counter = served.clone();
+    let app = axum::Router::new().route(
+        "/api/v4/leads",
+        axum::routing::get(
+            move |axum::extract::Query(q): axum::extract::Query<
+                std::collections::HashMap<String, String>,
+            >| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let page: u64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                    let leads: Vec<_> = (0..items(page))
+                        .map(|i| json!({ "id": page * 1000 + i as u64 }))
+                        .collect();
+                    axum::Json(json!({
+                        "_page": page,
+                        "_links": { "next": { "href": format!("/api/v4/leads?page={}&limit=250", page + 1) } },
+                        "_embedded": { "leads": leads },
+                    }))
+                }
+            },
+        ),
+    );
+    (FakeServer::start(app).await, served)
+}
+
+#[tokio::test]
+async fn endless_next_links_stop_at_max_pages() {
+    let (server, served) = endless_leads(|_| 2).await;
+    let config = amo::ClientConfig {
+        max_pages: 5,
+        rate_per_second: 50.0,
+        ..test_config(&server.base_url)
+    };
+    let client = Client::new(config, StaticToken::new("token-for-paging")).expect("client");
+    let mut pages = client.leads(&LeadsQuery::new());
+    let mut read = 0;
+    let err = loop {
+        match pages.next().await.expect("the stream ends with an error") {
+            Ok(page) => {
+                assert_eq!(page.len(), 2);
+                read += 1;
+                assert!(read <= 5, "more pages than max_pages");
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(read, 5);
+    assert_eq!(err.code(), "Decode", "{err:?}");
+    assert!(err.to_string().contains("max_pages"), "{err}");
+    assert!(pages.next().await.is_none(), "nothing after the error");
+    assert_eq!(served.load(Ordering::SeqCst), 5, "no sixth request");
+}
+
+#[tokio::test]
+async fn an_empty_page_ends_the_list_despite_a_next_link() {
+    let (server, served) = endless_leads(|page| if page < 3 { 1 } else { 0 }).await;
+    let client = client_with_token(&server.base_url, "token-for-paging");
+    let leads = collect_all(client.leads(&LeadsQuery::new()))
+        .await
+        .expect("ends");
+    assert_eq!(leads.iter().map(|l| l.id).collect::<Vec<_>>(), [1000, 2000]);
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        3,
+        "pages 1, 2 and the empty 3"
+    );
 }

@@ -3,17 +3,16 @@
 
 use amo::{Client, LeadWith, LeadsOrder, LeadsQuery, SortDirection, collect_all};
 use amosync_tests::{
-    Control, Recorder, SwitchingToken, base_url, emulator_lead_ids, start_emulator, test_config,
+    Recorder, SwitchingToken, base_url, emulator_lead_ids, start_emulator, test_config,
 };
 
 #[tokio::test]
 async fn refresh_once_and_resend_identical_requests() {
     let emu = start_emulator(31, 30).await;
     let url = base_url(&emu);
-    let control = Control::new(&url);
-    let stale = control.issue_token(true).await;
-    control.revoke(&stale).await;
-    let fresh = control.issue_token(true).await;
+    let stale = emu.issue_token(true);
+    assert!(emu.revoke_token(&stale), "revoked");
+    let fresh = emu.issue_token(true);
 
     let recorder = Recorder::start(&url).await;
     let tokens = SwitchingToken::new(&stale, &fresh);
@@ -90,12 +89,11 @@ async fn refresh_once_and_resend_identical_requests() {
 async fn a_second_401_ends_the_call() {
     let emu = start_emulator(32, 5).await;
     let url = base_url(&emu);
-    let control = Control::new(&url);
-    let stale = control.issue_token(true).await;
-    control.revoke(&stale).await;
+    let stale = emu.issue_token(true);
+    assert!(emu.revoke_token(&stale), "revoked");
     // The "fresh" token is revoked too: the re-sent request fails again.
-    let also_stale = control.issue_token(true).await;
-    control.revoke(&also_stale).await;
+    let also_stale = emu.issue_token(true);
+    assert!(emu.revoke_token(&also_stale), "revoked");
 
     let recorder = Recorder::start(&url).await;
     let tokens = SwitchingToken::new(&stale, &also_stale);

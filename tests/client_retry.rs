@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use amo::{ApiError, Client, StaticToken};
-use amosync_tests::{Control, base_url, client_with_token, start_emulator, test_config};
+use amosync_tests::{Control, StatsExt, base_url, client_with_token, start_emulator, test_config};
 use serde_json::json;
 
 #[tokio::test]
@@ -20,13 +20,13 @@ async fn forced_429_backs_off_slows_everyone_then_succeeds() {
     client.account().await.expect("warm up");
     let normal = client.limiter().current_interval();
 
-    control.reset_stats().await;
+    emu.state().reset_stats();
     control.force(429, 2).await;
     let account = client.account().await.expect("succeeds after backing off");
     assert!(account.id > 0);
-    let stats = control.stats().await;
-    assert_eq!(stats.status_count(429), 2, "{:?}", stats.0);
-    assert_eq!(stats.status_count(200), 1, "{:?}", stats.0);
+    let stats = emu.state().stats();
+    assert_eq!(stats.status_count(429), 2, "{stats:?}");
+    assert_eq!(stats.status_count(200), 1, "{stats:?}");
     assert_eq!(
         client.limiter().current_interval(),
         normal * 2,
@@ -50,7 +50,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
     let client = client_with_token(&url, &emu.token().to_string());
     let retries = client.config().max_retries;
 
-    control.reset_stats().await;
+    emu.state().reset_stats();
     control
         .api_faults(json!({ "error_rate": 1.0, "error_status": 503 }))
         .await;
@@ -61,7 +61,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
     );
     assert!(err.is_retryable());
     assert_eq!(
-        control.stats().await.status_count(503),
+        emu.state().stats().status_count(503),
         u64::from(retries) + 1,
         "first try + max_retries"
     );
@@ -76,21 +76,28 @@ async fn slow_answers_time_out() {
     let emu = start_emulator(23, 10).await;
     let url = base_url(&emu);
     let control = Control::new(&url);
+    // A 1 s timeout against 5 s answers: a wide margin either way, even on
+    // a loaded machine.
     let config = amo::ClientConfig {
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(1),
         max_retries: 1,
         ..test_config(&url)
     };
-    let client = Client::new(config, StaticToken::new(emu.token().to_string())).expect("client");
+    let impatient = Client::new(config, StaticToken::new(emu.token())).expect("client");
 
     control
-        .api_faults(json!({ "slow_rate": 1.0, "slow_ms": 1500 }))
+        .api_faults(json!({ "slow_rate": 1.0, "slow_ms": 5000 }))
         .await;
-    let err = client.account().await.expect_err("too slow");
+    let err = impatient.account().await.expect_err("too slow");
     assert_eq!(err.code(), "Timeout", "{err:?}");
     assert!(err.is_retryable());
 
+    // The healthy call uses a client with the normal timeout: the short one
+    // is only for provoking the failure.
     control.reset_faults().await;
-    client.account().await.expect("fast again");
+    client_with_token(&url, &emu.token())
+        .account()
+        .await
+        .expect("fast again");
     emu.shutdown().await;
 }

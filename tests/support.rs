@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use amo::{ApiError, Client, ClientConfig, Secret, TokenProvider};
+use amo_emulator::stats::Stats;
 use amo_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 
@@ -54,7 +55,10 @@ pub fn client_with_token(base_url: &str, token: &str) -> Client {
     Client::new(test_config(base_url), amo::StaticToken::new(token)).expect("client")
 }
 
-/// The emulator's control API.
+/// The emulator's control API, for what has no in-process equivalent
+/// (faults). Counters and tokens: use [`Emulator::state`]`().stats()` /
+/// `reset_stats()` (with [`StatsExt`]) and [`Emulator::issue_token`] /
+/// [`Emulator::revoke_token`].
 #[derive(Clone)]
 pub struct Control {
     http: reqwest::Client,
@@ -84,39 +88,8 @@ impl Control {
             status.is_success(),
             "POST /_emulator/{path} → {status}: {text}"
         );
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    /// Request counters.
-    pub async fn stats(&self) -> Stats {
-        let response = self
-            .http
-            .get(format!("{}/_emulator/stats", self.base))
-            .send()
-            .await
-            .expect("GET /_emulator/stats");
-        Stats(response.json().await.expect("stats JSON"))
-    }
-
-    /// Zeroes the request counters.
-    pub async fn reset_stats(&self) {
-        self.post("stats/reset", json!({})).await;
-    }
-
-    /// Issues a new access token.
-    pub async fn issue_token(&self, admin: bool) -> String {
-        let answer = self.post("tokens", json!({ "admin": admin })).await;
-        ["access_token", "token"]
-            .iter()
-            .find_map(|k| answer.get(*k).and_then(Value::as_str))
-            .or_else(|| answer.as_str())
-            .unwrap_or_else(|| panic!("no token in {answer}"))
-            .to_owned()
-    }
-
-    /// Revokes a token: every later use answers 401.
-    pub async fn revoke(&self, token: &str) {
-        self.post("tokens/revoke", json!({ "token": token })).await;
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("POST /_emulator/{path}: {e}: {text}"))
     }
 
     /// Random API faults.
@@ -124,10 +97,31 @@ impl Control {
         self.post("faults/api", faults).await;
     }
 
-    /// The next `count` API requests answer `status` (429 or 403).
+    /// The next `count` API requests answer `status` with the emulator's
+    /// default answer for it (429 problem+json, 403 HTML block page, …).
     pub async fn force(&self, status: u16, count: u32) {
-        self.post("faults/force", json!({ "status": status, "count": count }))
-            .await;
+        self.force_with(status, count, None, None).await;
+    }
+
+    /// The next `count` API requests answer `status`, with `body` and/or
+    /// `content_type` replacing the defaults. Panics unless the emulator
+    /// echoes exactly what was asked.
+    pub async fn force_with(
+        &self,
+        status: u16,
+        count: u32,
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) {
+        let mut request = json!({ "status": status, "count": count });
+        if let Some(body) = body {
+            request["body"] = json!(body);
+        }
+        if let Some(content_type) = content_type {
+            request["content_type"] = json!(content_type);
+        }
+        let echo = self.post("faults/force", request.clone()).await;
+        assert_eq!(echo, request, "the emulator forced something else");
     }
 
     /// Clears every fault.
@@ -136,39 +130,16 @@ impl Control {
     }
 }
 
-/// `GET /_emulator/stats` as sent, with lookups that tolerate its layout.
-#[derive(Debug, Clone)]
-pub struct Stats(pub Value);
+/// Typed lookups on the emulator's own counters (`emu.state().stats()`).
+pub trait StatsExt {
+    /// Answers with HTTP `status` (0 when there were none: the map is keyed
+    /// by status code, so a missing key really means none).
+    fn status_count(&self, status: u16) -> u64;
+}
 
-impl Stats {
-    /// Answers with HTTP `status` counted by the emulator.
-    pub fn status_count(&self, status: u16) -> u64 {
-        let key = status.to_string();
-        for map in [
-            "by_status",
-            "statuses",
-            "status",
-            "responses",
-            "status_codes",
-        ] {
-            if let Some(n) = self
-                .0
-                .get(map)
-                .and_then(|m| m.get(&key))
-                .and_then(Value::as_u64)
-            {
-                return n;
-            }
-        }
-        0
-    }
-
-    /// API requests counted by the emulator.
-    pub fn total(&self) -> u64 {
-        ["api_requests", "requests", "total"]
-            .iter()
-            .find_map(|k| self.0.get(*k).and_then(Value::as_u64))
-            .unwrap_or(0)
+impl StatsExt for Stats {
+    fn status_count(&self, status: u16) -> u64 {
+        self.by_status.get(&status).copied().unwrap_or(0)
     }
 }
 
@@ -224,6 +195,141 @@ impl TokenProvider for SwitchingToken {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         *current = self.fresh.clone();
         Ok(current.clone())
+    }
+}
+
+/// A hand-written HTTP server on 127.0.0.1 (for answers the emulator never
+/// gives: redirects, endless paging, foreign 404 pages). Stops on drop.
+pub struct FakeServer {
+    /// Base URL to point clients at.
+    pub base_url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeServer {
+    /// Serves `app` on an ephemeral loopback port.
+    pub async fn start(app: axum::Router) -> FakeServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake server");
+        let addr = listener.local_addr().expect("fake server address");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeServer {
+            base_url: format!("http://{addr}"),
+            task,
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A loopback URL where nothing listens: a port bound, then released.
+pub async fn closed_port_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a port to close");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// Everything written through the writer it hands out (for `tracing`
+/// subscribers in tests).
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    /// The text written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+
+    /// Captures every log line (TRACE and up) emitted on this thread until
+    /// the guard drops. Use it in a `current_thread` test, so every task of
+    /// the test runs (and logs) on this thread.
+    ///
+    /// One process-wide subscriber routes lines to the capturing thread's
+    /// buffer: per-thread `set_default` subscribers race with callsite
+    /// registration in other tests running in parallel and can lose events.
+    pub fn capture(&self) -> CaptureGuard {
+        install_capture_subscriber();
+        CAPTURE.with(|c| *c.borrow_mut() = Some(self.clone()));
+        CaptureGuard {
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<LogBuffer>> = const { std::cell::RefCell::new(None) };
+}
+
+fn capturing() -> bool {
+    CAPTURE.with(|c| c.borrow().is_some())
+}
+
+fn install_capture_subscriber() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::{Layer, filter};
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(|| ThreadWriter)
+            .with_filter(filter::filter_fn(|_| capturing()));
+        let subscriber =
+            tracing_subscriber::registry().with(layer.with_filter(filter::LevelFilter::TRACE));
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the test binaries");
+    });
+}
+
+/// Writes to the current thread's capture buffer, if any.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(buffer) = c.borrow_mut().as_mut() {
+                buffer.write_all(buf)?;
+            }
+            Ok(buf.len())
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Ends a [`LogBuffer::capture`] when dropped.
+pub struct CaptureGuard {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
     }
 }
 

@@ -36,19 +36,49 @@ impl TokenKind {
 pub struct TokenRecord {
     pub user_id: u64,
     pub is_admin: bool,
+    /// The integration the token belongs to: the key of the 7/s limit, so
+    /// every token of one integration (e.g. OAuth refreshes) shares a window.
+    pub integration_id: u64,
     pub kind: TokenKind,
     pub issued_at: Timestamp,
     pub revoked: bool,
 }
 
 /// The caller of an API request, once its token checked out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: u64,
     pub is_admin: bool,
-    /// The token itself: the key of the per-integration rate limit.
+    /// The integration the token belongs to: the key of the per-integration rate limit.
+    pub integration_id: u64,
+    /// The token itself (never logged: `Debug` hides it).
     pub token: String,
 }
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("user_id", &self.user_id)
+            .field("is_admin", &self.is_admin)
+            .field("integration_id", &self.integration_id)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Principal {
+    /// The rate-limit key of this caller's integration.
+    pub fn limit_key(&self) -> String {
+        format!("integration:{}", self.integration_id)
+    }
+}
+
+/// Most tokens the control API may issue (each holds a little memory forever:
+/// revoked tokens must still answer "Token has been revoked").
+pub const MAX_TOKENS: usize = 100_000;
+
+/// Id of the first integration (each long-lived token gets its own unless told otherwise).
+const FIRST_INTEGRATION_ID: u64 = 1_000_001;
 
 /// Why a request was refused with 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -80,11 +110,20 @@ impl AuthError {
 }
 
 /// Every token the account has issued.
-#[derive(Debug)]
 pub struct TokenRegistry {
     tokens: HashMap<String, TokenRecord>,
     rng: Rng,
     account_id: u64,
+    next_integration: u64,
+}
+
+impl std::fmt::Debug for TokenRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRegistry")
+            .field("tokens", &self.tokens.len())
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
 }
 
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -114,7 +153,24 @@ impl TokenRegistry {
             tokens: HashMap::new(),
             rng: Rng::new(entropy),
             account_id,
+            next_integration: FIRST_INTEGRATION_ID,
         }
+    }
+
+    /// How many tokens were issued (revoked and expired ones included).
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// A fresh integration id (a new private integration).
+    pub fn new_integration(&mut self) -> u64 {
+        let id = self.next_integration;
+        self.next_integration = self.next_integration.saturating_add(1);
+        id
     }
 
     fn mint(&mut self, user_id: u64, now: Timestamp, expires_at: Timestamp) -> String {
@@ -141,9 +197,23 @@ impl TokenRegistry {
         )
     }
 
-    /// Issues a token of `kind` for a user.
+    /// Issues a token of `kind` for a user, in a new integration.
     pub fn issue(
         &mut self,
+        user_id: u64,
+        is_admin: bool,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> String {
+        let integration_id = self.new_integration();
+        self.issue_in(integration_id, user_id, is_admin, kind, now)
+    }
+
+    /// Issues a token of `kind` for a user of an existing integration (it
+    /// shares that integration's rate-limit window).
+    pub fn issue_in(
+        &mut self,
+        integration_id: u64,
         user_id: u64,
         is_admin: bool,
         kind: TokenKind,
@@ -155,6 +225,7 @@ impl TokenRegistry {
             TokenRecord {
                 user_id,
                 is_admin,
+                integration_id,
                 kind,
                 issued_at: now,
                 revoked: false,
@@ -171,12 +242,26 @@ impl TokenRegistry {
         now: Timestamp,
         lifetime_secs: i64,
     ) -> String {
+        let integration_id = self.new_integration();
+        self.issue_long_lived_in(integration_id, user_id, is_admin, now, lifetime_secs)
+    }
+
+    /// [`TokenRegistry::issue_long_lived`] within an existing integration.
+    pub fn issue_long_lived_in(
+        &mut self,
+        integration_id: u64,
+        user_id: u64,
+        is_admin: bool,
+        now: Timestamp,
+        lifetime_secs: i64,
+    ) -> String {
         let lifetime = lifetime_secs.clamp(86_400, LONG_LIVED_MAX_SECS);
-        self.issue(
+        self.issue_in(
+            integration_id,
             user_id,
             is_admin,
             TokenKind::LongLived {
-                expires_at: now + lifetime,
+                expires_at: now.saturating_add(lifetime),
             },
             now,
         )
@@ -220,6 +305,7 @@ impl TokenRegistry {
         Ok(Principal {
             user_id: record.user_id,
             is_admin: record.is_admin,
+            integration_id: record.integration_id,
             token: token.to_string(),
         })
     }
@@ -262,5 +348,21 @@ mod tests {
             AuthError::Revoked.problem().hint.as_deref(),
             Some("Token has been revoked")
         );
+    }
+
+    #[test]
+    fn integrations_and_redaction() {
+        let mut reg = TokenRegistry::new(1, 9);
+        let a = reg.issue_long_lived(5, true, 1_000, 86_400);
+        let b = reg.issue_long_lived(5, true, 1_000, 86_400);
+        let ia = reg.record(&a).map(|r| r.integration_id);
+        let ib = reg.record(&b).map(|r| r.integration_id);
+        assert_ne!(ia, ib, "one integration per long-lived token");
+        let c = reg.issue_long_lived_in(ia.unwrap_or_default(), 5, true, 1_000, 86_400);
+        let p = reg.check(Some(&format!("Bearer {c}")), 1_001);
+        assert_eq!(p.as_ref().map(|p| Some(p.integration_id)), Ok(ia));
+        let shown = format!("{:?} {reg:?}", p);
+        assert!(!shown.contains(&c) && !shown.contains(&a), "{shown}");
+        assert_eq!(reg.len(), 3);
     }
 }

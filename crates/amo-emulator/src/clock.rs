@@ -45,7 +45,11 @@ impl Clock {
     /// Moves the clock forward by `seconds` (never backwards).
     pub fn advance(&self, seconds: i64) {
         if seconds > 0 {
-            self.offset.fetch_add(seconds, Ordering::Relaxed);
+            let _ = self
+                .offset
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                    Some(o.saturating_add(seconds))
+                });
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Injected API trouble: random 5xx answers, slow answers, and a forced run
-//! of 429s or HTML 403s for the next N requests. Seeded, so runs repeat.
+//! of any status (429s, HTML 403s, 402, broken 200s…) for the next N
+//! requests. Seeded, so runs repeat.
 
 use std::time::Duration;
 
@@ -64,21 +65,76 @@ impl ApiFaultConfig {
     }
 }
 
-/// What a forced fault answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Forced {
-    TooManyRequests,
-    /// The HTML 403 of a blocked account.
-    Blocked,
+/// What a forced fault answers: any status, with the default body of that
+/// status unless `body` / `content_type` are given.
+///
+/// Defaults (what amoCRM's stack answers):
+/// * 429 → problem+json "Too Many Requests";
+/// * 403 → the HTML page of a blocked account (counted as `blocked`);
+/// * 402 → problem+json "Payment Required" (account not paid);
+/// * 401 → problem+json "Unauthorized" (hint: token could not be verified);
+/// * 400 → problem+json "Bad Request" with `validation-errors`;
+/// * other 4xx → problem+json with the status' reason;
+/// * 500 → problem+json; other 5xx → the gateway's HTML page;
+/// * 204 → no body (a given body is refused);
+/// * anything else (1xx–3xx) → the given body, or none, as `application/hal+json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Forced {
+    pub status: u16,
+    pub body: Option<String>,
+    pub content_type: Option<String>,
 }
 
+/// The largest custom body a forced fault may carry.
+pub const FORCED_BODY_MAX: usize = 1024 * 1024;
+
 impl Forced {
+    /// `429` or `403` with their default answers (the original contract).
     pub fn from_status(status: u16) -> Option<Forced> {
-        match status {
-            429 => Some(Forced::TooManyRequests),
-            403 => Some(Forced::Blocked),
-            _ => None,
+        matches!(status, 429 | 403).then(|| Forced::status(status))
+    }
+
+    /// Any status with its default answer (not validated: see [`Forced::validate`]).
+    pub fn status(status: u16) -> Forced {
+        Forced {
+            status,
+            body: None,
+            content_type: None,
         }
+    }
+
+    /// Checks the status range, the body size and the content type; the
+    /// message names the offending field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(100..=599).contains(&self.status) {
+            return Err(format!(
+                "status must be between 100 and 599, got {}",
+                self.status
+            ));
+        }
+        if let Some(body) = &self.body {
+            if body.len() > FORCED_BODY_MAX {
+                return Err(format!("body must be at most {FORCED_BODY_MAX} bytes"));
+            }
+            if matches!(self.status, 204 | 304) {
+                return Err(format!("body: a {} answer has no body", self.status));
+            }
+        }
+        if let Some(ct) = &self.content_type
+            && (ct.is_empty()
+                || ct.len() > 256
+                || !ct.bytes().all(|b| b == b' ' || b.is_ascii_graphic()))
+        {
+            return Err(
+                "content_type must be 1..=256 printable ASCII characters, e.g. text/html".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// True for the HTML 403 of a blocked account (counted as `blocked`).
+    pub fn is_block_page(&self) -> bool {
+        self.status == 403 && self.body.is_none() && self.content_type.is_none()
     }
 }
 
@@ -111,7 +167,7 @@ impl Faults {
     }
 
     pub fn forced_remaining(&self) -> u32 {
-        self.forced.map(|(_, n)| n).unwrap_or(0)
+        self.forced.as_ref().map(|(_, n)| *n).unwrap_or(0)
     }
 
     /// Clears random and forced faults.
@@ -122,8 +178,10 @@ impl Faults {
 
     /// Consumes one forced answer, if any are pending.
     pub fn take_forced(&mut self) -> Option<Forced> {
-        let (kind, left) = self.forced?;
-        self.forced = (left > 1).then_some((kind, left - 1));
+        let (kind, left) = self.forced.take()?;
+        if left > 1 {
+            self.forced = Some((kind.clone(), left - 1));
+        }
         Some(kind)
     }
 
@@ -147,10 +205,40 @@ mod tests {
     #[test]
     fn forced_runs_out() {
         let mut f = Faults::new(ApiFaultConfig::default(), 1);
-        f.force(Forced::TooManyRequests, 2);
-        assert_eq!(f.take_forced(), Some(Forced::TooManyRequests));
-        assert_eq!(f.take_forced(), Some(Forced::TooManyRequests));
+        f.force(Forced::status(429), 2);
+        assert_eq!(f.take_forced(), Some(Forced::status(429)));
+        assert_eq!(f.forced_remaining(), 1);
+        assert_eq!(f.take_forced(), Some(Forced::status(429)));
         assert_eq!(f.take_forced(), None);
+    }
+
+    #[test]
+    fn forced_validation_names_the_field() {
+        assert_eq!(Forced::from_status(402), None);
+        assert_eq!(Forced::from_status(403), Some(Forced::status(403)));
+        assert!(
+            Forced::status(99)
+                .validate()
+                .is_err_and(|m| m.contains("status"))
+        );
+        assert!(
+            Forced::status(600)
+                .validate()
+                .is_err_and(|m| m.contains("status"))
+        );
+        for ok in [100, 200, 204, 400, 401, 402, 429, 503, 599] {
+            assert!(Forced::status(ok).validate().is_ok(), "{ok}");
+        }
+        let body = Forced {
+            body: Some("x".into()),
+            ..Forced::status(204)
+        };
+        assert!(body.validate().is_err_and(|m| m.contains("body")));
+        let ct = Forced {
+            content_type: Some("text/html\r\nX: y".into()),
+            ..Forced::status(200)
+        };
+        assert!(ct.validate().is_err_and(|m| m.contains("content_type")));
     }
 
     #[test]

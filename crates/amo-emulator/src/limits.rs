@@ -42,7 +42,46 @@ pub struct LimitsPatch {
     pub block_seconds: Option<u64>,
 }
 
+/// Most requests per second either limit may allow.
+pub const MAX_PER_SECOND: u32 = 10_000;
+/// Longest block and longest 429 window: one day.
+pub const MAX_BLOCK_SECONDS: u64 = 86_400;
+pub const MAX_BLOCK_WINDOW_MS: u64 = 86_400_000;
+
 impl LimitsConfig {
+    /// Checks every field's range; the message names the offending field.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, rate) in [
+            ("per_token_per_second", self.per_token_per_second),
+            ("per_account_per_second", self.per_account_per_second),
+        ] {
+            if !(1..=MAX_PER_SECOND).contains(&rate) {
+                return Err(format!(
+                    "{name} must be between 1 and {MAX_PER_SECOND}, got {rate}"
+                ));
+            }
+        }
+        if self.block_after_429s > MAX_PER_SECOND {
+            return Err(format!(
+                "block_after_429s must be between 0 (never block) and {MAX_PER_SECOND}, got {}",
+                self.block_after_429s
+            ));
+        }
+        if !(1..=MAX_BLOCK_WINDOW_MS).contains(&self.block_window_ms) {
+            return Err(format!(
+                "block_window_ms must be between 1 and {MAX_BLOCK_WINDOW_MS} (one day), got {}",
+                self.block_window_ms
+            ));
+        }
+        if self.block_seconds > MAX_BLOCK_SECONDS {
+            return Err(format!(
+                "block_seconds must be between 0 and {MAX_BLOCK_SECONDS} (one day), got {}",
+                self.block_seconds
+            ));
+        }
+        Ok(())
+    }
+
     pub fn apply(&mut self, patch: LimitsPatch) {
         let LimitsPatch {
             per_token_per_second,
@@ -112,9 +151,11 @@ impl Limiter {
         self.blocked_until.filter(|u| now < *u).map(|u| u - now)
     }
 
-    /// Blocks the account for `duration` from `now`.
+    /// Blocks the account for `duration` from `now` (capped at one day, so
+    /// an absurd duration never overflows the clock).
     pub fn block(&mut self, now: Instant, duration: Duration) {
-        self.blocked_until = Some(now + duration);
+        let duration = duration.min(Duration::from_secs(MAX_BLOCK_SECONDS));
+        self.blocked_until = now.checked_add(duration).or(Some(now));
         self.recent_429.clear();
     }
 
@@ -126,15 +167,16 @@ impl Limiter {
         self.blocked_until = None;
     }
 
-    /// Counts a request of `token`. A 429 may start a block for later requests.
-    pub fn admit(&mut self, token: &str, now: Instant) -> Verdict {
+    /// Counts a request of the integration `key` (one window per
+    /// integration, shared by its tokens). A 429 may start a block for later requests.
+    pub fn admit(&mut self, key: &str, now: Instant) -> Verdict {
         if self.per_token.len() > 1_000 {
             self.per_token.retain(|_, w| {
                 w.back()
                     .is_some_and(|t| now.saturating_duration_since(*t) < WINDOW)
             });
         }
-        let per_token = self.per_token.entry(token.to_string()).or_default();
+        let per_token = self.per_token.entry(key.to_string()).or_default();
         trim(per_token, now, WINDOW);
         trim(&mut self.account, now, WINDOW);
         let over_token = per_token.len() >= self.config.per_token_per_second as usize;
@@ -148,8 +190,12 @@ impl Limiter {
         trim(
             &mut self.recent_429,
             now,
-            Duration::from_millis(self.config.block_window_ms),
+            Duration::from_millis(self.config.block_window_ms.min(MAX_BLOCK_WINDOW_MS)),
         );
+        // Never more than the threshold is needed to decide; keep the window bounded.
+        while self.recent_429.len() > (self.config.block_after_429s as usize).max(1) {
+            self.recent_429.pop_front();
+        }
         let threshold = self.config.block_after_429s as usize;
         if threshold > 0 && self.recent_429.len() >= threshold {
             tracing::warn!(
@@ -222,6 +268,77 @@ mod tests {
         }
         assert!(l.is_blocked(t0 + Duration::from_secs(1)));
         assert!(!l.is_blocked(t0 + Duration::from_secs(6)));
+    }
+
+    #[test]
+    fn an_absurd_block_never_overflows() {
+        let mut l = Limiter::new(LimitsConfig {
+            per_token_per_second: 1,
+            block_after_429s: 1,
+            block_seconds: u64::MAX,
+            ..Default::default()
+        });
+        let t0 = Instant::now();
+        assert_eq!(l.admit("a", t0), Verdict::Allow);
+        assert_eq!(l.admit("a", t0), Verdict::Limited);
+        assert!(l.is_blocked(t0));
+        l.block(t0, Duration::MAX);
+        assert!(
+            l.blocked_for(t0)
+                .is_some_and(|d| d <= Duration::from_secs(MAX_BLOCK_SECONDS))
+        );
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let ok = LimitsConfig::default();
+        assert!(ok.validate().is_ok());
+        for (cfg, field) in [
+            (
+                LimitsConfig {
+                    block_seconds: 86_401,
+                    ..ok
+                },
+                "block_seconds",
+            ),
+            (
+                LimitsConfig {
+                    block_window_ms: 0,
+                    ..ok
+                },
+                "block_window_ms",
+            ),
+            (
+                LimitsConfig {
+                    block_window_ms: 86_400_001,
+                    ..ok
+                },
+                "block_window_ms",
+            ),
+            (
+                LimitsConfig {
+                    per_token_per_second: 0,
+                    ..ok
+                },
+                "per_token_per_second",
+            ),
+            (
+                LimitsConfig {
+                    per_account_per_second: 10_001,
+                    ..ok
+                },
+                "per_account_per_second",
+            ),
+            (
+                LimitsConfig {
+                    block_after_429s: 10_001,
+                    ..ok
+                },
+                "block_after_429s",
+            ),
+        ] {
+            assert!(cfg.validate().is_err_and(|m| m.contains(field)), "{field}");
+        }
     }
 
     #[test]

@@ -12,6 +12,16 @@ use serde::{Deserialize, Serialize};
 /// Unix seconds.
 pub type Timestamp = i64;
 
+/// The emulated account's timezone (`datetime_settings.timezone`). Tbilisi
+/// keeps +04:00 all year (no daylight saving time since 2005).
+pub const ACCOUNT_TIMEZONE: &str = "Asia/Tbilisi";
+/// `datetime_settings.timezone_offset` of the account.
+pub const ACCOUNT_TIMEZONE_OFFSET: &str = "+04:00";
+/// The same offset in seconds east of UTC: webhook `Y-m-d H:i:s` dates
+/// (note `date_create`, `timestamp_x`) are written in it, as amoCRM writes
+/// them in the account's timezone.
+pub const ACCOUNT_UTC_OFFSET_SECS: i32 = 4 * 3600;
+
 /// The account itself (`GET /api/v4/account`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Account {
@@ -209,6 +219,10 @@ pub struct Contact {
     pub custom_fields: Vec<CustomFieldValues>,
     pub tags: Vec<Tag>,
     pub company_id: Option<u64>,
+    /// Name of the linked company, kept in step by the world (webhooks send
+    /// it as `company_name` beside `linked_company_id`).
+    #[serde(default)]
+    pub company_name: Option<String>,
     /// Leads this contact is linked to.
     pub lead_ids: Vec<u64>,
 }
@@ -464,8 +478,16 @@ pub enum Change {
     TalkUpdated(Talk),
     TaskAdded(Task),
     TaskUpdated(Task),
+    TaskResponsibleChanged {
+        task: Task,
+        old_responsible_user_id: u64,
+    },
     TaskDeleted {
         id: u64,
+    },
+    CompanyResponsibleChanged {
+        company: Company,
+        old_responsible_user_id: u64,
     },
 }
 
@@ -493,18 +515,24 @@ impl Change {
                 NoteParent::Company => "note_company",
             },
             Change::UnsortedAdded(_) => "add_unsorted",
-            Change::UnsortedDeleted { .. } => "delete_unsorted",
+            // amocrm.md lists no `delete_unsorted`; real accounts offer only
+            // `add_unsorted` for the unsorted queue, so an accepted or
+            // declined request goes to the hooks subscribed to `add_unsorted`.
+            Change::UnsortedDeleted { .. } => "add_unsorted",
             Change::MessageAdded(_) => "add_message",
             Change::TalkAdded(_) => "add_talk",
             Change::TalkUpdated(_) => "update_talk",
             Change::TaskAdded(_) => "add_task",
             Change::TaskUpdated(_) => "update_task",
+            Change::TaskResponsibleChanged { .. } => "responsible_task",
             Change::TaskDeleted { .. } => "delete_task",
+            Change::CompanyResponsibleChanged { .. } => "responsible_company",
         }
     }
 }
 
-/// Every settings code the emulated account accepts for `POST /api/v4/webhooks`.
+/// Every settings code the emulated account accepts for `POST /api/v4/webhooks`
+/// (amocrm.md §1); other codes in a registration are dropped.
 pub const WEBHOOK_SETTINGS: &[&str] = &[
     "add_lead",
     "update_lead",
@@ -533,5 +561,4 @@ pub const WEBHOOK_SETTINGS: &[&str] = &[
     "update_talk",
     "add_message",
     "add_unsorted",
-    "delete_unsorted",
 ];

@@ -59,12 +59,29 @@ pub enum StartError {
 }
 
 /// The whole HTTP surface: `/api/v4/...`, `/_emulator/...`, 404 problem elsewhere.
+/// A panic in any handler answers 500 problem+json instead of dropping the connection.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .nest("/api/v4", api::router(state.clone()))
-        .nest("/_emulator", control::router())
-        .fallback(|| async { Problem::not_found("Not Found") })
-        .with_state(state)
+    catch_panics(
+        Router::new()
+            .nest("/api/v4", api::router(state.clone()))
+            .nest("/_emulator", control::router())
+            .fallback(|| async { Problem::not_found("Not Found") })
+            .with_state(state),
+    )
+}
+
+/// The safety net: a panicking handler becomes a 500 problem+json answer.
+pub(crate) fn catch_panics(router: Router) -> Router {
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |_panic: Box<dyn std::any::Any + Send + 'static>| {
+            tracing::error!("request handler panicked; answered 500");
+            axum::response::IntoResponse::into_response(Problem::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "Internal server error",
+            ))
+        },
+    ))
 }
 
 /// A running emulated account.
@@ -171,5 +188,44 @@ impl Drop for Emulator {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_problem_json() {
+        let router = catch_panics(Router::new().route(
+            "/boom",
+            get(|| async {
+                let v: Vec<u8> = Vec::new();
+                // An out-of-bounds index: a panic the layer must catch.
+                let i = v.len() + 1;
+                v[i].to_string()
+            }),
+        ));
+        let response = router
+            .oneshot(
+                Request::get("/boom")
+                    .body(Body::empty())
+                    .unwrap_or_default(),
+            )
+            .await
+            .expect("the router answers");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(&b"application/problem+json"[..])
+        );
     }
 }

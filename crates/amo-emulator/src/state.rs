@@ -82,7 +82,14 @@ pub struct AppState {
 impl AppState {
     /// Seeds the account served at `base_url`. Call inside a tokio runtime (the hub spawns tasks).
     pub fn new(config: EmulatorConfig, base_url: &str) -> AppState {
-        let anchor = config.now.unwrap_or_else(Clock::system_now);
+        let anchor = seed::sane_now(config.now.unwrap_or_else(Clock::system_now));
+        if config.leads > seed::MAX_LEADS {
+            tracing::warn!(
+                requested = config.leads,
+                max = seed::MAX_LEADS,
+                "too many leads requested; seeding the maximum"
+            );
+        }
         let clock = Clock::new(anchor);
         let started = std::time::Instant::now();
         let world = seed::build(
@@ -95,7 +102,11 @@ impl AppState {
             clock.clone(),
         );
         let seed_millis = started.elapsed().as_millis();
-        tracing::info!("seeded {} leads in {} ms", config.leads, seed_millis);
+        tracing::info!(
+            "seeded {} leads in {} ms",
+            config.leads.min(seed::MAX_LEADS),
+            seed_millis
+        );
         let entropy =
             config.seed ^ u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
         let mut tokens = TokenRegistry::new(world.account.id, entropy);
@@ -160,8 +171,15 @@ impl AppState {
         *lock(&self.inner.stats) = Stats::default();
     }
 
-    /// Issues a long-lived token for the admin or for a regular user; returns (token, user_id).
+    /// Issues a long-lived token for the admin or for a regular user, in a
+    /// new integration; returns (token, user_id).
     pub fn issue_token(&self, admin: bool) -> (String, u64) {
+        self.issue_token_in(admin, None)
+    }
+
+    /// Like [`AppState::issue_token`], within `integration` when given (its
+    /// tokens share one 7/s window).
+    pub fn issue_token_in(&self, admin: bool, integration: Option<u64>) -> (String, u64) {
         let (user_id, is_admin) = {
             let world = self.world();
             let user = if admin {
@@ -171,7 +189,10 @@ impl AppState {
             };
             user.map(|u| (u.id, u.is_admin)).unwrap_or((0, false))
         };
-        let token = lock(&self.inner.tokens).issue_long_lived(
+        let mut tokens = lock(&self.inner.tokens);
+        let integration = integration.unwrap_or_else(|| tokens.new_integration());
+        let token = tokens.issue_long_lived_in(
+            integration,
             user_id,
             is_admin,
             self.inner.clock.now(),
@@ -186,11 +207,13 @@ impl AppState {
     }
 
     /// Runs a world mutation and hands its changes to the hub, in order, under the lock.
+    /// Refused once the account is full ([`World::check_room`]).
     pub fn apply<T>(
         &self,
         f: impl FnOnce(&mut World) -> Result<(T, Vec<Change>), WorldError>,
     ) -> Result<T, WorldError> {
         let mut world = self.world();
+        world.check_room()?;
         let (out, changes) = f(&mut world)?;
         if !changes.is_empty() {
             tracing::debug!(

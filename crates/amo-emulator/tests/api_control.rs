@@ -138,6 +138,18 @@ async fn webhooks_api_is_admin_only_and_round_trips() {
     )
     .await;
     assert_eq!(bad_setting.status, 400);
+    // Unknown codes beside known ones are dropped: the answer shows what was kept.
+    let mixed = send_json(
+        &emu,
+        Method::POST,
+        "/api/v4/webhooks",
+        Some(&admin),
+        &json!({"destination": dest, "settings": ["add_lead", "add_customer", "delete_unsorted", "status_lead"]}),
+    )
+    .await;
+    assert_eq!(mixed.status, 200);
+    let kept: Value = serde_json::from_str(&mixed.body).unwrap_or_default();
+    assert_eq!(kept["settings"], json!(["add_lead", "status_lead"]));
     let bad_json = send_json(
         &emu,
         Method::POST,
@@ -428,7 +440,7 @@ async fn chats_unsorted_notes_companies() {
     .await;
     assert_eq!(
         changes_since(&emu, mark),
-        vec!["delete_unsorted", "status_lead", "update_lead"]
+        vec!["add_unsorted", "status_lead", "update_lead"]
     );
     assert_eq!(
         get_ok(&emu, &format!("/api/v4/leads/{lead_id}")).await["status_id"],

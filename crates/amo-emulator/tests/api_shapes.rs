@@ -460,7 +460,7 @@ async fn bad_requests_and_unknown_paths() {
         "/api/v4/leads?order[name]=asc",
         "/api/v4/leads?order[id]=sideways",
         "/api/v4/leads?filter[updated_at][from]=yesterday",
-        "/api/v4/leads/abc",
+        "/api/v4/contacts/chats",
     ] {
         let a = get(&emu, path, Some(&t)).await;
         assert_eq!(a.status, 400, "{path}: {}", a.body);
@@ -471,7 +471,17 @@ async fn bad_requests_and_unknown_paths() {
         );
         assert_eq!(a.json()["status"], 400);
     }
-    for path in ["/api/v4/nothing", "/nothing/at/all"] {
+    // A non-numeric id names no entity: 404, as an unknown path.
+    for path in [
+        "/api/v4/nothing",
+        "/nothing/at/all",
+        "/api/v4/leads/abc",
+        "/api/v4/contacts/-1",
+        "/api/v4/companies/1e3",
+        "/api/v4/tasks/x",
+        "/api/v4/leads/pipelines/abc/statuses/1",
+        "/api/v4/leads/loss_reasons/99999999999999999999999",
+    ] {
         let a = get(&emu, path, Some(&t)).await;
         assert_eq!(a.status, 404, "{path}");
         assert_eq!(a.content_type.as_deref(), Some("application/problem+json"));

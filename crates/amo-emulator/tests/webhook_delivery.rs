@@ -387,3 +387,66 @@ async fn unregistering_stops_deliveries() {
     assert!(hub.wait_idle(IDLE).await);
     assert!(rx.hits().is_empty() && hub.deliveries().is_empty());
 }
+
+#[tokio::test]
+async fn delays_do_not_add_up_along_a_lane() {
+    let rx = Receiver::start(Mode::Ok).await;
+    let hub = WebhookHub::new(account(), fast(&[]));
+    hub.register(&rx.url("delayed"), &codes(&["add_lead"]), 10, MANAGER)
+        .unwrap();
+    hub.set_faults(WebhookFaults {
+        delay: Duration::from_millis(300),
+        ..WebhookFaults::default()
+    });
+    let started = std::time::Instant::now();
+    for id in 1..=5 {
+        hub.emit(vec![lead_added(id)]);
+    }
+    assert!(hub.wait_idle(IDLE).await);
+    let took = started.elapsed();
+    // Each delivery is due 300 ms after its change: about 300 ms in all, not 5 × 300.
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(
+        took < Duration::from_millis(1_200),
+        "delays accumulated: {took:?}"
+    );
+    let bodies: Vec<String> = rx.hits().into_iter().map(|h| h.body).collect();
+    let want: Vec<String> = (1..=5)
+        .map(|id| encode_batch(&account(), &[lead_added(id)]))
+        .collect();
+    assert_eq!(bodies, want, "order kept");
+}
+
+#[tokio::test]
+async fn retries_waiting_per_destination_are_capped() {
+    let rx = Receiver::start(Mode::Status(500)).await;
+    let config = WebhookConfig {
+        disable_threshold: 100_000,
+        ..fast(&[60_000])
+    };
+    let hub = WebhookHub::new(account(), config);
+    hub.register(&rx.url("failing"), &codes(&["add_lead"]), 10, MANAGER)
+        .unwrap();
+    let cap = 1_000u64;
+    for id in 0..=cap {
+        hub.emit(vec![lead_added(id + 1)]);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let full = loop {
+        let log = hub.deliveries();
+        if let Some(r) = log
+            .iter()
+            .find(|r| r.error.as_deref() == Some("retry queue full"))
+        {
+            break r.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `retry queue full` after {} records",
+            log.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(full.gave_up && !full.ok);
+    assert_eq!(full.delivery_id, cap + 1, "the first over the cap");
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use amo_emulator::model::Change;
 use amo_emulator::webhooks::encode::encode_batch;
-use webhook_support::{account, golden_cases};
+use webhook_support::{OTHER_MANAGER, account, golden_cases};
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/webhooks")
@@ -59,18 +59,28 @@ fn golden_bodies_match_byte_for_byte() {
     );
 }
 
+/// The golden directory holds exactly one `.form` and one `.txt` per case:
+/// a missing file and a stray one both fail.
 #[test]
-fn every_golden_file_has_a_case() {
-    let names: Vec<&str> = golden_cases().iter().map(|(n, _)| *n).collect();
-    let Ok(entries) = std::fs::read_dir(golden_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if let Some(stem) = file.strip_suffix(".form") {
-            assert!(names.contains(&stem), "stale golden file {file}");
-        }
-    }
+fn golden_files_are_exactly_the_cases() {
+    use std::collections::BTreeSet;
+    let want: BTreeSet<String> = golden_cases()
+        .iter()
+        .flat_map(|(n, _)| [format!("{n}.form"), format!("{n}.txt")])
+        .collect();
+    assert_eq!(want.len(), golden_cases().len() * 2, "duplicate case names");
+    let entries = std::fs::read_dir(golden_dir()).expect("the golden directory exists");
+    let have: BTreeSet<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".form") || f.ends_with(".txt"))
+        .collect();
+    let missing: Vec<&String> = want.difference(&have).collect();
+    let stray: Vec<&String> = have.difference(&want).collect();
+    assert!(
+        missing.is_empty() && stray.is_empty(),
+        "missing golden files {missing:?} (UPDATE_GOLDEN=1 writes them), stray files {stray:?}"
+    );
 }
 
 #[test]
@@ -206,12 +216,58 @@ fn shape_rules_of_amocrm_md() {
     );
     assert_eq!(
         val(&note, "leads[note][0][note][date_create]").as_deref(),
-        Some("2024-05-06 13:53:20")
+        Some("2024-05-06 17:53:20")
     );
     let cnote = get(cases["note_contact"].clone());
     assert_eq!(
         val(&cnote, "contacts[note][0][note][element_type]").as_deref(),
         Some("1")
+    );
+    let conote = get(cases["note_company"].clone());
+    assert_eq!(
+        val(&conote, "companies[note][0][note][element_type]").as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        val(&contact, "contacts[add][0][company_name]").as_deref(),
+        Some("ООО «Автопрокат & Ко»")
+    );
+    let restored = get(cases["contact_restore"].clone());
+    assert_eq!(
+        val(&restored, "contacts[restore][0][type]").as_deref(),
+        Some("contact")
+    );
+    let cupdate = get(cases["company_update"].clone());
+    assert_eq!(
+        val(&cupdate, "contacts[update][0][type]").as_deref(),
+        Some("company")
+    );
+    let cdelete = get(cases["company_delete"].clone());
+    assert_eq!(cdelete.len(), 2 + 3, "id and type, then the account block");
+    let tupdate = get(cases["task_update"].clone());
+    assert_eq!(
+        val(&tupdate, "task[update][0][status]").as_deref(),
+        Some("1")
+    );
+    let tresp = get(cases["task_responsible"].clone());
+    assert_eq!(
+        val(&tresp, "task[responsible][0][responsible_user_id]"),
+        Some(OTHER_MANAGER.to_string())
+    );
+    assert!(has(&tresp, "task[responsible][0][old_responsible_user_id]"));
+    let cresp = get(cases["company_responsible"].clone());
+    assert_eq!(
+        val(&cresp, "contacts[responsible][0][type]").as_deref(),
+        Some("company")
+    );
+    assert!(has(
+        &cresp,
+        "contacts[responsible][0][old_responsible_user_id]"
+    ));
+    let tdelete = get(cases["task_delete"].clone());
+    assert_eq!(
+        val(&tdelete, "task[delete][0][id]").as_deref(),
+        Some("88000001")
     );
 
     let bulk = get(cases["bulk_status_50"].clone());

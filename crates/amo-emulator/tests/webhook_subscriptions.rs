@@ -104,7 +104,7 @@ async fn bad_requests_are_refused() {
     assert_eq!(
         hub.register(
             "https://example.com/x",
-            &codes(&["add_lead", "add_unicorn"]),
+            &codes(&["add_unicorn", "delete_unsorted"]),
             0,
             MANAGER
         ),

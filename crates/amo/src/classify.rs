@@ -4,7 +4,7 @@
 //! with tables. HTML is recognised before any JSON parsing is attempted.
 
 use crate::error::ApiError;
-use crate::excerpt::excerpt;
+use crate::excerpt::{excerpt, redact};
 use crate::problem::Problem;
 
 /// What the executor should do with an answer.
@@ -18,17 +18,38 @@ pub(crate) enum Verdict {
     Fail(ApiError),
 }
 
+/// The parts of an answer that classification looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Head<'a> {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<&'a str>,
+    /// The `Location` header (redirects are never followed).
+    pub(crate) location: Option<&'a str>,
+    /// The token the request carried: removed from the body *before* any
+    /// excerpt is cut, so no prefix of it can survive a cut.
+    pub(crate) secret: &'a str,
+}
+
 /// Classifies one answer from its status, `Content-Type` and body.
-pub(crate) fn classify(status: u16, content_type: Option<&str>, body: &[u8]) -> Verdict {
+pub(crate) fn classify(head: Head<'_>, body: &[u8]) -> Verdict {
+    let status = head.status;
     if (200..300).contains(&status) {
         if status == 204 || body.iter().all(u8::is_ascii_whitespace) {
             return Verdict::Empty;
         }
         return Verdict::Body;
     }
-    let html = is_html(content_type, body);
+    let redacted = redact(&String::from_utf8_lossy(body), head.secret);
+    let body = redacted.as_bytes();
+    let html = is_html(head.content_type, body);
     let problem = if html { None } else { Problem::parse(body) };
-    let detail = describe(status, html, problem.as_ref(), body);
+    let mut detail = describe(status, html, problem.as_ref(), body);
+    if (300..400).contains(&status) {
+        detail = format!(
+            "a redirect to {}, not followed; {detail}",
+            location_host(head.location)
+        );
+    }
     let error = match status {
         400 | 422 => ApiError::BadRequest {
             status,
@@ -58,6 +79,34 @@ pub(crate) fn classify(status: u16, content_type: Option<&str>, body: &[u8]) -> 
         _ => ApiError::UnexpectedStatus { status, detail },
     };
     Verdict::Fail(error)
+}
+
+/// Only the host of a redirect target: its path and query may carry secrets.
+fn location_host(location: Option<&str>) -> String {
+    match location.map(url::Url::parse) {
+        Some(Ok(url)) => match url.host_str() {
+            Some(host) => format!("host {host}"),
+            None => "a URL without host".into(),
+        },
+        // A relative Location stays on the same host.
+        Some(Err(_)) => "another path on the same host".into(),
+        None => "nowhere (no Location header)".into(),
+    }
+}
+
+/// True when a 404 means "no such entity" rather than "wrong URL": amoCRM's
+/// own `application/problem+json` 404. An HTML (or other) 404 comes from a
+/// wrong host or path, and must not read as a deleted entity.
+pub(crate) fn is_absent_entity(status: u16, content_type: Option<&str>, body: &[u8]) -> bool {
+    if status != 404 || is_html(content_type, body) {
+        return false;
+    }
+    let problem_type =
+        content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("problem+json"));
+    match Problem::parse(body) {
+        Some(problem) => problem_type || problem.status == Some(404),
+        None => false,
+    }
 }
 
 /// True when the body is an HTML page (by header, or by its first byte when
@@ -103,8 +152,17 @@ mod tests {
     const JSON: Option<&str> = Some("application/problem+json");
     const HTML: Option<&str> = Some("text/html; charset=UTF-8");
 
+    fn head(status: u16, content_type: Option<&str>) -> Head<'_> {
+        Head {
+            status,
+            content_type,
+            location: None,
+            secret: "",
+        }
+    }
+
     fn fail(status: u16, ct: Option<&str>, body: &str) -> ApiError {
-        match classify(status, ct, body.as_bytes()) {
+        match classify(head(status, ct), body.as_bytes()) {
             Verdict::Fail(e) => e,
             other => panic!("expected an error, got {other:?}"),
         }
@@ -113,13 +171,13 @@ mod tests {
     #[test]
     fn success_and_empty() {
         assert_eq!(
-            classify(200, Some("application/hal+json"), b"{}"),
+            classify(head(200, Some("application/hal+json")), b"{}"),
             Verdict::Body
         );
-        assert_eq!(classify(201, None, b"{\"id\":1}"), Verdict::Body);
-        assert_eq!(classify(204, None, b""), Verdict::Empty);
-        assert_eq!(classify(204, HTML, b"ignored"), Verdict::Empty);
-        assert_eq!(classify(200, None, b"  \n"), Verdict::Empty);
+        assert_eq!(classify(head(201, None), b"{\"id\":1}"), Verdict::Body);
+        assert_eq!(classify(head(204, None), b""), Verdict::Empty);
+        assert_eq!(classify(head(204, HTML), b"ignored"), Verdict::Empty);
+        assert_eq!(classify(head(200, None), b"  \n"), Verdict::Empty);
     }
 
     #[test]
@@ -255,6 +313,86 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn tokens_are_redacted_before_the_excerpt_is_cut() {
+        let secret = "a-very-long-token-0123456789";
+        // The token starts 190 characters in: the 200-character cut would
+        // keep its first 10 characters if redaction came second.
+        let body = format!("{}{secret}{}", "e".repeat(190), "z".repeat(50));
+        let verdict = classify(
+            Head {
+                secret,
+                ..head(500, Some("text/plain"))
+            },
+            body.as_bytes(),
+        );
+        let Verdict::Fail(error) = verdict else {
+            panic!("{verdict:?}")
+        };
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains(&secret[..8]), "{text}");
+        assert!(text.contains("***"), "{text}");
+        // Also inside problem+json fields.
+        let body = format!(
+            r#"{{"title":"Bad Request","detail":"{}{secret}"}}"#,
+            "d".repeat(600)
+        );
+        let Verdict::Fail(error) = classify(
+            Head {
+                secret,
+                ..head(400, JSON)
+            },
+            body.as_bytes(),
+        ) else {
+            panic!()
+        };
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains(&secret[..8]), "{text}");
+    }
+
+    #[test]
+    fn redirects_name_only_the_target_host() {
+        let Verdict::Fail(error) = classify(
+            Head {
+                location: Some("https://other.example/hook/s3cr3t-path?q=search-text"),
+                ..head(302, None)
+            },
+            b"",
+        ) else {
+            panic!()
+        };
+        assert_eq!(error.code(), "UnexpectedStatus");
+        let text = error.to_string();
+        assert!(text.contains("other.example"), "{text}");
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("search-text"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn only_a_problem_404_means_absent() {
+        assert!(is_absent_entity(
+            404,
+            JSON,
+            br#"{"title":"Not Found","status":404}"#
+        ));
+        assert!(is_absent_entity(
+            404,
+            Some("application/json"),
+            br#"{"status":404}"#
+        ));
+        assert!(!is_absent_entity(404, HTML, b"<html>nginx</html>"));
+        assert!(!is_absent_entity(
+            404,
+            Some("text/plain"),
+            b"404 page not found"
+        ));
+        assert!(!is_absent_entity(404, None, b""));
+        assert!(!is_absent_entity(404, Some("application/json"), b"{}"));
+        assert!(!is_absent_entity(410, JSON, br#"{"status":410}"#));
     }
 
     #[test]

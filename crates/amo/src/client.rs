@@ -47,6 +47,9 @@ impl Client {
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(config.user_agent.clone())
+            // A 301/302 would turn a POST or DELETE into a GET (amocrm.md
+            // §6.6) and could carry the token elsewhere: 3xx is an error.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::Config {
                 detail: format!("HTTP client: {e}"),

@@ -5,6 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::ApiError;
+use crate::pacer::{MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND, interval_for};
 
 /// How a [`crate::Client`] talks to one amoCRM account.
 ///
@@ -34,6 +35,12 @@ pub struct ClientConfig {
     pub max_total_backoff: Duration,
     /// After a 429 the shared limiter runs at half rate for this long.
     pub slowdown: Duration,
+    /// After amoCRM blocks the account (HTML 403), every caller sharing the
+    /// limiter fails fast with `AccountBlocked`, without sending, this long.
+    pub block_duration: Duration,
+    /// The most pages one list reads before failing with a `Decode` error
+    /// (a server that keeps sending `_links.next` must not loop forever).
+    pub max_pages: u32,
     /// `User-Agent` header sent on every request.
     pub user_agent: String,
 }
@@ -51,6 +58,8 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(30),
             max_total_backoff: Duration::from_secs(90),
             slowdown: Duration::from_secs(60),
+            block_duration: Duration::from_secs(60),
+            max_pages: 10_000,
             user_agent: format!("AmoSync/{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -73,14 +82,14 @@ impl ClientConfig {
                 self.base_url
             ));
         }
-        if !self.rate_per_second.is_finite()
-            || self.rate_per_second <= 0.0
-            || self.rate_per_second > 1000.0
-        {
+        if !(MIN_RATE_PER_SECOND..=MAX_RATE_PER_SECOND).contains(&self.rate_per_second) {
             return fail(format!(
-                "rate_per_second must be in (0, 1000], got {}",
+                "rate_per_second must be in [{MIN_RATE_PER_SECOND}, {MAX_RATE_PER_SECOND}], got {}",
                 self.rate_per_second
             ));
+        }
+        if self.max_pages == 0 {
+            return fail("max_pages must be at least 1".into());
         }
         if self.burst == 0 {
             return fail("burst must be at least 1".into());
@@ -96,7 +105,7 @@ impl ClientConfig {
 
     /// The spacing between two requests at the configured rate.
     pub fn interval(&self) -> Duration {
-        Duration::from_secs_f64(1.0 / self.rate_per_second)
+        interval_for(crate::pacer::clamp_rate(self.rate_per_second))
     }
 }
 
@@ -110,6 +119,7 @@ mod tests {
         assert!(c.validate().is_ok());
         assert!(c.rate_per_second < 7.0);
         assert_eq!(c.interval(), Duration::from_millis(200));
+        assert_eq!(c.block_duration, Duration::from_secs(60));
     }
 
     #[test]
@@ -122,6 +132,18 @@ mod tests {
             },
             ClientConfig {
                 rate_per_second: f64::NAN,
+                ..base.clone()
+            },
+            ClientConfig {
+                rate_per_second: 1e-300,
+                ..base.clone()
+            },
+            ClientConfig {
+                rate_per_second: -1.0,
+                ..base.clone()
+            },
+            ClientConfig {
+                max_pages: 0,
                 ..base.clone()
             },
             ClientConfig {

@@ -6,13 +6,13 @@ use serde_json::Value;
 
 use crate::classify::is_html;
 use crate::error::ApiError;
-use crate::excerpt::{excerpt, redact};
+use crate::excerpt::{redact, redacted_excerpt};
 use crate::request::Answer;
 
 const EXCERPT_CHARS: usize = 200;
 
-fn body_excerpt(answer: &Answer) -> String {
-    redact(&excerpt(&answer.body, EXCERPT_CHARS), answer.token.expose())
+pub(crate) fn body_excerpt(answer: &Answer) -> String {
+    redacted_excerpt(&answer.body, EXCERPT_CHARS, answer.token.expose())
 }
 
 /// Decodes a whole answer body as `T`.
@@ -25,7 +25,11 @@ pub(crate) fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, ApiError
     }
     let mut de = serde_json::Deserializer::from_slice(&answer.body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| ApiError::Decode {
-        detail: format!("{} at `{}`", e.inner(), e.path()),
+        // serde quotes the offending value: redact it too.
+        detail: redact(
+            &format!("{} at `{}`", e.inner(), e.path()),
+            answer.token.expose(),
+        ),
         excerpt: body_excerpt(answer),
     })
 }
@@ -37,10 +41,13 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
     answer: &Answer,
 ) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| ApiError::Decode {
-        detail: format!(
-            "{} at `{path}{}`",
-            e.inner(),
-            display_path(&e.path().to_string())
+        detail: redact(
+            &format!(
+                "{} at `{path}{}`",
+                e.inner(),
+                display_path(&e.path().to_string())
+            ),
+            answer.token.expose(),
         ),
         excerpt: body_excerpt(answer),
     })
@@ -82,6 +89,7 @@ mod tests {
             ApiError::Decode { detail, excerpt } => {
                 assert!(detail.contains("at `id`"), "{detail}");
                 assert!(!excerpt.contains("token-that-must-not-leak"), "{excerpt}");
+                assert!(!detail.contains("token-that-must-not-leak"), "{detail}");
             }
             other => panic!("{other:?}"),
         }

@@ -15,7 +15,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::pacer::Pacer;
+use crate::error::ApiError;
+use crate::pacer::{MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND, Pacer, later};
 
 /// A FIFO rate limiter. Share it with `Arc`; [`crate::Client`] clones do.
 #[derive(Debug)]
@@ -30,9 +31,18 @@ struct State {
     next_ticket: u64,
     serving: u64,
     abandoned: BTreeSet<u64>,
+    /// amoCRM blocked the account (HTML 403): nobody sends before this.
+    blocked_until: Option<Instant>,
 }
 
 impl State {
+    /// How long the account block lasts from `now`, if one is in force.
+    fn blocked_at(&self, now: Instant) -> Option<Duration> {
+        self.blocked_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
     /// Hands the turn to the next ticket still waiting.
     fn advance(&mut self) {
         self.serving += 1;
@@ -43,8 +53,13 @@ impl State {
 }
 
 impl RateLimiter {
-    /// A limiter for `rate_per_second` (> 0) allowing `burst` (≥ 1)
-    /// back-to-back requests after an idle period.
+    /// A limiter for `rate_per_second` allowing `burst` back-to-back
+    /// requests after an idle period.
+    ///
+    /// Never panics: the rate is clamped to `[0.001, 1000]` per second (zero,
+    /// negative, NaN and tiny rates run at the slowest rate, the safe side)
+    /// and a burst of 0 counts as 1. Use [`RateLimiter::try_new`] to refuse
+    /// such values instead.
     pub fn new(rate_per_second: f64, burst: u32) -> Self {
         RateLimiter {
             state: Mutex::new(State {
@@ -52,9 +67,28 @@ impl RateLimiter {
                 next_ticket: 0,
                 serving: 0,
                 abandoned: BTreeSet::new(),
+                blocked_until: None,
             }),
             turn: Notify::new(),
         }
+    }
+
+    /// [`RateLimiter::new`] that refuses a rate outside `[0.001, 1000]` per
+    /// second (or NaN) and a burst of 0 with a `Config` error.
+    pub fn try_new(rate_per_second: f64, burst: u32) -> Result<Self, ApiError> {
+        if !(MIN_RATE_PER_SECOND..=MAX_RATE_PER_SECOND).contains(&rate_per_second) {
+            return Err(ApiError::Config {
+                detail: format!(
+                    "rate_per_second must be in [{MIN_RATE_PER_SECOND}, {MAX_RATE_PER_SECOND}], got {rate_per_second}"
+                ),
+            });
+        }
+        if burst == 0 {
+            return Err(ApiError::Config {
+                detail: "burst must be at least 1".into(),
+            });
+        }
+        Ok(RateLimiter::new(rate_per_second, burst))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -64,8 +98,48 @@ impl RateLimiter {
     }
 
     /// Waits for this caller's turn and slot; returns how long it waited.
+    /// Ignores an account block (see [`RateLimiter::acquire_unless_blocked`]).
     pub async fn acquire(&self) -> Duration {
+        match self.acquire_inner(false).await {
+            Ok(waited) | Err(waited) => waited,
+        }
+    }
+
+    /// Like [`RateLimiter::acquire`], but fails with the remaining block time
+    /// when the account is blocked ([`RateLimiter::block_for`]), at arrival or
+    /// when its turn comes (a queued caller does not wait out its slot).
+    pub async fn acquire_unless_blocked(&self) -> Result<Duration, Duration> {
+        self.acquire_inner(true).await
+    }
+
+    /// Records that amoCRM blocked the account: every caller of
+    /// [`RateLimiter::acquire_unless_blocked`] fails fast for `duration`
+    /// (an existing longer block is kept). Wakes queued callers.
+    pub fn block_for(&self, duration: Duration) {
+        {
+            let mut state = self.lock();
+            let until = later(Instant::now(), duration);
+            state.blocked_until = Some(state.blocked_until.map_or(until, |u| u.max(until)));
+        }
+        self.turn.notify_waiters();
+    }
+
+    /// The time left of a recorded account block, if one is in force.
+    pub fn blocked_for(&self) -> Option<Duration> {
+        self.lock().blocked_at(Instant::now())
+    }
+
+    /// Lifts a recorded account block (e.g. after the user checked amoCRM).
+    pub fn unblock(&self) {
+        self.lock().blocked_until = None;
+    }
+
+    /// `Err` carries the remaining block time (only when `respect_block`).
+    async fn acquire_inner(&self, respect_block: bool) -> Result<Duration, Duration> {
         let arrived = Instant::now();
+        if respect_block && let Some(remaining) = self.blocked_for() {
+            return Err(remaining);
+        }
         let ticket = {
             let mut state = self.lock();
             let ticket = state.next_ticket;
@@ -86,13 +160,22 @@ impl RateLimiter {
                 if state.serving != ticket {
                     None
                 } else {
-                    match state.pacer.try_take(Instant::now()) {
+                    let now = Instant::now();
+                    if respect_block && let Some(remaining) = state.blocked_at(now) {
+                        // Pass the turn on without using a slot.
+                        state.advance();
+                        guard.done = true;
+                        drop(state);
+                        self.turn.notify_waiters();
+                        return Err(remaining);
+                    }
+                    match state.pacer.try_take(now) {
                         Ok(()) => {
                             state.advance();
                             guard.done = true;
                             drop(state);
                             self.turn.notify_waiters();
-                            return arrived.elapsed();
+                            return Ok(arrived.elapsed());
                         }
                         Err(at) => Some(at),
                     }
@@ -263,6 +346,62 @@ mod tests {
             );
         }
         assert_eq!(limiter.current_interval(), Duration::from_millis(400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_block_fails_queued_callers_without_using_slots() {
+        // One request per 100 s: queued callers would wait for minutes.
+        let limiter = Arc::new(RateLimiter::new(0.01, 1));
+        assert_eq!(limiter.acquire_unless_blocked().await, Ok(Duration::ZERO));
+        let mut queued = Vec::new();
+        for _ in 0..5 {
+            let l = limiter.clone();
+            queued.push(tokio::spawn(
+                async move { l.acquire_unless_blocked().await },
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let start = Instant::now();
+        limiter.block_for(Duration::from_secs(60));
+        for task in queued {
+            let remaining = task.await.expect("task").expect_err("blocked");
+            assert!(remaining <= Duration::from_secs(60));
+        }
+        assert!(
+            Instant::now() - start < Duration::from_secs(1),
+            "no slot waited out"
+        );
+        assert_eq!(limiter.queued(), 0);
+        assert!(
+            limiter.acquire_unless_blocked().await.is_err(),
+            "new callers too"
+        );
+        // The plain acquire ignores the block; after it ends callers pass again.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(limiter.blocked_for(), None);
+        assert!(limiter.acquire_unless_blocked().await.is_ok());
+        limiter.block_for(Duration::MAX);
+        assert!(limiter.blocked_for().is_some());
+        limiter.unblock();
+        assert_eq!(limiter.blocked_for(), None);
+    }
+
+    #[test]
+    fn try_new_refuses_what_new_clamps() {
+        for rate in [0.0, -1.0, f64::NAN, 1e-9, f64::INFINITY, 1e6] {
+            assert_eq!(
+                RateLimiter::try_new(rate, 1)
+                    .map(|_| ())
+                    .map_err(|e| e.code()),
+                Err("Config"),
+                "{rate}"
+            );
+            let clamped = RateLimiter::new(rate, 0);
+            assert!(clamped.current_interval() >= Duration::from_millis(1));
+            assert!(clamped.current_interval() <= Duration::from_secs(1000));
+        }
+        assert!(RateLimiter::try_new(5.0, 0).is_err());
+        assert!(RateLimiter::try_new(5.0, 1).is_ok());
     }
 
     fn run_callers_after(

@@ -23,7 +23,7 @@ impl Pacer {
     /// A pacer for `rate_per_second` (> 0) with `burst` (≥ 1).
     pub(crate) fn new(rate_per_second: f64, burst: u32) -> Self {
         Pacer {
-            interval: interval_for(rate_per_second),
+            interval: interval_for(clamp_rate(rate_per_second)),
             burst: burst.max(1),
             tat: None,
             slow_until: None,
@@ -55,18 +55,50 @@ impl Pacer {
         if earliest > now {
             return Err(earliest);
         }
-        self.tat = Some(tat.max(now) + self.interval_at(now));
+        self.tat = Some(later(tat.max(now), self.interval_at(now)));
         Ok(())
     }
 
     /// After a 429: nobody goes before `now + pause`, and the rate is halved
     /// until `now + slowdown`.
     pub(crate) fn penalize(&mut self, now: Instant, pause: Duration, slowdown: Duration) {
-        let resume = now + pause;
+        let resume = later(now, pause);
         self.tat = Some(self.tat.map_or(resume, |tat| tat.max(resume)));
-        let slow = now + slowdown;
+        let slow = later(now, slowdown);
         self.slow_until = Some(self.slow_until.map_or(slow, |s| s.max(slow)));
     }
+}
+
+/// The slowest rate a limiter runs at: one request every 1000 s. Lower,
+/// zero, negative and NaN rates are raised to it.
+pub const MIN_RATE_PER_SECOND: f64 = 0.001;
+/// The fastest rate a limiter runs at; higher (and infinite) rates are lowered to it.
+pub const MAX_RATE_PER_SECOND: f64 = 1000.0;
+
+/// `rate` within `[MIN_RATE_PER_SECOND, MAX_RATE_PER_SECOND]`; NaN reads as
+/// the minimum (the safe side).
+pub(crate) fn clamp_rate(rate: f64) -> f64 {
+    if rate.is_nan() {
+        MIN_RATE_PER_SECOND
+    } else {
+        rate.clamp(MIN_RATE_PER_SECOND, MAX_RATE_PER_SECOND)
+    }
+}
+
+/// `at + by`, or the farthest representable time when that overflows
+/// (`Duration::MAX` must not panic).
+pub(crate) fn later(at: Instant, by: Duration) -> Instant {
+    if let Some(t) = at.checked_add(by) {
+        return t;
+    }
+    // Far enough to mean "never" for a desktop app, near enough to exist.
+    const YEAR: u64 = 365 * 86_400;
+    for secs in [100 * YEAR, 10 * YEAR, YEAR, 86_400] {
+        if let Some(t) = at.checked_add(Duration::from_secs(secs)) {
+            return t;
+        }
+    }
+    at
 }
 
 /// `1 / rate` rounded *up* to the nanosecond, so `rate` intervals never fit
@@ -162,6 +194,42 @@ mod tests {
         let later = start + Duration::from_secs(11);
         assert_eq!(pacer.try_take(later), Ok(()));
         assert_eq!(pacer.interval_at(later), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn nonsense_rates_are_clamped_and_never_panic() {
+        let start = Instant::now();
+        for rate in [
+            0.0,
+            -5.0,
+            f64::NAN,
+            1e-300,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            1e300,
+        ] {
+            let mut pacer = Pacer::new(rate, u32::MAX);
+            assert!(pacer.interval_at(start) <= interval_for(MIN_RATE_PER_SECOND));
+            assert!(pacer.interval_at(start) >= interval_for(MAX_RATE_PER_SECOND));
+            let grants = serve(&mut pacer, start, &[0, 0, 0]);
+            assert_eq!(grants.len(), 3);
+        }
+        assert_eq!(Pacer::new(0.0, 1).interval, Duration::from_secs(1000));
+        assert_eq!(Pacer::new(f64::NAN, 1).interval, Duration::from_secs(1000));
+        assert_eq!(Pacer::new(1e9, 1).interval, Duration::from_millis(1));
+    }
+
+    #[test]
+    fn huge_penalties_do_not_overflow() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(5.0, 1);
+        pacer.penalize(start, Duration::MAX, Duration::MAX);
+        let Err(at) = pacer.try_take(start) else {
+            panic!("paused")
+        };
+        assert!(at > start + Duration::from_secs(86_400));
+        assert_eq!(pacer.interval_at(start), Duration::from_millis(400));
+        assert_eq!(later(start, Duration::MAX), later(start, Duration::MAX));
     }
 
     proptest! {

@@ -15,7 +15,8 @@ use crate::error::ApiError;
 use crate::request::Answer;
 
 /// A stream of pages; each item is one page's entities. Ends after the page
-/// without `_links.next`, or on a 204. Use [`collect_all`] or
+/// without `_links.next`, on an empty page, or on a 204; fails with a
+/// `Decode` error after [`crate::ClientConfig::max_pages`] pages. Use [`collect_all`] or
 /// `futures::TryStreamExt::try_concat` to gather everything.
 pub type PageStream<T> = Pin<Box<dyn Stream<Item = Result<Vec<T>, ApiError>> + Send>>;
 
@@ -70,10 +71,7 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
 fn missing(key: &str, answer: &Answer) -> ApiError {
     ApiError::Decode {
         detail: format!("the list answer has no `_embedded.{key}`"),
-        excerpt: crate::excerpt::redact(
-            &crate::excerpt::excerpt(&answer.body, 200),
-            answer.token.expose(),
-        ),
+        excerpt: crate::decode::body_excerpt(answer),
     }
 }
 
@@ -85,7 +83,8 @@ impl Client {
         let base = &self.inner.config.base_url;
         let url = base.join(href).map_err(|e| ApiError::Decode {
             detail: format!("bad `_links.next.href`: {e}"),
-            excerpt: crate::excerpt::excerpt(href.as_bytes(), 200),
+            // Not the link itself: its query may carry search text.
+            excerpt: String::new(),
         })?;
         if url.origin() == base.origin() {
             return Ok(url);
@@ -106,11 +105,13 @@ impl Client {
             client: Client,
             next: Option<Url>,
             seen: HashSet<String>,
+            read: u32,
         }
         let state = State {
             client: self.clone(),
             next: Some(first),
             seen: HashSet::new(),
+            read: 0,
         };
         Box::pin(futures::stream::try_unfold(
             state,
@@ -127,11 +128,25 @@ impl Client {
                         excerpt: String::new(),
                     });
                 }
+                let max_pages = state.client.inner.config.max_pages;
+                if state.read >= max_pages {
+                    return Err(ApiError::Decode {
+                        detail: format!(
+                            "the list still has a next page after {max_pages} pages; stopped (raise ClientConfig::max_pages if the account really is that large)"
+                        ),
+                        excerpt: String::new(),
+                    });
+                }
+                state.read += 1;
                 let request = state.client.build_request(Method::GET, url, None::<&()>)?;
                 let Some(answer) = state.client.execute(request).await? else {
                     return Ok(None);
                 };
                 let page: Page<T> = parse_page(&answer, key)?;
+                if page.items.is_empty() {
+                    // An empty page ends the list, whatever `_links.next` says.
+                    return Ok(None);
+                }
                 state.next = page
                     .next
                     .as_deref()
@@ -140,6 +155,23 @@ impl Client {
                 Ok(Some((page.items, state)))
             },
         ))
+    }
+
+    /// The pages of the list at `path` with `query`, or one error (nothing
+    /// sent) when the query did not validate.
+    pub(crate) fn list<T>(
+        &self,
+        path: &str,
+        key: &'static str,
+        query: Result<Vec<(String, String)>, ApiError>,
+    ) -> PageStream<T>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        match query {
+            Ok(pairs) => self.pages(self.url(path, &pairs), key),
+            Err(e) => Box::pin(futures::stream::once(async move { Err(e) })),
+        }
     }
 
     /// Every entity of a list, all pages.
@@ -162,14 +194,17 @@ impl Client {
         }
     }
 
-    /// One object by id; `None` when amoCRM answers 204 or 404 (no such entity).
+    /// One object by id; `None` when amoCRM answers 204, or its own
+    /// problem+json 404 (no such entity). A 404 with an HTML or other body
+    /// (a wrong host or path) is a `NotFound` error, not a deleted entity.
     pub(crate) async fn get_by_id<T: DeserializeOwned>(
         &self,
         url: Url,
     ) -> Result<Option<T>, ApiError> {
-        match self.get_one(url).await {
-            Err(ApiError::NotFound { .. }) => Ok(None),
-            other => other,
+        let request = self.build_request(Method::GET, url, None::<&()>)?;
+        match self.execute_lookup(request).await? {
+            Some(answer) => decode(&answer).map(Some),
+            None => Ok(None),
         }
     }
 }

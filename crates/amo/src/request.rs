@@ -8,14 +8,14 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
 use reqwest::{Method, Request};
 use serde::Serialize;
 use tracing::Instrument;
 use url::Url;
 
 use crate::backoff;
-use crate::classify::{Verdict, classify};
+use crate::classify::{Head, Verdict, classify, is_absent_entity};
 use crate::client::Client;
 use crate::error::{ApiError, describe_wait};
 use crate::excerpt::redact;
@@ -51,12 +51,29 @@ impl Client {
         }
         builder
             .build()
-            .map_err(|e| ApiError::invalid(format!("request: {e}")))
+            .map_err(|e| ApiError::invalid(format!("request: {}", scrub(e))))
     }
 
     /// Sends `template` until it succeeds or fails for good.
     /// `Ok(None)` is a 204 (or an empty 2xx): an empty result.
     pub(crate) async fn execute(&self, template: Request) -> Result<Option<Answer>, ApiError> {
+        self.execute_as(template, Lookup::List).await
+    }
+
+    /// [`Client::execute`] for one entity by id: amoCRM's problem+json 404
+    /// is `Ok(None)` too (an HTML or other 404 stays a `NotFound` error).
+    pub(crate) async fn execute_lookup(
+        &self,
+        template: Request,
+    ) -> Result<Option<Answer>, ApiError> {
+        self.execute_as(template, Lookup::Entity).await
+    }
+
+    async fn execute_as(
+        &self,
+        template: Request,
+        lookup: Lookup,
+    ) -> Result<Option<Answer>, ApiError> {
         let span = tracing::debug_span!(
             "amo.request",
             method = %template.method(),
@@ -65,10 +82,14 @@ impl Client {
             attempts = tracing::field::Empty,
             waited_ms = tracing::field::Empty,
         );
-        self.execute_inner(template).instrument(span).await
+        self.execute_inner(template, lookup).instrument(span).await
     }
 
-    async fn execute_inner(&self, template: Request) -> Result<Option<Answer>, ApiError> {
+    async fn execute_inner(
+        &self,
+        template: Request,
+        lookup: Lookup,
+    ) -> Result<Option<Answer>, ApiError> {
         let config = &self.inner.config;
         let mut token = self.inner.tokens.access_token().await?;
         let mut refreshed = false;
@@ -78,12 +99,23 @@ impl Client {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let waited = self.inner.limiter.acquire().await;
-            total_wait += waited;
+            let waited = match self.inner.limiter.acquire_unless_blocked().await {
+                Ok(waited) => waited,
+                Err(remaining) => {
+                    let error = blocked_error(remaining);
+                    tracing::warn!(
+                        attempt,
+                        code = error.code(),
+                        "not sent: the account is blocked"
+                    );
+                    return Err(error);
+                }
+            };
+            total_wait = total_wait.saturating_add(waited);
             let span = tracing::Span::current();
             span.record("attempts", attempt);
             span.record("waited_ms", total_wait.as_millis() as u64);
-            let outcome = self.attempt(&template, &token).await;
+            let outcome = self.attempt(&template, &token, lookup).await;
             let error = match outcome {
                 Ok(answer) => {
                     span.record("status", answer.as_ref().map_or(204, |a| a.status));
@@ -98,6 +130,11 @@ impl Client {
             };
             if let Some(status) = error.status() {
                 span.record("status", status);
+            }
+            if matches!(error, ApiError::Forbidden { blocked: true, .. }) {
+                // Every caller sharing the limiter fails fast from now on,
+                // without sending: more requests would prolong the block.
+                self.inner.limiter.block_for(config.block_duration);
             }
             if error.needs_reconnect() && !refreshed {
                 refreshed = true;
@@ -118,12 +155,12 @@ impl Client {
                 return Err(error);
             }
             let delay = backoff::jittered(retries, config.backoff_base, config.backoff_max);
-            if total_backoff + delay > config.max_total_backoff {
+            if total_backoff.saturating_add(delay) > config.max_total_backoff {
                 tracing::warn!(attempt, code = error.code(), backoff = %describe_wait(total_backoff), "giving up: backoff budget spent");
                 return Err(error);
             }
             retries += 1;
-            total_backoff += delay;
+            total_backoff = total_backoff.saturating_add(delay);
             tracing::warn!(
                 attempt,
                 code = error.code(),
@@ -145,6 +182,7 @@ impl Client {
         &self,
         template: &Request,
         token: &Secret,
+        lookup: Lookup,
     ) -> Result<Option<Answer>, ApiError> {
         let mut request = template
             .try_clone()
@@ -170,8 +208,22 @@ impl Client {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response.bytes().await.map_err(transport_error)?;
-        match classify(status, content_type.as_deref(), &body) {
+        if lookup == Lookup::Entity && is_absent_entity(status, content_type.as_deref(), &body) {
+            return Ok(None);
+        }
+        let head = Head {
+            status,
+            content_type: content_type.as_deref(),
+            location: location.as_deref(),
+            secret: token.expose(),
+        };
+        match classify(head, &body) {
             Verdict::Body => Ok(Some(Answer {
                 status,
                 content_type,
@@ -184,23 +236,69 @@ impl Client {
     }
 }
 
+/// How a 404 reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// Every 404 is an error.
+    List,
+    /// A problem+json 404 is "no such entity".
+    Entity,
+}
+
+/// The error of a call refused because an earlier answer blocked the account.
+fn blocked_error(remaining: Duration) -> ApiError {
+    ApiError::Forbidden {
+        blocked: true,
+        detail: format!(
+            "an earlier request was answered with the block page; not sent, the block is assumed for {} more",
+            describe_wait(remaining)
+        ),
+    }
+}
+
 /// Maps a reqwest failure to `Timeout` or `Network`, with its cause chain.
+///
+/// Never with the URL: reqwest's `Display` ends with `for url (<full URL>)`,
+/// and query strings carry webhook destinations and search text.
 fn transport_error(error: reqwest::Error) -> ApiError {
-    let mut detail = error.to_string();
+    let timeout = error.is_timeout();
+    let detail = scrub(error);
+    if timeout {
+        ApiError::Timeout { detail }
+    } else {
+        ApiError::Network { detail }
+    }
+}
+
+/// A reqwest error and its causes as text, without the request URL (nor the
+/// URL or its query, should a cause repeat them).
+fn scrub(error: reqwest::Error) -> String {
+    let secrets: Vec<String> = error
+        .url()
+        .map(|url| [Some(url.to_string()), url.query().map(str::to_owned)])
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let strip = |mut text: String| {
+        for secret in &secrets {
+            text = text.replace(secret.as_str(), "<url>");
+        }
+        text
+    };
+    let error = error.without_url();
+    let mut detail = strip(error.to_string());
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
-        let text = cause.to_string();
+        let text = strip(cause.to_string());
         if !detail.contains(&text) {
             detail.push_str(": ");
             detail.push_str(&text);
         }
         source = cause.source();
     }
-    if error.is_timeout() {
-        ApiError::Timeout { detail }
-    } else {
-        ApiError::Network { detail }
-    }
+    detail
 }
 
 /// Removes the token from an error's text, should a server echo it.

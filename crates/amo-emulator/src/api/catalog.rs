@@ -126,6 +126,50 @@ pub async fn statuses(
     ))
 }
 
+/// `GET /api/v4/leads/pipelines/{pipeline_id}/statuses/{id}` (the `_links.self` of a status).
+pub async fn status(
+    State(state): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let pid = path_id(&pid)?;
+    let id = path_id(&id)?;
+    let world = state.world();
+    Ok(match world.status(pid, id) {
+        Some(s) => hal(StatusCode::OK, &render::status(&world, s)),
+        None => no_content(),
+    })
+}
+
+/// `GET /api/v4/leads/loss_reasons`.
+pub async fn loss_reasons(State(state): State<AppState>) -> Response {
+    let world = state.world();
+    let mut reasons: Vec<_> = world.loss_reasons.iter().collect();
+    reasons.sort_by_key(|r| (r.sort, r.id));
+    let items = reasons
+        .into_iter()
+        .map(|r| render::loss_reason(&world, r))
+        .collect();
+    collection(
+        state.base_url(),
+        "/api/v4/leads/loss_reasons",
+        "loss_reasons",
+        items,
+    )
+}
+
+/// `GET /api/v4/leads/loss_reasons/{id}`.
+pub async fn loss_reason(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = path_id(&id)?;
+    let world = state.world();
+    Ok(match world.loss_reasons.iter().find(|r| r.id == id) {
+        Some(r) => hal(StatusCode::OK, &render::loss_reason(&world, r)),
+        None => no_content(),
+    })
+}
+
 pub(crate) fn require_admin(p: &Principal) -> Result<(), Problem> {
     admin_only(p)
 }

@@ -149,3 +149,43 @@ pub async fn company(
         None => no_content(),
     })
 }
+
+/// `GET /api/v4/contacts/chats?contact_id=…` (or `chat_id=…`; both may be
+/// lists): which chats belong to which contacts (amocrm.md §5),
+/// `_embedded.chats[{chat_id, contact_id, id}]`; 204 when none.
+pub async fn chats(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    let q = Query::parse(raw.as_deref());
+    let contact_ids = parse_ids("contact_id", &q.list("contact_id"))?;
+    let chat_ids = q.list("chat_id");
+    if contact_ids.is_empty() && chat_ids.is_empty() {
+        return Err(Problem::bad_request("contact_id or chat_id is required")
+            .with_extra(serde_json::json!({"validation-errors": [{"request_id": "0", "errors": [{"code": "NotBlank", "path": "contact_id", "detail": "This value should not be blank."}]}]})));
+    }
+    let world = state.world();
+    let items: Vec<serde_json::Value> = world
+        .talks
+        .values()
+        .filter(|t| {
+            (contact_ids.is_empty() || contact_ids.contains(&t.contact_id))
+                && (chat_ids.is_empty() || chat_ids.contains(&t.chat_id))
+                && world
+                    .contacts
+                    .get(&t.contact_id)
+                    .is_some_and(|c| !c.is_deleted)
+        })
+        .take(250)
+        .map(render::chat_link)
+        .collect();
+    if items.is_empty() {
+        return Ok(no_content());
+    }
+    let body = serde_json::json!({
+        "_total_items": items.len(),
+        "_links": super::hal::self_link(state.base_url(), "/api/v4/contacts/chats"),
+        "_embedded": {"chats": items},
+    });
+    Ok(hal(StatusCode::OK, &body))
+}

@@ -1,9 +1,10 @@
 //! `GET /api/v4/events`: newest first unless `order[created_at]=asc`.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::hal::ListPage;
+use super::hal::{ListPage, hal, no_content};
 use super::{Order, render};
 use crate::model::Event;
 use crate::problem::Problem;
@@ -53,4 +54,14 @@ pub async fn list(
         total: None,
     }
     .respond())
+}
+
+/// `GET /api/v4/events/{id}` (the `_links.self` of an event); 204 when unknown.
+pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let world = state.world();
+    // Ids are appended in order, so the list is sorted by id as well as by time.
+    match world.events.iter().find(|e| e.id == id) {
+        Some(e) => hal(StatusCode::OK, &render::event(&world, e)),
+        None => no_content(),
+    }
 }

@@ -55,11 +55,58 @@ pub fn server_error(status: StatusCode) -> Response {
     )
 }
 
+/// The answer of a forced fault (see [`Forced`] for the defaults).
+pub fn forced_response(f: &Forced) -> Response {
+    let Ok(status) = StatusCode::from_u16(f.status) else {
+        return server_error(StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    let mut response = match f.status {
+        429 => too_many(),
+        403 => blocked_page(),
+        402 => Problem::new(status, "Payment Required", "Account is not paid")
+            .with_hint("Оплатите аккаунт, чтобы продолжить работу с API")
+            .into_response(),
+        401 => AuthError::Unknown.problem().into_response(),
+        400 => Problem::bad_request("Request validation failed")
+            .with_extra(serde_json::json!({"validation-errors": [{"request_id": "0", "errors": [{"code": "InvalidValue", "path": "0", "detail": "This value is not valid."}]}]}))
+            .into_response(),
+        other if (400..=499).contains(&other) => Problem::new(
+            status,
+            status.canonical_reason().unwrap_or("Client Error"),
+            status.canonical_reason().unwrap_or("Client error"),
+        )
+        .into_response(),
+        500..=599 => server_error(status),
+        _ => {
+            let mut r = status.into_response();
+            if f.body.is_some() || status == StatusCode::OK {
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(super::hal::HAL_JSON));
+            }
+            r
+        }
+    };
+    if let Some(body) = &f.body {
+        *response.body_mut() = axum::body::Body::from(body.clone());
+    }
+    if let Some(ct) = f.content_type.as_deref()
+        && let Ok(value) = HeaderValue::from_str(ct)
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    if status == StatusCode::NO_CONTENT {
+        response.headers_mut().remove(header::CONTENT_TYPE);
+        *response.body_mut() = axum::body::Body::empty();
+    }
+    response
+}
+
 /// Why a request is answered before reaching its handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Refusal {
     Blocked,
     TooMany,
+    Forced(Forced),
     Unauthorized(AuthError),
 }
 
@@ -68,6 +115,7 @@ impl Refusal {
         match self {
             Refusal::Blocked => blocked_page(),
             Refusal::TooMany => too_many(),
+            Refusal::Forced(f) => forced_response(&f),
             Refusal::Unauthorized(e) => e.problem().into_response(),
         }
     }
@@ -82,18 +130,16 @@ fn admit(state: &AppState, authorization: Option<&str>) -> Result<(Principal, Ro
         return Err(Refusal::Blocked);
     }
     let forced = lock(&shared.faults).take_forced();
-    match forced {
-        Some(Forced::TooManyRequests) => return Err(Refusal::TooMany),
-        Some(Forced::Blocked) => {
+    if let Some(f) = forced {
+        if f.is_block_page() {
             lock(&shared.stats).blocked += 1;
-            return Err(Refusal::Blocked);
         }
-        None => {}
+        return Err(Refusal::Forced(f));
     }
     let principal = lock(&shared.tokens)
         .check(authorization, shared.clock.now())
         .map_err(Refusal::Unauthorized)?;
-    if lock(&shared.limiter).admit(&principal.token, now) == Verdict::Limited {
+    if lock(&shared.limiter).admit(&principal.limit_key(), now) == Verdict::Limited {
         return Err(Refusal::TooMany);
     }
     let roll = lock(&shared.faults).roll();

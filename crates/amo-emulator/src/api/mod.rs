@@ -8,6 +8,7 @@ pub mod gate;
 pub mod hal;
 mod leads;
 pub mod render;
+mod tasks;
 mod webhooks;
 
 use axum::Router;
@@ -32,13 +33,20 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/leads/pipelines", get(catalog::pipelines))
         .route("/leads/pipelines/{id}", get(catalog::pipeline))
         .route("/leads/pipelines/{id}/statuses", get(catalog::statuses))
+        .route("/leads/pipelines/{pid}/statuses/{id}", get(catalog::status))
+        .route("/leads/loss_reasons", get(catalog::loss_reasons))
+        .route("/leads/loss_reasons/{id}", get(catalog::loss_reason))
         .route("/leads/unsorted", get(chats::unsorted_list))
         .route("/leads/unsorted/{uid}", get(chats::unsorted_one))
         .route("/contacts", get(contacts::list))
+        .route("/contacts/chats", get(contacts::chats))
         .route("/contacts/{id}", get(contacts::one))
         .route("/companies", get(contacts::companies))
         .route("/companies/{id}", get(contacts::company))
         .route("/events", get(events::list))
+        .route("/events/{id}", get(events::one))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::one))
         .route("/talks/{id}", get(chats::talk))
         .route(
             "/webhooks",
@@ -63,9 +71,10 @@ pub async fn method_not_allowed() -> Problem {
     )
 }
 
-/// A numeric id from the path, or 400.
+/// A numeric id from the path; anything else names no entity: 404 problem+json.
 pub fn path_id(raw: &str) -> Result<u64, Problem> {
-    crate::query::parse_u64("id", raw)
+    raw.parse::<u64>()
+        .map_err(|_| Problem::not_found("Not Found"))
 }
 
 /// `order[field]=asc|desc`, checked against the fields an endpoint sorts by.

@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 use super::hal::{href, self_link};
 use crate::model::{
     Company, Contact, CustomFieldValues, Event, FieldType, Lead, Note, Pipeline, Status, Talk,
-    Unsorted, User,
+    Task, Unsorted, User,
 };
-use crate::world::World;
+use crate::world::{LossReason, World};
 
 /// `custom_fields_values`: null when empty; date values as numbers.
 pub fn custom_fields(fields: &[CustomFieldValues]) -> Value {
@@ -91,10 +91,7 @@ pub fn lead(w: &World, l: &Lead, with: LeadWith) -> Value {
         let reasons: Vec<Value> = l
             .loss_reason_id
             .and_then(|id| w.loss_reasons.iter().find(|r| r.id == id))
-            .map(|r| {
-                json!({"id": r.id, "name": r.name, "sort": r.sort, "created_at": r.created_at, "updated_at": r.created_at,
-                       "_links": self_link(base, &format!("/api/v4/leads/loss_reasons/{}", r.id))})
-            })
+            .map(|r| loss_reason(w, r))
             .into_iter()
             .collect();
         embedded.insert("loss_reason".into(), Value::Array(reasons));
@@ -269,7 +266,7 @@ pub fn account(w: &World, with: &[String], current_user_id: u64) -> Value {
     if has("datetime_settings") {
         out["datetime_settings"] = json!({
             "date_pattern": "d.m.Y H:i", "short_date_pattern": "d.m.Y", "short_time_pattern": "H:i",
-            "date_format": "d.m.Y", "time_format": "H:i:s", "timezone": "Asia/Tbilisi", "timezone_offset": "+04:00",
+            "date_format": "d.m.Y", "time_format": "H:i:s", "timezone": crate::model::ACCOUNT_TIMEZONE, "timezone_offset": crate::model::ACCOUNT_TIMEZONE_OFFSET,
         });
     }
     out
@@ -350,4 +347,40 @@ pub fn note(w: &World, n: &Note) -> Value {
         "group_id": n.group_id, "note_type": n.note_type, "params": {"text": n.text}, "account_id": w.account.id,
         "_links": self_link(base, &format!("/api/v4/{entity}/{}/notes/{}", n.entity_id, n.id)),
     })
+}
+
+/// `GET /api/v4/leads/loss_reasons[/{id}]` item.
+pub fn loss_reason(w: &World, r: &LossReason) -> Value {
+    let base = w.account.base_url.as_str();
+    json!({
+        "id": r.id, "name": r.name, "sort": r.sort, "created_at": r.created_at, "updated_at": r.created_at,
+        "_links": self_link(base, &format!("/api/v4/leads/loss_reasons/{}", r.id)),
+    })
+}
+
+/// `GET /api/v4/tasks[/{id}]` item.
+pub fn task(w: &World, t: &Task) -> Value {
+    let base = w.account.base_url.as_str();
+    let entity_type = match t.parent {
+        crate::model::NoteParent::Lead => "leads",
+        crate::model::NoteParent::Contact => "contacts",
+        crate::model::NoteParent::Company => "companies",
+    };
+    let group_id = w
+        .user(t.responsible_user_id)
+        .map(|u| u.group_id)
+        .unwrap_or_default();
+    json!({
+        "id": t.id, "created_by": t.created_by, "updated_by": t.created_by, "created_at": t.created_at,
+        "updated_at": t.updated_at, "responsible_user_id": t.responsible_user_id, "group_id": group_id,
+        "entity_id": t.entity_id, "entity_type": entity_type, "duration": 0, "is_completed": t.is_completed,
+        "task_type_id": t.task_type_id, "text": t.text, "result": [], "complete_till": t.complete_till,
+        "account_id": w.account.id,
+        "_links": self_link(base, &format!("/api/v4/tasks/{}", t.id)),
+    })
+}
+
+/// One `GET /api/v4/contacts/chats` link: the chat of a talk and its contact.
+pub fn chat_link(t: &Talk) -> Value {
+    json!({"chat_id": t.chat_id, "contact_id": t.contact_id, "id": t.talk_id})
 }

@@ -37,8 +37,14 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem>
 fn register_problem(e: &RegisterError) -> Problem {
     match e {
         RegisterError::NotFound => Problem::not_found(e.to_string()),
-        RegisterError::InvalidUrl(_) | RegisterError::UnknownSetting(_) | RegisterError::TooMany => {
-            Problem::bad_request(e.to_string()).with_extra(json!({"validation-errors": [{"request_id": "0", "errors": [{"code": "InvalidValue", "path": "destination", "detail": e.to_string()}]}]}))
+        RegisterError::InvalidUrl(_)
+        | RegisterError::UnknownSetting(_)
+        | RegisterError::TooMany => {
+            let path = match e {
+                RegisterError::UnknownSetting(_) => "settings",
+                _ => "destination",
+            };
+            Problem::bad_request(e.to_string()).with_extra(json!({"validation-errors": [{"request_id": "0", "errors": [{"code": "InvalidValue", "path": path, "detail": e.to_string()}]}]}))
         }
     }
 }
@@ -89,7 +95,6 @@ pub async fn register(
             p.user_id,
         )
         .map_err(|e| register_problem(&e))?;
-    tracing::info!(destination = %body.destination, "webhook registered");
     Ok(hal(StatusCode::OK, &sub.to_json()))
 }
 
@@ -104,6 +109,5 @@ pub async fn unregister(
         .hub()
         .unregister(&body.destination)
         .map_err(|e| register_problem(&e))?;
-    tracing::info!(destination = %body.destination, "webhook removed");
     Ok(no_content())
 }

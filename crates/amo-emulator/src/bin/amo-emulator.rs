@@ -7,9 +7,12 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use amo_emulator::seed::{MAX_LEADS as SEED_MAX_LEADS, MAX_NOW, MIN_NOW};
 use amo_emulator::{Emulator, EmulatorConfig};
 use clap::Parser;
 use clap::error::ErrorKind;
+
+const MAX_LEADS: i64 = SEED_MAX_LEADS as i64;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,11 +27,12 @@ struct Cli {
     /// Seed of the generated account.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// How many leads to generate.
-    #[arg(long, default_value_t = 300)]
-    leads: usize,
-    /// The "now" (unix seconds) the history is generated around; default: the system time.
-    #[arg(long)]
+    /// How many leads to generate (at most 1 000 000).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=MAX_LEADS))]
+    leads: u32,
+    /// The "now" (unix seconds, 2000-01-01 ..= 2100-01-01) the history is
+    /// generated around; default: the system time.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(MIN_NOW..=MAX_NOW))]
     now: Option<i64>,
 }
 
@@ -89,7 +93,7 @@ fn main() -> ExitCode {
         let config = EmulatorConfig {
             listen: cli.listen,
             seed: cli.seed,
-            leads: cli.leads,
+            leads: usize::try_from(cli.leads).unwrap_or(SEED_MAX_LEADS),
             now: cli.now,
             ..Default::default()
         };
@@ -113,4 +117,22 @@ fn main() -> ExitCode {
         emu.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_range_checked() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["amo-emulator"], args].concat());
+        assert!(parse(&[]).is_ok_and(|c| c.leads == 300 && c.now.is_none()));
+        assert!(parse(&["--leads", "1000000"]).is_ok());
+        assert!(parse(&["--leads", "1000001"]).is_err());
+        assert!(parse(&["--leads", "-1"]).is_err());
+        assert!(parse(&["--now", "1715000000"]).is_ok_and(|c| c.now == Some(1_715_000_000)));
+        assert!(parse(&["--now", "-9223372036854775808"]).is_err());
+        assert!(parse(&["--now", "9223372036854775807"]).is_err());
+        assert!(parse(&["--now", "0"]).is_err());
+    }
 }

@@ -45,8 +45,21 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/move", post(office::move_lead))
         .route("/leads/{id}/restore", post(office::restore_lead))
         .route("/contacts", post(office::add_contact))
-        .route("/contacts/{id}", patch(office::update_contact))
+        .route(
+            "/contacts/{id}",
+            patch(office::update_contact).delete(office::delete_contact),
+        )
+        .route("/contacts/{id}/restore", post(office::restore_contact))
         .route("/companies", post(office::add_company))
+        .route(
+            "/companies/{id}",
+            patch(office::update_company).delete(office::delete_company),
+        )
+        .route("/tasks", post(office::add_task))
+        .route(
+            "/tasks/{id}",
+            patch(office::update_task).delete(office::delete_task),
+        )
         .route("/notes", post(office::add_note))
         .route("/messages", post(office::add_message))
         .route("/talks", post(office::add_talk))

@@ -12,8 +12,8 @@ use crate::model::UnsortedResolution;
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::world::{
-    ContactPatch, LeadPatch, NewCompany, NewContact, NewLead, NewMessage, NewNote, NewUnsorted,
-    TalkPatch, World,
+    CompanyPatch, ContactPatch, LeadPatch, NewCompany, NewContact, NewLead, NewMessage, NewNote,
+    NewTask, NewUnsorted, TalkPatch, TaskPatch, World,
 };
 
 type Reply = Result<Json<Value>, Problem>;
@@ -133,6 +133,71 @@ pub async fn update_contact(State(s): State<AppState>, Path(raw): Path<String>, 
         .map_err(world_problem)?;
     let world = s.world();
     Ok(Json(render::contact(&world, &contact, true)))
+}
+
+/// `DELETE /_emulator/contacts/{id}`: trash a contact (`contacts[delete]`).
+pub async fn delete_contact(State(s): State<AppState>, Path(raw): Path<String>) -> Reply {
+    let contact_id = id(&raw)?;
+    s.apply(|w| w.delete_contact(contact_id).map(|c| ((), c)))
+        .map_err(world_problem)?;
+    Ok(Json(json!({"id": contact_id, "is_deleted": true})))
+}
+
+/// `POST /_emulator/contacts/{id}/restore`: bring a trashed contact back (`contacts[restore]`).
+pub async fn restore_contact(State(s): State<AppState>, Path(raw): Path<String>) -> Reply {
+    let contact_id = id(&raw)?;
+    let contact = s
+        .apply(|w| w.restore_contact(contact_id))
+        .map_err(world_problem)?;
+    let world = s.world();
+    Ok(Json(render::contact(&world, &contact, true)))
+}
+
+/// `PATCH /_emulator/companies/{id}` `{name?, responsible_user_id?}` (`contacts[update]`, type company).
+pub async fn update_company(State(s): State<AppState>, Path(raw): Path<String>, b: Bytes) -> Reply {
+    let company_id = id(&raw)?;
+    let patch: CompanyPatch = body(&b)?;
+    let company = s
+        .apply(|w| w.update_company(company_id, patch))
+        .map_err(world_problem)?;
+    let world = s.world();
+    Ok(Json(render::company(&world, &company)))
+}
+
+/// `DELETE /_emulator/companies/{id}` (`contacts[delete]`, type company).
+pub async fn delete_company(State(s): State<AppState>, Path(raw): Path<String>) -> Reply {
+    let company_id = id(&raw)?;
+    s.apply(|w| w.delete_company(company_id).map(|c| ((), c)))
+        .map_err(world_problem)?;
+    Ok(Json(json!({"id": company_id, "is_deleted": true})))
+}
+
+/// `POST /_emulator/tasks` `{entity: "lead"|"contact"|"company", entity_id, text,
+/// complete_till?, responsible_user_id?}` (`task[add]`).
+pub async fn add_task(State(s): State<AppState>, b: Bytes) -> Reply {
+    let input: NewTask = body(&b)?;
+    let task = s.apply(|w| w.add_task(input)).map_err(world_problem)?;
+    let world = s.world();
+    Ok(Json(render::task(&world, &task)))
+}
+
+/// `PATCH /_emulator/tasks/{id}` `{text?, is_completed?, responsible_user_id?}` (`task[update]`).
+pub async fn update_task(State(s): State<AppState>, Path(raw): Path<String>, b: Bytes) -> Reply {
+    let task_id = id(&raw)?;
+    let patch: TaskPatch = body(&b)?;
+    let task = s
+        .apply(|w| w.update_task(task_id, patch))
+        .map_err(world_problem)?;
+    let world = s.world();
+    Ok(Json(render::task(&world, &task)))
+}
+
+/// `DELETE /_emulator/tasks/{id}` (`task[delete]`).
+pub async fn delete_task(State(s): State<AppState>, Path(raw): Path<String>) -> Reply {
+    let task_id = id(&raw)?;
+    s.apply(|w| w.delete_task(task_id).map(|c| ((), c)))
+        .map_err(world_problem)?;
+    Ok(Json(json!({"id": task_id, "deleted": true})))
 }
 
 pub async fn add_company(State(s): State<AppState>, b: Bytes) -> Reply {

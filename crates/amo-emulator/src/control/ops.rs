@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::body;
+use crate::auth::MAX_TOKENS;
 use crate::faults::{ApiFaultConfig, Forced};
 use crate::limits::LimitsPatch;
 use crate::problem::Problem;
@@ -35,13 +36,27 @@ pub async fn reset_stats(State(s): State<AppState>) -> Json<Value> {
 pub struct TokenBody {
     #[serde(default)]
     admin: bool,
+    /// Issue within this integration (an id from an earlier answer): its
+    /// tokens share one 7/s window. Default: a new integration.
+    #[serde(default)]
+    integration_id: Option<u64>,
 }
 
+/// `POST /_emulator/tokens {admin?, integration_id?}` → `{token, user_id, admin, integration_id}`.
+/// At most [`MAX_TOKENS`] tokens per emulator run (400 beyond).
 pub async fn issue_token(State(s): State<AppState>, b: Bytes) -> Reply {
     let t: TokenBody = body(&b)?;
-    let (token, user_id) = s.issue_token(t.admin);
+    if lock(&s.inner.tokens).len() >= MAX_TOKENS {
+        return Err(Problem::bad_request(format!(
+            "at most {MAX_TOKENS} tokens may be issued"
+        )));
+    }
+    let (token, user_id) = s.issue_token_in(t.admin, t.integration_id);
+    let integration_id = lock(&s.inner.tokens)
+        .record(&token)
+        .map(|r| r.integration_id);
     Ok(Json(
-        json!({"token": token, "user_id": user_id, "admin": t.admin}),
+        json!({"token": token, "user_id": user_id, "admin": t.admin, "integration_id": integration_id}),
     ))
 }
 
@@ -93,14 +108,57 @@ pub async fn api_faults(State(s): State<AppState>, b: Bytes) -> Reply {
 pub struct ForceBody {
     status: u16,
     count: u32,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    content_type: Option<String>,
 }
 
+/// `POST /_emulator/faults/force`: the next `count` API requests (under
+/// `/api/v4`, before the token is even checked) answer `status`.
+///
+/// Body: `{"status": 100..=599, "count": n, "body"?: string, "content_type"?: string}`.
+/// `count: 0` clears a pending run; a new call replaces the pending run.
+///
+/// Default answers when no `body` is given:
+/// * `429` → problem+json "Too Many Requests" (as the rate limit answers);
+/// * `403` → the HTML page of a blocked account (`text/html`, counted in
+///   stats as `blocked`);
+/// * `402` → problem+json "Payment Required" (amoCRM's account-not-paid answer);
+/// * `401` → problem+json "Unauthorized" with `hint` "Access token could not be verified";
+/// * `400` → problem+json "Bad Request" with a `validation-errors` list;
+/// * other `4xx` → problem+json titled with the status' reason;
+/// * `500` → problem+json; other `5xx` → the gateway's HTML page (as
+///   `/faults/api` random errors do);
+/// * `204` → no body, no content type (a `body` is refused with 400);
+/// * `200` and any other status → empty body as `application/hal+json`
+///   (`1xx` cannot be a final answer: the HTTP server turns it into a 500).
+///
+/// `body` (at most 1 MiB) replaces the default body and keeps the default
+/// content type (`application/hal+json` where the status has none), so
+/// `{"status":200,"count":1,"body":"{\"_embedded\":"}` is a broken JSON
+/// page and adding `"content_type":"text/html"` makes it an HTML page with
+/// 200. `content_type` alone replaces the header. The answer echoes
+/// `{status, count}` plus `body` / `content_type` when given; 400
+/// (problem+json naming the field) for an out-of-range status, an oversize
+/// body or an invalid content type.
 pub async fn force_fault(State(s): State<AppState>, b: Bytes) -> Reply {
     let f: ForceBody = body(&b)?;
-    let forced = Forced::from_status(f.status)
-        .ok_or_else(|| Problem::bad_request("status must be 429 or 403"))?;
+    let forced = Forced {
+        status: f.status,
+        body: f.body,
+        content_type: f.content_type,
+    };
+    forced.validate().map_err(Problem::bad_request)?;
+    let mut out = json!({"status": forced.status, "count": f.count});
+    if let Some(b) = &forced.body {
+        out["body"] = json!(b);
+    }
+    if let Some(ct) = &forced.content_type {
+        out["content_type"] = json!(ct);
+    }
     lock(&s.inner.faults).force(forced, f.count);
-    Ok(Json(json!({"status": f.status, "count": f.count})))
+    Ok(Json(out))
 }
 
 pub async fn reset_faults(State(s): State<AppState>) -> Json<Value> {
@@ -124,9 +182,7 @@ pub async fn set_limits(State(s): State<AppState>, b: Bytes) -> Reply {
         let mut limiter = lock(&s.inner.limiter);
         let mut config = limiter.config;
         config.apply(patch);
-        if config.per_token_per_second == 0 || config.per_account_per_second == 0 {
-            return Err(Problem::bad_request("per-second limits must be at least 1"));
-        }
+        config.validate().map_err(Problem::bad_request)?;
         limiter.config = config;
     }
     Ok(Json(limits_json(&s)))

@@ -123,7 +123,7 @@ pub fn account(now: Timestamp, admin_id: u64, amojo_id: String, base_url: &str) 
         currency: "GEL".into(),
         currency_symbol: "₾".into(),
         country: "GE".into(),
-        created_at: now - 3 * 365 * 86_400,
+        created_at: now.saturating_sub(3 * 365 * 86_400),
         created_by: admin_id,
         amojo_id,
         base_url: base_url.to_string(),
@@ -259,7 +259,7 @@ pub fn loss_reasons(now: Timestamp) -> Vec<LossReason> {
         id: 10_001 + i as u64,
         name: name.to_string(),
         sort: (i as i64 + 1) * 10,
-        created_at: now - 2 * 365 * 86_400,
+        created_at: now.saturating_sub(2 * 365 * 86_400),
     })
     .collect()
 }

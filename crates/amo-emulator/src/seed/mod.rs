@@ -19,7 +19,9 @@ use crate::model::{
     Message, MessageAuthor, Note, NoteParent, STATUS_LOST, STATUS_WON, Talk, Timestamp,
 };
 use crate::rng::Rng;
-use crate::world::{IdCounters, NewUnsorted, World, event_id, lead_status_value};
+use crate::world::{
+    IdCounters, NewUnsorted, Room, World, chat_user_id, event_id, lead_status_value,
+};
 use catalog::*;
 
 const DAY: i64 = 86_400;
@@ -58,10 +60,24 @@ struct Generator {
     company_ids: Vec<u64>,
 }
 
-/// Builds the seeded world.
+/// Most leads a seed generates (larger requests are cut to this).
+pub const MAX_LEADS: usize = 1_000_000;
+/// The earliest "now" a seed is generated around (2000-01-01); earlier is raised to it.
+pub const MIN_NOW: Timestamp = 946_684_800;
+/// The latest "now" a seed is generated around (2100-01-01); later is lowered to it.
+pub const MAX_NOW: Timestamp = 4_102_444_800;
+
+/// `now` moved into `MIN_NOW..=MAX_NOW`, where every seed computation fits.
+pub fn sane_now(now: Timestamp) -> Timestamp {
+    now.clamp(MIN_NOW, MAX_NOW)
+}
+
+/// Builds the seeded world (`leads` cut to [`MAX_LEADS`], `now` moved into
+/// [`MIN_NOW`]`..=`[`MAX_NOW`]).
 pub fn build(config: &SeedConfig, clock: Clock) -> World {
     let mut rng = Rng::new(config.seed ^ 0xA30C_5EED_0000_0001);
-    let now = config.now;
+    let now = sane_now(config.now);
+    let leads = config.leads.min(MAX_LEADS);
     let users = users();
     let admin_id = users
         .iter()
@@ -84,7 +100,8 @@ pub fn build(config: &SeedConfig, clock: Clock) -> World {
         notes: Vec::new(),
         talks: BTreeMap::new(),
         messages: Vec::new(),
-        events: Vec::with_capacity(config.leads * 6),
+        tasks: BTreeMap::new(),
+        events: Vec::with_capacity(leads.saturating_mul(6)),
         unsorted: Vec::new(),
         change_log: Vec::new(),
         ids: IdCounters {
@@ -96,8 +113,10 @@ pub fn build(config: &SeedConfig, clock: Clock) -> World {
             tag: 40_100,
             event: 0,
             unsorted: 0,
+            task: 88_000_000,
         },
         rng: Rng::new(config.seed.rotate_left(17) ^ 0x0005_EED0_0000_0002),
+        room: Room::default(),
     };
     let mut g = Generator {
         world,
@@ -107,7 +126,7 @@ pub fn build(config: &SeedConfig, clock: Clock) -> World {
         company_ids: Vec::new(),
     };
     g.companies();
-    let n = config.leads;
+    let n = leads;
     let span = 365 * DAY;
     let start = now - span - 2 * HOUR;
     for i in 0..n {
@@ -119,6 +138,7 @@ pub fn build(config: &SeedConfig, clock: Clock) -> World {
     pending_unsorted(&mut world, now);
     finish_events(&mut world);
     world.change_log.clear();
+    world.set_room_from_now();
     world
 }
 
@@ -333,6 +353,7 @@ impl Generator {
                 custom_fields,
                 tags: Vec::new(),
                 company_id: None,
+                company_name: None,
                 lead_ids: Vec::new(),
             },
         );
@@ -508,11 +529,15 @@ impl Generator {
                 json!([]),
             );
         }
+        let company_name = company_id
+            .and_then(|cid| self.world.companies.get(&cid))
+            .map(|c| c.name.clone());
         for c in &lead.contacts {
             if let Some(contact) = self.world.contacts.get_mut(&c.id) {
                 contact.lead_ids.push(id);
                 if let Some(company) = company_id {
                     contact.company_id = Some(company);
+                    contact.company_name.clone_from(&company_name);
                 }
             }
         }
@@ -636,7 +661,14 @@ impl Generator {
             .get(&contact_id)
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        let client_uuid = self.rng.uuid();
+        // Drawn and dropped to keep the seeded sequence; the author id is
+        // derived from the contact, as for messages added later.
+        let _ = self.rng.uuid();
+        let account_id = self.world.account.id;
+        let client_uuid = chat_user_id(account_id, "contact", contact_id);
+        let avatar = (contact_id % 3 != 0).then(|| {
+            format!("https://amojo.amocrm.ru/attachments/profiles/{client_uuid}/avatar.jpg")
+        });
         let manager = self
             .world
             .user(lead.responsible_user_id)
@@ -661,13 +693,13 @@ impl Generator {
                         id: client_uuid.clone(),
                         kind: "external".into(),
                         name: client.clone(),
-                        avatar_url: None,
+                        avatar_url: avatar.clone(),
                     },
                 ),
                 Direction::Outgoing => (
                     self.rng.pick(data::OUTGOING_LINES),
                     MessageAuthor {
-                        id: format!("user-{}", lead.responsible_user_id),
+                        id: chat_user_id(account_id, "user", lead.responsible_user_id),
                         kind: "internal".into(),
                         name: manager.clone(),
                         avatar_url: None,

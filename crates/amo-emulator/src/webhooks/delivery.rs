@@ -83,7 +83,12 @@ pub(crate) async fn deliver(weak: &Weak<Inner>, job: Job, lane_fault: Option<Fau
     }
     let mut fault = lane_fault;
     if !job.plan.delay.is_zero() {
-        tokio::time::sleep(job.plan.delay).await;
+        // Due `delay` after the change, however long the lane took to get here.
+        let due = job
+            .queued_at
+            .checked_add(job.plan.delay)
+            .unwrap_or(job.queued_at);
+        tokio::time::sleep_until(due).await;
         fault = fault.or(Some(Fault::Delayed));
         if !is_live(&inner, &job) {
             inner.finish();
@@ -98,17 +103,56 @@ pub(crate) async fn deliver(weak: &Weak<Inner>, job: Job, lane_fault: Option<Fau
         inner.finish();
         return;
     }
-    match inner.runtime.clone() {
-        Some(runtime) => {
-            runtime.spawn(retry(Arc::downgrade(&inner), job));
+    let Some(runtime) = inner.runtime.clone() else {
+        inner.finish();
+        return;
+    };
+    {
+        let mut st = inner.state();
+        let waiting = st.retrying.entry(job.destination.clone()).or_default();
+        if *waiting >= RETRY_CAP {
+            tracing::warn!(delivery = job.id, host = %safe_host(&job.destination), "webhook retry queue full: delivery given up");
+            st.log.push(not_sent(&job, "retry queue full", None));
+            drop(st);
+            inner.finish();
+            return;
         }
-        None => inner.finish(),
+        *waiting += 1;
+    }
+    runtime.spawn(retry(Arc::downgrade(&inner), job));
+}
+
+/// At most this many deliveries of one destination wait for a retry; more
+/// are given up at once (recorded as "retry queue full").
+pub(crate) const RETRY_CAP: usize = 1_000;
+
+/// Frees a retry slot of a destination when the retry task ends, however it ends.
+struct RetrySlot {
+    weak: Weak<Inner>,
+    destination: String,
+}
+
+impl Drop for RetrySlot {
+    fn drop(&mut self) {
+        if let Some(inner) = self.weak.upgrade() {
+            let mut st = inner.state();
+            if let Some(n) = st.retrying.get_mut(&self.destination) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    st.retrying.remove(&self.destination);
+                }
+            }
+        }
     }
 }
 
 /// Attempts 2.. after the configured delays; ends on success, when the
 /// ladder is exhausted, or when the webhook is gone or disabled.
 async fn retry(weak: Weak<Inner>, job: Job) {
+    let _slot = RetrySlot {
+        weak: weak.clone(),
+        destination: job.destination.clone(),
+    };
     let mut n: u32 = 2;
     loop {
         let delay = {

@@ -12,7 +12,7 @@ use crate::webhooks::faults::Faults;
 use crate::webhooks::lanes::{Job, Lane};
 use crate::webhooks::records::{DeliveryLog, DeliveryRecord};
 use crate::webhooks::subscriptions::{RegisterError, Registry, WebhookSubscription};
-use crate::webhooks::{AccountRef, WebhookConfig, WebhookFaults, encode};
+use crate::webhooks::{AccountRef, WebhookConfig, WebhookFaults};
 
 /// The account's webhooks and their delivery. Clones share everything.
 #[derive(Clone)]
@@ -50,6 +50,8 @@ pub(crate) struct State {
     pub lanes: HashMap<String, Lane>,
     /// Times of recent invalid answers per destination (disable rule).
     pub failures: HashMap<String, VecDeque<Instant>>,
+    /// Deliveries waiting for a retry, per destination (capped).
+    pub retrying: HashMap<String, usize>,
     next_delivery: u64,
 }
 
@@ -93,6 +95,7 @@ impl WebhookHub {
             log: DeliveryLog::default(),
             lanes: HashMap::new(),
             failures: HashMap::new(),
+            retrying: HashMap::new(),
             next_delivery: 0,
         };
         let (pending, _) = watch::channel(0);
@@ -113,37 +116,46 @@ impl WebhookHub {
     }
 
     /// Queue what happened: one POST per enabled webhook that subscribed to
-    /// any of `changes`, carrying exactly those. Never blocks on the network.
+    /// any of `changes`, carrying exactly those. Never blocks on the network
+    /// and does not encode: the destination's lane renders the body, so a
+    /// caller holding the world lock only pays for the filtering.
     pub fn emit(&self, changes: Vec<Change>) {
         if changes.is_empty() {
             return;
         }
         let inner = &self.inner;
+        let queued_at = tokio::time::Instant::now();
+        let batch = Arc::new(changes);
         let mut st = inner.state();
-        let targets: Vec<(String, u64, Vec<&Change>)> = st
+        let targets: Vec<(String, u64, Option<Vec<usize>>, usize)> = st
             .registry
             .entries()
             .iter()
             .filter(|e| !e.sub.disabled)
             .filter_map(|e| {
-                let mine: Vec<&Change> = changes
+                let mine: Vec<usize> = batch
                     .iter()
-                    .filter(|c| e.sub.wants(c.setting_code()))
+                    .enumerate()
+                    .filter(|(_, c)| e.sub.wants(c.setting_code()))
+                    .map(|(i, _)| i)
                     .collect();
-                (!mine.is_empty()).then(|| (e.sub.destination.clone(), e.epoch, mine))
+                let n = mine.len();
+                let pick = (n < batch.len()).then_some(mine);
+                (n > 0).then(|| (e.sub.destination.clone(), e.epoch, pick, n))
             })
             .collect();
-        for (destination, epoch, mine) in targets {
-            let body = encode::encode_refs(&inner.account, &mine);
+        for (destination, epoch, pick, n) in targets {
             st.next_delivery += 1;
             let plan = st.faults.plan();
             let job = Job {
                 id: st.next_delivery,
                 destination,
                 epoch,
-                body: body.into(),
-                changes: mine.len(),
+                body: Arc::from(""),
+                batch: Some((batch.clone(), pick)),
+                changes: n,
                 plan,
+                queued_at,
             };
             inner.start();
             Lane::enqueue(inner, &mut st, job);

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::model::Change;
 use crate::webhooks::delivery::{self, Fault};
+use crate::webhooks::encode;
 use crate::webhooks::faults::FaultPlan;
 use crate::webhooks::hub::{Inner, State};
 
@@ -23,6 +25,10 @@ const LANE_CAP: usize = 10_000;
 /// anyway.
 const REORDER_HOLD: Duration = Duration::from_millis(500);
 
+/// The changes of one emit (shared by its destinations) and which of them
+/// this destination takes (`None`: all).
+pub(crate) type Batch = (Arc<Vec<Change>>, Option<Vec<usize>>);
+
 /// One POST to one destination, with everything needed to send it again.
 #[derive(Debug, Clone)]
 pub(crate) struct Job {
@@ -30,9 +36,29 @@ pub(crate) struct Job {
     pub destination: String,
     /// Registry epoch of the destination when queued.
     pub epoch: u64,
+    /// Empty until the lane encodes `batch`.
     pub body: Arc<str>,
+    /// What to encode; taken when encoded.
+    pub batch: Option<Batch>,
     pub changes: usize,
     pub plan: FaultPlan,
+    /// When the change happened: a `delay` fault counts from here, so delays
+    /// never add up along a lane.
+    pub queued_at: tokio::time::Instant,
+}
+
+impl Job {
+    /// Render the body (once), outside every lock.
+    fn encode(&mut self, inner: &Inner) {
+        let Some((batch, pick)) = self.batch.take() else {
+            return;
+        };
+        let refs: Vec<&Change> = match &pick {
+            None => batch.iter().collect(),
+            Some(ix) => ix.iter().filter_map(|i| batch.get(*i)).collect(),
+        };
+        self.body = encode::encode_refs(&inner.account, &refs).into();
+    }
 }
 
 /// The sending side of a destination's lane.
@@ -101,13 +127,17 @@ async fn run(weak: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Job>, queued: Ar
         } else {
             rx.recv().await
         };
-        let Some(job) = next else {
+        let Some(mut job) = next else {
             if let Some(job) = held.take() {
                 delivery::deliver(&weak, job, Some(Fault::Held)).await;
             }
             return;
         };
         queued.fetch_sub(1, Ordering::Relaxed);
+        match weak.upgrade() {
+            Some(inner) => job.encode(&inner),
+            None => return,
+        }
         if job.plan.reorder && !job.plan.drop && held.is_none() {
             held = Some(job);
             continue;

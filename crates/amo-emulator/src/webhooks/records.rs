@@ -34,6 +34,8 @@ pub struct DeliveryRecord {
     /// Unix milliseconds.
     pub started_at_ms: i64,
     pub finished_at_ms: i64,
+    /// Bytes of the body; 0 when the delivery was refused before its body
+    /// was rendered (lane full).
     pub body_len: usize,
     /// Number of changes (entities) in the body.
     pub changes: usize,

@@ -51,12 +51,14 @@ impl WebhookSubscription {
 /// Why `POST`/`DELETE /api/v4/webhooks` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegisterError {
-    /// Not an absolute http(s) URL with a host.
+    /// Not an absolute http(s) URL with a host. Holds only what is safe to
+    /// show (scheme, host, port): the path may carry the receiver's secret.
     #[error("Invalid URL: {0}")]
     InvalidUrl(String),
-    /// A settings code the account does not know (an empty list is reported
-    /// as an unknown empty code).
-    #[error("unknown webhook settings code `{0}`")]
+    /// Not one settings code the account knows (unknown codes are dropped
+    /// silently when at least one known code remains). Holds the first
+    /// code given (empty for an empty list).
+    #[error("no webhook settings code this account knows (got `{0}`)")]
     UnknownSetting(String),
     #[error("at most {MAX_WEBHOOKS} webhooks per account")]
     TooMany,
@@ -194,7 +196,7 @@ impl Registry {
 }
 
 fn validate_destination(destination: &str) -> Result<(), RegisterError> {
-    let invalid = || RegisterError::InvalidUrl(destination.to_owned());
+    let invalid = || RegisterError::InvalidUrl(crate::webhooks::hub::safe_host(destination));
     let url = url::Url::parse(destination).map_err(|_| invalid())?;
     let http = matches!(url.scheme(), "http" | "https");
     let has_host = url.host_str().is_some_and(|h| !h.is_empty());
@@ -205,19 +207,23 @@ fn validate_destination(destination: &str) -> Result<(), RegisterError> {
     }
 }
 
-/// Known codes only, duplicates removed, order kept; at least one.
+/// The codes the account knows, duplicates removed, order kept; unknown
+/// codes are dropped, as real accounts do ("lists differ by product and
+/// era: register, then read back with GET", amocrm.md §1). At least one
+/// known code must remain.
 fn validate_settings(settings: &[String]) -> Result<Vec<String>, RegisterError> {
-    if settings.is_empty() {
-        return Err(RegisterError::UnknownSetting(String::new()));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(settings.len());
+    let mut out: Vec<String> = Vec::with_capacity(WEBHOOK_SETTINGS.len());
     for code in settings {
-        if !WEBHOOK_SETTINGS.contains(&code.as_str()) {
-            return Err(RegisterError::UnknownSetting(code.clone()));
-        }
-        if !out.contains(code) {
+        if WEBHOOK_SETTINGS.contains(&code.as_str()) && !out.contains(code) {
             out.push(code.clone());
         }
+    }
+    if out.is_empty() {
+        let first: String = settings
+            .first()
+            .map(|c| c.chars().take(64).collect())
+            .unwrap_or_default();
+        return Err(RegisterError::UnknownSetting(first));
     }
     Ok(out)
 }
@@ -258,6 +264,22 @@ mod tests {
             r.register("http://h/y", &s(&["nope"]), 0, 1, 0),
             Err(RegisterError::UnknownSetting(_))
         ));
+        let kept = r
+            .register(
+                "http://h/y",
+                &s(&[
+                    "nope",
+                    "add_lead",
+                    "delete_unsorted",
+                    "add_lead",
+                    "add_unsorted",
+                ]),
+                0,
+                1,
+                0,
+            )
+            .unwrap();
+        assert_eq!(kept.settings, s(&["add_lead", "add_unsorted"]));
         assert!(matches!(
             r.register("http://h/y", &[], 0, 1, 0),
             Err(RegisterError::UnknownSetting(_))

@@ -54,6 +54,16 @@ pub fn origin_title(origin: &str) -> &'static str {
     }
 }
 
+/// The chat user id (a UUID) of a contact or user: the same every time, as
+/// a messenger account keeps its id across messages.
+pub fn chat_user_id(account_id: u64, kind: &str, id: u64) -> String {
+    let salt = kind.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    crate::rng::Rng::new(account_id.rotate_left(29) ^ salt ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .uuid()
+}
+
 impl World {
     fn check_origin(origin: &str) -> Result<(), WorldError> {
         if origin.trim().is_empty() || origin.len() > 64 {
@@ -185,18 +195,24 @@ impl World {
         let now = self.now();
         let direction = input.direction.unwrap_or(Direction::Incoming);
         let author = match direction {
-            Direction::Incoming => MessageAuthor {
-                id: self.rng.uuid(),
-                kind: "external".into(),
-                name: self
-                    .contacts
-                    .get(&talk.contact_id)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default(),
-                avatar_url: None,
-            },
+            Direction::Incoming => {
+                let id = chat_user_id(self.account.id, "contact", talk.contact_id);
+                MessageAuthor {
+                    // Two of three clients have a profile picture in the messenger.
+                    avatar_url: (talk.contact_id % 3 != 0).then(|| {
+                        format!("https://amojo.amocrm.ru/attachments/profiles/{id}/avatar.jpg")
+                    }),
+                    id,
+                    kind: "external".into(),
+                    name: self
+                        .contacts
+                        .get(&talk.contact_id)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
+                }
+            }
             Direction::Outgoing => MessageAuthor {
-                id: self.rng.uuid(),
+                id: chat_user_id(self.account.id, "user", self.admin_id()),
                 kind: "internal".into(),
                 name: self.admin().map(|u| u.name.clone()).unwrap_or_default(),
                 avatar_url: None,

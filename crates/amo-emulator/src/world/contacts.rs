@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use serde_json::json;
+
 use super::{World, WorldError};
 use crate::model::{
     Change, Company, Contact, CustomFieldValues, FieldValue, LinkedContact, Note, NoteParent,
@@ -34,6 +36,14 @@ pub struct NewCompany {
     pub name: String,
     pub lead_id: Option<u64>,
     pub contact_id: Option<u64>,
+}
+
+/// An edit of a company; `None` keeps the current value.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyPatch {
+    pub name: Option<String>,
+    pub responsible_user_id: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -124,6 +134,7 @@ impl World {
             custom_fields: Vec::new(),
             tags: Vec::new(),
             company_id: None,
+            company_name: None,
             lead_ids: lead_id.into_iter().collect(),
         };
         if let Some(phone) = phone {
@@ -264,6 +275,7 @@ impl World {
             && let Some(contact) = self.contacts.get_mut(&cid)
         {
             contact.company_id = Some(company.id);
+            contact.company_name = Some(company.name.clone());
             contact.updated_at = now;
             contact.updated_by = actor;
             changes.push(Change::ContactUpdated(contact.clone()));
@@ -316,5 +328,142 @@ impl World {
             self.touch_lead(input.entity_id, now);
         }
         Ok((note.clone(), self.record(vec![Change::NoteAdded(note)])))
+    }
+
+    /// Moves a contact to the trash (`contacts[delete]`: id and type only;
+    /// event `contact_deleted`). Its links stay, so a restore brings them back.
+    pub fn delete_contact(&mut self, id: u64) -> Result<Vec<Change>, WorldError> {
+        let now = self.now();
+        let actor = self.admin_id();
+        let contact = self
+            .contacts
+            .get_mut(&id)
+            .filter(|c| !c.is_deleted)
+            .ok_or_else(|| WorldError::NotFound(format!("contact {id} not found")))?;
+        contact.is_deleted = true;
+        contact.updated_at = now;
+        contact.updated_by = actor;
+        self.push_event(
+            "contact_deleted",
+            ("contact", id),
+            actor,
+            now,
+            json!([]),
+            json!([]),
+        );
+        Ok(self.record(vec![Change::ContactDeleted { id }]))
+    }
+
+    /// Brings a deleted contact back (`contacts[restore]`, event `contact_restored`).
+    pub fn restore_contact(&mut self, id: u64) -> Result<(Contact, Vec<Change>), WorldError> {
+        let now = self.now();
+        let actor = self.admin_id();
+        let contact = self
+            .contacts
+            .get_mut(&id)
+            .filter(|c| c.is_deleted)
+            .ok_or_else(|| WorldError::NotFound(format!("deleted contact {id} not found")))?;
+        contact.is_deleted = false;
+        contact.updated_at = now;
+        contact.updated_by = actor;
+        let contact = contact.clone();
+        self.push_event(
+            "contact_restored",
+            ("contact", id),
+            actor,
+            now,
+            json!([]),
+            json!([]),
+        );
+        Ok((
+            contact.clone(),
+            self.record(vec![Change::ContactRestored(contact)]),
+        ))
+    }
+
+    /// Renames a company or changes its responsible (`contacts[update]` with
+    /// `type=company`). Linked contacts get the new `company_name` quietly.
+    pub fn update_company(
+        &mut self,
+        id: u64,
+        patch: CompanyPatch,
+    ) -> Result<(Company, Vec<Change>), WorldError> {
+        if patch.name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(WorldError::Invalid("name must not be empty".into()));
+        }
+        let group_id = match patch.responsible_user_id {
+            Some(uid) => Some(self.check_user(uid)?.group_id),
+            None => None,
+        };
+        let now = self.now();
+        let actor = self.admin_id();
+        let company = self
+            .companies
+            .get_mut(&id)
+            .filter(|c| !c.is_deleted)
+            .ok_or_else(|| WorldError::NotFound(format!("company {id} not found")))?;
+        let old_responsible = company.responsible_user_id;
+        if let Some(name) = &patch.name {
+            company.name = name.trim().to_string();
+        }
+        if let (Some(uid), Some(group_id)) = (patch.responsible_user_id, group_id) {
+            company.responsible_user_id = uid;
+            company.group_id = group_id;
+        }
+        company.updated_at = now;
+        company.updated_by = actor;
+        let company = company.clone();
+        if patch.name.is_some() {
+            for c in self
+                .contacts
+                .values_mut()
+                .filter(|c| c.company_id == Some(id))
+            {
+                c.company_name = Some(company.name.clone());
+            }
+        }
+        let mut changes = vec![Change::CompanyUpdated(company.clone())];
+        if company.responsible_user_id != old_responsible {
+            changes.push(Change::CompanyResponsibleChanged {
+                company: company.clone(),
+                old_responsible_user_id: old_responsible,
+            });
+        }
+        Ok((company, self.record(changes)))
+    }
+
+    /// Deletes a company (`contacts[delete]` with `type=company`, event
+    /// `company_deleted`); contacts and leads linked to it are unlinked.
+    pub fn delete_company(&mut self, id: u64) -> Result<Vec<Change>, WorldError> {
+        let now = self.now();
+        let actor = self.admin_id();
+        let company = self
+            .companies
+            .get_mut(&id)
+            .filter(|c| !c.is_deleted)
+            .ok_or_else(|| WorldError::NotFound(format!("company {id} not found")))?;
+        company.is_deleted = true;
+        company.updated_at = now;
+        company.updated_by = actor;
+        for c in self
+            .contacts
+            .values_mut()
+            .filter(|c| c.company_id == Some(id))
+        {
+            c.company_id = None;
+            c.company_name = None;
+        }
+        for l in self.leads.values_mut().filter(|l| l.company_id == Some(id)) {
+            l.company_id = None;
+        }
+        self.push_event(
+            "company_deleted",
+            ("company", id),
+            actor,
+            now,
+            json!([]),
+            json!([]),
+        );
+        Ok(self.record(vec![Change::CompanyDeleted { id }]))
     }
 }

@@ -8,6 +8,7 @@
 mod chats;
 mod contacts;
 mod leads;
+mod tasks;
 
 use std::collections::BTreeMap;
 
@@ -17,13 +18,16 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::model::{
     Account, Change, Company, Contact, CustomFieldDef, Event, Lead, Message, Note, Pipeline,
-    Status, Tag, Talk, Timestamp, Unsorted, User, UserGroup,
+    Status, Tag, Talk, Task, Timestamp, Unsorted, User, UserGroup,
 };
 use crate::rng::Rng;
 
-pub use chats::{NewMessage, NewUnsorted, ORIGINS, TalkPatch, UNSORTED_CATEGORIES, origin_title};
-pub use contacts::{ContactPatch, NewCompany, NewContact, NewNote, split_name};
+pub use chats::{
+    NewMessage, NewUnsorted, ORIGINS, TalkPatch, UNSORTED_CATEGORIES, chat_user_id, origin_title,
+};
+pub use contacts::{CompanyPatch, ContactPatch, NewCompany, NewContact, NewNote, split_name};
 pub use leads::{LeadContact, LeadPatch, NewLead};
+pub use tasks::{NewTask, TASK_TYPE_FOLLOW_UP, TaskPatch};
 
 /// How many recent changes the world keeps for inspection by tests.
 const CHANGE_LOG_CAP: usize = 10_000;
@@ -57,6 +61,21 @@ pub struct IdCounters {
     pub tag: u64,
     pub event: u64,
     pub unsorted: u64,
+    pub task: u64,
+}
+
+/// How much the control API may grow the account beyond its seed: each kind
+/// of record may grow by this much; past it, mutations are refused with 400
+/// (nothing is evicted: amoCRM never forgets events or messages).
+pub const GROWTH_CAP: usize = 1_000_000;
+
+/// The most records the account may hold (set after seeding: seed + [`GROWTH_CAP`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Room {
+    /// `events`.
+    pub events: usize,
+    /// Leads, contacts, companies, notes, talks, messages, tasks, unsorted and tags together.
+    pub records: usize,
 }
 
 /// The emulated account.
@@ -78,6 +97,7 @@ pub struct World {
     pub notes: Vec<Note>,
     pub talks: BTreeMap<u64, Talk>,
     pub messages: Vec<Message>,
+    pub tasks: BTreeMap<u64, Task>,
     /// Sorted by (created_at, id): appends happen at "now".
     pub events: Vec<Event>,
     pub unsorted: Vec<Unsorted>,
@@ -85,9 +105,49 @@ pub struct World {
     pub change_log: Vec<Change>,
     pub ids: IdCounters,
     pub rng: Rng,
+    /// Growth limits; see [`World::check_room`].
+    pub room: Room,
 }
 
 impl World {
+    /// Records held now: (events, everything else), as [`Room`] counts them.
+    pub fn sizes(&self) -> (usize, usize) {
+        let records = [
+            self.leads.len(),
+            self.contacts.len(),
+            self.companies.len(),
+            self.notes.len(),
+            self.talks.len(),
+            self.messages.len(),
+            self.tasks.len(),
+            self.unsorted.len(),
+            self.tags.len(),
+        ]
+        .iter()
+        .fold(0usize, |a, n| a.saturating_add(*n));
+        (self.events.len(), records)
+    }
+
+    /// Sets the growth limits to what the account holds now plus [`GROWTH_CAP`].
+    pub fn set_room_from_now(&mut self) {
+        let (events, records) = self.sizes();
+        self.room = Room {
+            events: events.saturating_add(GROWTH_CAP),
+            records: records.saturating_add(GROWTH_CAP),
+        };
+    }
+
+    /// Refuses a mutation once the account is full (see [`GROWTH_CAP`]).
+    pub fn check_room(&self) -> Result<(), WorldError> {
+        let (events, records) = self.sizes();
+        if events >= self.room.events || records >= self.room.records {
+            return Err(WorldError::Invalid(format!(
+                "the emulated account is full: the control API may add at most {GROWTH_CAP} events and {GROWTH_CAP} records beyond the seed"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }

@@ -172,6 +172,7 @@ pub fn contact() -> Contact {
             color: None,
         }],
         company_id: Some(35_000_001),
+        company_name: Some("ООО «Автопрокат & Ко»".into()),
         lead_ids: vec![24_123_001, 24_123_002],
     }
 }
@@ -420,6 +421,61 @@ pub fn golden_cases() -> Vec<(&'static str, Vec<Change>)> {
         ("talk_add", vec![Change::TalkAdded(talk(false))]),
         ("talk_update", vec![Change::TalkUpdated(talk(true))]),
         ("task_add", vec![Change::TaskAdded(task())]),
+        (
+            "task_update",
+            vec![Change::TaskUpdated(Task {
+                is_completed: true,
+                text: "Перезвонить клиенту: даты согласованы".into(),
+                updated_at: T0 + 5_400,
+                ..task()
+            })],
+        ),
+        ("task_delete", vec![Change::TaskDeleted { id: 88_000_001 }]),
+        (
+            "task_responsible",
+            vec![Change::TaskResponsibleChanged {
+                task: Task {
+                    responsible_user_id: OTHER_MANAGER,
+                    updated_at: T0 + 7_200,
+                    ..task()
+                },
+                old_responsible_user_id: task().responsible_user_id,
+            }],
+        ),
+        (
+            "company_responsible",
+            vec![Change::CompanyResponsibleChanged {
+                company: Company {
+                    responsible_user_id: OTHER_MANAGER,
+                    updated_at: T0 + 2_400,
+                    ..company()
+                },
+                old_responsible_user_id: company().responsible_user_id,
+            }],
+        ),
+        (
+            "contact_restore",
+            vec![Change::ContactRestored(Contact {
+                updated_at: T0 + 9_000,
+                ..contact()
+            })],
+        ),
+        (
+            "company_update",
+            vec![Change::CompanyUpdated(Company {
+                name: "ООО «Автопрокат & Ко» (Батуми)".into(),
+                updated_at: T0 + 1_800,
+                ..company()
+            })],
+        ),
+        (
+            "company_delete",
+            vec![Change::CompanyDeleted { id: 35_000_001 }],
+        ),
+        (
+            "note_company",
+            vec![Change::NoteAdded(note(NoteParent::Company, 35_000_001))],
+        ),
         ("bulk_status_50", bulk),
         (
             "mixed",

@@ -1,7 +1,5 @@
 //! `GET /api/v4/events`: status history, chat activity, deletions.
 
-use futures::stream;
-
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::models::Event;
@@ -128,10 +126,7 @@ impl EventsQuery {
 impl Client {
     /// Events matching `query`, page by page, following `_links.next`.
     pub fn events(&self, query: &EventsQuery) -> PageStream<Event> {
-        match query.to_pairs() {
-            Ok(pairs) => self.pages(self.url("/api/v4/events", &pairs), "events"),
-            Err(e) => Box::pin(stream::once(async move { Err(e) })),
-        }
+        self.list("/api/v4/events", "events", query.to_pairs())
     }
 }
 

@@ -1,13 +1,11 @@
 //! `GET /api/v4/leads` with filters, by ids, and by id.
 
-use futures::stream;
-
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::models::{Lead, StatusKey};
 use crate::paging::PageStream;
 use crate::query::{
-    MAX_IDS_PER_REQUEST, MAX_LIMIT, Pairs, SortDirection, check_limit, check_range, push_range,
+    EntityFilter, Pairs, SortDirection, WithToken, entity_filter_methods, with_pairs,
 };
 
 /// Extra data for leads (`with=`).
@@ -50,15 +48,16 @@ pub enum LeadsOrder {
 /// `LeadsQuery::new().updated_from(cursor).order(LeadsOrder::UpdatedAt(SortDirection::Asc))`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadsQuery {
-    updated_from: Option<i64>,
-    updated_to: Option<i64>,
+    filter: EntityFilter<LeadWith>,
     statuses: Vec<StatusKey>,
     pipeline_id: Option<u64>,
-    ids: Vec<u64>,
-    search: Option<String>,
     order: Option<LeadsOrder>,
-    with: Vec<LeadWith>,
-    limit: u32,
+}
+
+impl WithToken for LeadWith {
+    fn token(self) -> &'static str {
+        self.as_str()
+    }
 }
 
 impl Default for LeadsQuery {
@@ -71,29 +70,14 @@ impl LeadsQuery {
     /// Every lead, 250 per page.
     pub fn new() -> Self {
         LeadsQuery {
-            updated_from: None,
-            updated_to: None,
+            filter: EntityFilter::new(),
             statuses: Vec::new(),
             pipeline_id: None,
-            ids: Vec::new(),
-            search: None,
             order: None,
-            with: Vec::new(),
-            limit: MAX_LIMIT,
         }
     }
 
-    /// Leads updated at or after `unix` seconds.
-    pub fn updated_from(mut self, unix: i64) -> Self {
-        self.updated_from = Some(unix);
-        self
-    }
-
-    /// Leads updated at or before `unix` seconds.
-    pub fn updated_to(mut self, unix: i64) -> Self {
-        self.updated_to = Some(unix);
-        self
-    }
+    entity_filter_methods!(LeadWith, "leads", "leads_by_ids");
 
     /// Leads in this status of this pipeline (may be called repeatedly).
     pub fn status(mut self, pipeline_id: u64, status_id: u64) -> Self {
@@ -116,53 +100,16 @@ impl LeadsQuery {
         self
     }
 
-    /// Only these ids (≤ 250; use [`Client::leads_by_ids`] for more).
-    pub fn ids(mut self, ids: impl IntoIterator<Item = u64>) -> Self {
-        self.ids.extend(ids);
-        self
-    }
-
-    /// Full-text search (`query=`).
-    pub fn search(mut self, text: impl Into<String>) -> Self {
-        self.search = Some(text.into());
-        self
-    }
-
     /// Sort order.
     pub fn order(mut self, order: LeadsOrder) -> Self {
         self.order = Some(order);
         self
     }
 
-    /// Adds a `with=` extra (duplicates ignored).
-    pub fn with(mut self, with: LeadWith) -> Self {
-        if !self.with.contains(&with) {
-            self.with.push(with);
-        }
-        self
-    }
-
-    /// Page size, 1..=250 (checked when the query is sent).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = limit;
-        self
-    }
-
     /// Validates and renders the query string pairs.
     pub fn to_pairs(&self) -> Result<Vec<(String, String)>, ApiError> {
-        check_limit(self.limit, MAX_LIMIT)?;
-        check_range("updated_at", self.updated_from, self.updated_to)?;
-        if self.ids.len() > MAX_IDS_PER_REQUEST {
-            return Err(ApiError::invalid(format!(
-                "at most {MAX_IDS_PER_REQUEST} ids per request, got {}; use leads_by_ids",
-                self.ids.len()
-            )));
-        }
         let mut pairs = Pairs::default();
-        for id in crate::query::dedup_keep_order(&self.ids) {
-            pairs.push("filter[id][]", id);
-        }
-        push_range(&mut pairs, "updated_at", self.updated_from, self.updated_to);
+        self.filter.push_head(&mut pairs, "leads_by_ids")?;
         for (i, key) in self.statuses.iter().enumerate() {
             pairs.push(
                 format!("filter[statuses][{i}][pipeline_id]"),
@@ -173,20 +120,12 @@ impl LeadsQuery {
         if let Some(pipeline_id) = self.pipeline_id {
             pairs.push("filter[pipeline_id]", pipeline_id);
         }
-        if let Some(search) = self.search.as_deref().filter(|s| !s.is_empty()) {
-            pairs.push("query", search);
-        }
-        match self.order {
-            Some(LeadsOrder::UpdatedAt(d)) => pairs.push("order[updated_at]", d.as_str()),
-            Some(LeadsOrder::Id(d)) => pairs.push("order[id]", d.as_str()),
-            Some(LeadsOrder::CreatedAt(d)) => pairs.push("order[created_at]", d.as_str()),
-            None => {}
-        }
-        if !self.with.is_empty() {
-            let with: Vec<&str> = self.with.iter().map(|w| w.as_str()).collect();
-            pairs.push("with", with.join(","));
-        }
-        pairs.push("limit", self.limit);
+        let order = self.order.map(|order| match order {
+            LeadsOrder::UpdatedAt(d) => ("updated_at", d),
+            LeadsOrder::Id(d) => ("id", d),
+            LeadsOrder::CreatedAt(d) => ("created_at", d),
+        });
+        self.filter.push_tail(&mut pairs, order);
         Ok(pairs.into_vec())
     }
 }
@@ -195,10 +134,7 @@ impl Client {
     /// Leads matching `query`, page by page, following `_links.next`.
     /// An invalid query yields one `InvalidRequest` error and nothing is sent.
     pub fn leads(&self, query: &LeadsQuery) -> PageStream<Lead> {
-        match query.to_pairs() {
-            Ok(pairs) => self.pages(self.url("/api/v4/leads", &pairs), "leads"),
-            Err(e) => Box::pin(stream::once(async move { Err(e) })),
-        }
+        self.list("/api/v4/leads", "leads", query.to_pairs())
     }
 
     /// The leads with these ids, in the order given (duplicates removed,
@@ -212,25 +148,18 @@ impl Client {
             ids,
             |lead: &Lead| lead.id,
             |batch| {
-                let query = with
-                    .iter()
-                    .fold(LeadsQuery::new().ids(batch.iter().copied()), |q, w| {
-                        q.with(*w)
-                    });
+                let mut query = LeadsQuery::new().ids(batch.iter().copied());
+                with.iter().for_each(|w| query.filter.add_with(*w));
                 self.leads(&query)
             },
         )
         .await
     }
 
-    /// One lead; `None` when amoCRM has no such lead (204 or 404).
+    /// One lead; `None` when amoCRM has no such lead (204, or its
+    /// problem+json 404).
     pub async fn lead(&self, id: u64, with: &[LeadWith]) -> Result<Option<Lead>, ApiError> {
-        let mut pairs = Vec::new();
-        if !with.is_empty() {
-            let with: Vec<&str> = with.iter().map(|w| w.as_str()).collect();
-            pairs.push(("with".to_owned(), with.join(",")));
-        }
-        self.get_by_id(self.url(&format!("/api/v4/leads/{id}"), &pairs))
+        self.get_by_id(self.url(&format!("/api/v4/leads/{id}"), &with_pairs(with)))
             .await
     }
 }

@@ -1,7 +1,5 @@
 //! `GET /api/v4/leads/unsorted`: incoming requests not yet accepted.
 
-use futures::stream;
-
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::models::Unsorted;
@@ -79,10 +77,7 @@ impl UnsortedQuery {
 impl Client {
     /// Unsorted requests matching `query`, page by page.
     pub fn unsorted(&self, query: &UnsortedQuery) -> PageStream<Unsorted> {
-        match query.to_pairs() {
-            Ok(pairs) => self.pages(self.url("/api/v4/leads/unsorted", &pairs), "unsorted"),
-            Err(e) => Box::pin(stream::once(async move { Err(e) })),
-        }
+        self.list("/api/v4/leads/unsorted", "unsorted", query.to_pairs())
     }
 }
 

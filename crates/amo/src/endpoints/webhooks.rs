@@ -70,11 +70,18 @@ impl Client {
     }
 }
 
+/// Checks that `destination` is an http(s) URL. The error never repeats the
+/// destination: its path is the webhook's secret.
 fn check_destination(destination: &str) -> Result<(), ApiError> {
     match url::Url::parse(destination) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
-        _ => Err(ApiError::invalid(format!(
-            "webhook destination must be an http(s) URL, got {destination:?}"
+        Ok(url) => Err(ApiError::invalid(format!(
+            "webhook destination must be an http(s) URL with a host, got a {}: URL",
+            url.scheme()
+        ))),
+        Err(e) => Err(ApiError::invalid(format!(
+            "webhook destination must be an http(s) URL ({e}; {} characters, not shown)",
+            destination.chars().count()
         ))),
     }
 }
@@ -88,5 +95,10 @@ mod tests {
         assert!(check_destination("https://abc.trycloudflare.com/hook/secret/").is_ok());
         assert!(check_destination("not a url").is_err());
         assert!(check_destination("ftp://x/").is_err());
+        for bad in ["ftp://host/hook/s3cr3t/", "s3cr3t path", "mailto:s3cr3t@x"] {
+            let e = check_destination(bad).expect_err(bad);
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
     }
 }

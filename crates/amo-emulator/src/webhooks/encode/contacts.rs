@@ -6,8 +6,8 @@ use crate::webhooks::AccountRef;
 
 use super::{Form, fields};
 
-/// A contact. `company_name` is not sent: the model holds only the linked
-/// company's id (`linked_company_id`).
+/// A contact; `company_name` and `linked_company_id` when it is linked to a
+/// company.
 pub(crate) fn contact(
     form: &mut Form,
     p: &str,
@@ -26,6 +26,9 @@ pub(crate) fn contact(
     form.field(p, "created_user_id", c.created_by);
     form.field(p, "modified_user_id", c.updated_by);
     if let Some(company_id) = c.company_id {
+        if let Some(name) = c.company_name.as_deref().filter(|n| !n.is_empty()) {
+            form.field(p, "company_name", name);
+        }
         form.field(p, "linked_company_id", company_id);
     }
     form.field(p, "account_id", account.id);
@@ -37,11 +40,20 @@ pub(crate) fn contact(
     form.field(p, "type", "contact");
 }
 
-/// A company (same key, `type=company`).
-pub(crate) fn company(form: &mut Form, p: &str, account: &AccountRef, c: &Company) {
+/// A company (same key, `type=company`); `old_responsible` for `[responsible]`.
+pub(crate) fn company(
+    form: &mut Form,
+    p: &str,
+    account: &AccountRef,
+    c: &Company,
+    old_responsible: Option<u64>,
+) {
     form.field(p, "id", c.id);
     form.field(p, "name", &c.name);
     form.field(p, "responsible_user_id", c.responsible_user_id);
+    if let Some(old) = old_responsible {
+        form.field(p, "old_responsible_user_id", old);
+    }
     form.field(p, "date_create", c.created_at);
     form.field(p, "last_modified", c.updated_at);
     form.field(p, "created_user_id", c.created_by);

@@ -45,11 +45,32 @@ pub(crate) fn tags(form: &mut Form, prefix: &str, tags: &[Tag]) {
 
 /// `"Y-m-d H:i:s"` as notes carry `date_create` / `timestamp_x`.
 ///
-/// Rendered in UTC: the emulated account's timezone is UTC. A timestamp out
-/// of chrono's range is rendered as the bare number.
+/// Rendered in the account's timezone (Asia/Tbilisi, +04:00 all year, as
+/// `datetime_settings` says), as amoCRM writes these strings. A timestamp
+/// out of chrono's range is rendered as the bare number.
 pub(crate) fn ymd_his(ts: Timestamp) -> String {
-    match chrono::DateTime::from_timestamp(ts, 0) {
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
-        None => ts.to_string(),
+    let offset = chrono::FixedOffset::east_opt(crate::model::ACCOUNT_UTC_OFFSET_SECS);
+    match (chrono::DateTime::from_timestamp(ts, 0), offset) {
+        (Some(t), Some(offset)) => t
+            .with_timezone(&offset)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        _ => ts.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_dates_are_in_the_account_timezone() {
+        // 1715000000 = 2024-05-06 12:53:20 UTC = 16:53:20 in Tbilisi.
+        assert_eq!(ymd_his(1_715_000_000), "2024-05-06 16:53:20");
+        // Midnight UTC is 04:00 the same day; 22:00 UTC is the next day.
+        assert_eq!(ymd_his(1_704_067_200), "2024-01-01 04:00:00");
+        assert_eq!(ymd_his(1_704_146_400), "2024-01-02 02:00:00");
+        assert_eq!(ymd_his(i64::MAX), i64::MAX.to_string());
+        assert_eq!(ymd_his(i64::MIN), i64::MIN.to_string());
     }
 }

@@ -84,7 +84,9 @@ fn slot(change: &Change) -> (&'static str, &'static str) {
         Change::LeadRestored(_) => ("leads", "restore"),
         Change::ContactAdded(_) | Change::CompanyAdded(_) => ("contacts", "add"),
         Change::ContactUpdated(_) | Change::CompanyUpdated(_) => ("contacts", "update"),
-        Change::ContactResponsibleChanged { .. } => ("contacts", "responsible"),
+        Change::ContactResponsibleChanged { .. } | Change::CompanyResponsibleChanged { .. } => {
+            ("contacts", "responsible")
+        }
         Change::ContactDeleted { .. } | Change::CompanyDeleted { .. } => ("contacts", "delete"),
         Change::ContactRestored(_) => ("contacts", "restore"),
         Change::NoteAdded(note) => (note.parent.webhook_key(), "note"),
@@ -95,6 +97,7 @@ fn slot(change: &Change) -> (&'static str, &'static str) {
         Change::TalkUpdated(_) => ("talk", "update"),
         Change::TaskAdded(_) => ("task", "add"),
         Change::TaskUpdated(_) => ("task", "update"),
+        Change::TaskResponsibleChanged { .. } => ("task", "responsible"),
         Change::TaskDeleted { .. } => ("task", "delete"),
     }
 }
@@ -148,8 +151,18 @@ fn render(form: &mut Form, prefix: &str, account: &AccountRef, change: &Change) 
         ),
         Change::ContactDeleted { id } => contacts::deleted(form, prefix, *id, "contact"),
         Change::CompanyAdded(c) | Change::CompanyUpdated(c) => {
-            contacts::company(form, prefix, account, c)
+            contacts::company(form, prefix, account, c, None)
         }
+        Change::CompanyResponsibleChanged {
+            company,
+            old_responsible_user_id,
+        } => contacts::company(
+            form,
+            prefix,
+            account,
+            company,
+            Some(*old_responsible_user_id),
+        ),
         Change::CompanyDeleted { id } => contacts::deleted(form, prefix, *id, "company"),
         Change::NoteAdded(note) => notes::note(form, &format!("{prefix}[note]"), note),
         Change::UnsortedAdded(u) => chats::unsorted_added(form, prefix, u),
@@ -160,7 +173,11 @@ fn render(form: &mut Form, prefix: &str, account: &AccountRef, change: &Change) 
         } => chats::unsorted_deleted(form, prefix, unsorted, *resolution, *modified_user_id),
         Change::MessageAdded(m) => chats::message(form, prefix, m),
         Change::TalkAdded(t) | Change::TalkUpdated(t) => chats::talk(form, prefix, t),
-        Change::TaskAdded(t) | Change::TaskUpdated(t) => tasks::task(form, prefix, t),
+        Change::TaskAdded(t) | Change::TaskUpdated(t) => tasks::task(form, prefix, t, None),
+        Change::TaskResponsibleChanged {
+            task,
+            old_responsible_user_id,
+        } => tasks::task(form, prefix, task, Some(*old_responsible_user_id)),
         Change::TaskDeleted { id } => form.field(prefix, "id", id),
     }
 }

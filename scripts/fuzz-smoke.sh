@@ -32,7 +32,7 @@ if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   # this is a replay, not fuzzing: every seed body goes through the target once.
   echo "fuzz-smoke: no nightly toolchain here, so NOT fuzzing: replaying the seed corpus through the target (stable build)" >&2
   cargo build --release --bin decode_body
-  exec target/release/decode_body -runs=0 "$corpus"
+  exec "${CARGO_TARGET_DIR:-target}/release/decode_body" -runs=0 "$corpus"
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz-smoke: installing cargo-fuzz" >&2

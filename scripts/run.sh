@@ -5,14 +5,15 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-scripts/setup.sh run
-echo "[run] building the UI and the app (first time: a few minutes)" >&2
-npm --prefix ui run -s build >/dev/null
-cargo build -p amosync-desktop --bin amosync-desktop
+bin="${CARGO_TARGET_DIR:-$root/target}/debug"
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "[run] no display found (DISPLAY/WAYLAND_DISPLAY unset): starting the headless demo emulator instead." >&2
   echo "[run] on a desktop session, run this script again to open the window." >&2
   cargo build -p amo-emulator --bin amo-emulator
-  exec target/debug/amo-emulator --leads 2000
+  exec "$bin/amo-emulator" --leads "${AMOSYNC_DEMO_LEADS:-1500}"
 fi
-exec target/debug/amosync-desktop "$@"
+scripts/setup.sh run
+echo "[run] building the UI and the app (first time: a few minutes)" >&2
+npm --prefix ui run -s build >/dev/null
+cargo build -p amosync-desktop --bin amosync-desktop
+exec "$bin/amosync-desktop" "$@"

@@ -11,6 +11,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 const DEMO_LEADS: usize = 300;
+/// Both the app and the reference demo generate their history around this "now".
+const DEMO_NOW: i64 = 1_750_000_000;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -71,6 +73,7 @@ fn start_driver(port: u16, data_home: &std::path::Path) -> Driver {
             &native.to_string(),
         ])
         .env("AMOSYNC_DEMO_LEADS", DEMO_LEADS.to_string())
+        .env("AMOSYNC_DEMO_NOW", DEMO_NOW.to_string())
         .env("XDG_DATA_HOME", data_home)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -152,9 +155,12 @@ async fn demo_window_shows_the_funnel_the_core_computes() {
     );
 
     // The numbers equal what the core computes from an identical demo account.
-    let demo = amosync::demo::Demo::start(DEMO_LEADS)
-        .await
-        .expect("reference demo");
+    let demo = amosync::demo::Demo::start(amosync::demo::DemoOptions {
+        leads: DEMO_LEADS,
+        now: Some(DEMO_NOW),
+    })
+    .await
+    .expect("reference demo");
     let expected = demo.overview().await.expect("reference overview");
     let main = expected
         .pipelines

@@ -50,11 +50,11 @@ describe("App", () => {
 
   it("shows the error code and message and offers a retry", async () => {
     mockIPC(() => {
-      throw { code: "EmulatorUnavailable", message: "The demo emulator did not start; restart AmoSync." };
+      throw { code: "DemoUnavailable", message: "The demo emulator did not start; restart AmoSync." };
     });
     render(App);
     const alert = await screen.findByTestId("error");
-    expect(alert.textContent).toContain("EmulatorUnavailable");
+    expect(alert.textContent).toContain("DemoUnavailable");
     expect(alert.textContent).toContain("restart AmoSync");
   });
 

@@ -424,17 +424,26 @@ async fn the_per_second_limit_is_per_integration() {
     assert_ne!(c["integration_id"], integration);
     let token = |v: &serde_json::Value| v["token"].as_str().unwrap_or_default().to_string();
     let (a, b, c) = (token(&a), token(&b), token(&c));
-    let started = std::time::Instant::now();
-    let s1 = get(&emu, "/api/v4/account", Some(&a)).await.status;
-    let s2 = get(&emu, "/api/v4/account", Some(&a)).await.status;
-    let s3 = get(&emu, "/api/v4/account", Some(&b)).await.status;
-    let s4 = get(&emu, "/api/v4/account", Some(&c)).await.status;
-    if started.elapsed() < std::time::Duration::from_millis(900) {
-        assert_eq!(
-            (s1, s2, s3, s4),
-            (200, 200, 429, 200),
-            "the new token shares its integration's window; another integration has its own"
-        );
+    // The window is one wall-clock second: try the sequence until one run fits
+    // inside it (bounded), then assert on that run — never skip the assertion.
+    let mut timely = None;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let s1 = get(&emu, "/api/v4/account", Some(&a)).await.status;
+        let s2 = get(&emu, "/api/v4/account", Some(&a)).await.status;
+        let s3 = get(&emu, "/api/v4/account", Some(&b)).await.status;
+        let s4 = get(&emu, "/api/v4/account", Some(&c)).await.status;
+        if started.elapsed() < std::time::Duration::from_millis(900) {
+            timely = Some((s1, s2, s3, s4));
+            break;
+        }
+        // Let every window empty before the next try.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
+    assert_eq!(
+        timely.expect("no run of 4 loopback requests finished within 900 ms in 5 tries"),
+        (200, 200, 429, 200),
+        "the new token shares its integration's window; another integration has its own"
+    );
     emu.shutdown().await;
 }

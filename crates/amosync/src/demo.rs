@@ -5,10 +5,50 @@ use amo::{Client, ClientConfig, StaticToken};
 use amo_emulator::{Emulator, EmulatorConfig};
 use tokio::sync::OnceCell;
 
-use crate::{AppError, ErrorCode, Overview, load_overview};
+use crate::{AppError, ErrorCode, Overview, Source, load_overview};
 
 /// Sample leads in the demo account (`AMOSYNC_DEMO_LEADS` overrides).
 pub const DEFAULT_DEMO_LEADS: usize = 1500;
+
+/// What the demo account holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoOptions {
+    pub leads: usize,
+    /// The "now" (unix seconds) the sample history is generated around;
+    /// `None` is the current time. Pin it to get the same account twice.
+    pub now: Option<i64>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            leads: DEFAULT_DEMO_LEADS,
+            now: None,
+        }
+    }
+}
+
+impl DemoOptions {
+    /// Defaults overridden by `AMOSYNC_DEMO_LEADS` and `AMOSYNC_DEMO_NOW`
+    /// (unparsable values are ignored with a warning).
+    pub fn from_env() -> Self {
+        let mut options = DemoOptions::default();
+        if let Some(leads) = env_number::<usize>("AMOSYNC_DEMO_LEADS") {
+            options.leads = leads;
+        }
+        options.now = env_number::<i64>("AMOSYNC_DEMO_NOW");
+        options
+    }
+}
+
+fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let raw = std::env::var(name).ok()?;
+    let parsed = raw.trim().parse().ok();
+    if parsed.is_none() {
+        tracing::warn!(variable = name, value = %raw, "ignoring a value that is not a number");
+    }
+    parsed
+}
 
 /// A running demo: the emulator and a client connected to it.
 pub struct Demo {
@@ -18,9 +58,11 @@ pub struct Demo {
 
 impl Demo {
     /// Starts the emulator on a free loopback port and connects a client.
-    pub async fn start(leads: usize) -> Result<Demo, AppError> {
+    pub async fn start(options: DemoOptions) -> Result<Demo, AppError> {
+        let DemoOptions { leads, now } = options;
         let config = EmulatorConfig {
             leads,
+            now,
             ..EmulatorConfig::default()
         };
         let emulator = Emulator::start(config).await.map_err(|e| {
@@ -35,16 +77,13 @@ impl Demo {
         Ok(Demo { emulator, client })
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
+    /// The emulator behind the demo (its data, its control API).
     pub fn emulator(&self) -> &Emulator {
         &self.emulator
     }
 
     pub async fn overview(&self) -> Result<Overview, AppError> {
-        load_overview(&self.client, "demo").await
+        load_overview(&self.client, Source::Demo).await
     }
 }
 
@@ -57,12 +96,8 @@ pub struct DemoHandle {
 
 impl DemoHandle {
     pub async fn ensure_started(&self) -> Result<&Demo, AppError> {
-        let leads = std::env::var("AMOSYNC_DEMO_LEADS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_DEMO_LEADS);
         self.demo
-            .get_or_init(|| Demo::start(leads))
+            .get_or_init(|| Demo::start(DemoOptions::from_env()))
             .await
             .as_ref()
             .map_err(Clone::clone)

@@ -3,10 +3,11 @@
 //! Every operation returns [`AppError`] — a stable `code` the UI branches on
 //! and a `message` that says what to do next.
 
+pub mod bindings;
 pub mod demo;
 mod error;
 pub mod logging;
 mod overview;
 
 pub use error::{AppError, ErrorCode};
-pub use overview::{Overview, PipelineSummary, StatusSummary, load_overview};
+pub use overview::{Overview, PipelineSummary, Source, StatusSummary, load_overview};

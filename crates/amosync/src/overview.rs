@@ -6,20 +6,26 @@ use amo::models::StatusKey;
 use amo::{Client, LeadsQuery, MAX_LIMIT};
 use futures::TryStreamExt;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::AppError;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One status of a pipeline with its live leads.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct StatusSummary {
     pub id: u64,
     pub name: String,
+    /// `#rrggbb`.
     pub color: String,
     pub sort: i64,
+    /// Live (not deleted) leads in this status.
     pub leads: u64,
+    /// Sum of their prices, in the account's currency.
     pub price_sum: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A pipeline with its statuses in board order (142 won and 143 lost last).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct PipelineSummary {
     pub id: u64,
     pub name: String,
@@ -27,10 +33,20 @@ pub struct PipelineSummary {
     pub statuses: Vec<StatusSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Where an overview's data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The built-in emulator's sample account.
+    Demo,
+    /// A connected amoCRM account.
+    Account,
+}
+
+/// The account at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Overview {
-    /// `demo` (built-in emulator) or `account` (a connected amoCRM account).
-    pub source: &'static str,
+    pub source: Source,
     pub account_name: String,
     pub subdomain: String,
     pub currency: String,
@@ -39,7 +55,7 @@ pub struct Overview {
 
 /// Reads the account, its pipelines and every live lead (paged, under the
 /// client's shared rate limit) and totals leads and money per status.
-pub async fn load_overview(client: &Client, source: &'static str) -> Result<Overview, AppError> {
+pub async fn load_overview(client: &Client, source: Source) -> Result<Overview, AppError> {
     let account = client.account().await?;
     let pipelines = client.pipelines().await?;
 

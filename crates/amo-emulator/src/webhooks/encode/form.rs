@@ -37,6 +37,10 @@ impl Form {
 
 /// PHP `urlencode`: `A-Z a-z 0-9 - _ .` kept, space as `+`, every other byte
 /// as `%XX` with uppercase hex.
+///
+/// Deliberately not shared with `amo-webhook`'s encoder: the emulator plays
+/// amoCRM and the decoder is the product under test, so each writes the
+/// format from the spec on its own and the golden files hold them together.
 pub(crate) fn php_urlencode_into(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in s.as_bytes() {

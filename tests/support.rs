@@ -128,6 +128,16 @@ impl Control {
     pub async fn reset_faults(&self) {
         self.post("faults/reset", json!({})).await;
     }
+
+    /// Adds a plain-text note to a `lead`, `contact` or `company`; returns
+    /// the note as the API renders it.
+    pub async fn add_note(&self, entity: &str, entity_id: u64, text: &str) -> Value {
+        self.post(
+            "notes",
+            json!({ "entity": entity, "entity_id": entity_id, "text": text }),
+        )
+        .await
+    }
 }
 
 /// Typed lookups on the emulator's own counters (`emu.state().stats()`).

@@ -32,7 +32,7 @@ pub use client::Client;
 pub use config::ClientConfig;
 pub use endpoints::{
     ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsOrder, LeadsQuery,
-    UnsortedQuery,
+    NoteEntity, NotesOrder, NotesQuery, UnsortedQuery,
 };
 pub use error::ApiError;
 pub use limiter::RateLimiter;

@@ -7,6 +7,7 @@ mod events;
 pub mod gate;
 pub mod hal;
 mod leads;
+mod notes;
 pub mod render;
 mod tasks;
 mod webhooks;
@@ -24,7 +25,7 @@ pub use leads::LeadFilter;
 
 /// The `/api/v4` routes (to be nested under `/api/v4`).
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route("/account", get(catalog::account))
         .route("/users", get(catalog::users))
         .route("/users/{id}", get(catalog::user))
@@ -53,7 +54,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(webhooks::list)
                 .post(webhooks::register)
                 .delete(webhooks::unregister),
-        )
+        );
+    notes::routes(routes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state, gate::gate))

@@ -266,3 +266,36 @@ fn unsorted_and_webhook() {
     assert_eq!(webhook.settings.len(), 3);
     assert!(!webhook.disabled);
 }
+
+#[test]
+fn notes_keep_text_typed_and_other_params_raw() {
+    let sample = json!([
+        {"id": 42, "entity_id": 19619, "created_by": 1, "updated_by": 1, "created_at": 1700000000,
+         "updated_at": "1700000100", "responsible_user_id": 1, "group_id": 0, "note_type": "common",
+         "params": {"text": "Перезвонить «завтра»"}, "account_id": 5,
+         "is_needs_to_trigger_digital_pipeline": false,
+         "_links": {"self": {"href": "https://example.amocrm.ru/api/v4/leads/19619/notes/42"}}},
+        {"id": "43", "entity_id": 19619, "note_type": "call_in",
+         "params": {"uniq": "8f52d38a", "duration": 60, "source": "onlinePBX", "phone": "+79990000000",
+                    "link": "https://example.com/call.mp3", "call_status": 4}},
+        {"id": 44, "entity_id": 3, "note_type": "attachment", "params": []},
+        {"id": 45, "entity_id": 3, "note_type": "common", "params": null}
+    ]);
+    let notes: Vec<Note> = serde_json::from_value(sample.clone()).expect("notes");
+    assert_eq!(notes[0].text(), Some("Перезвонить «завтра»"));
+    assert_eq!(notes[0].updated_at, 1_700_000_100);
+    assert_eq!(
+        notes[0].extra.get("is_needs_to_trigger_digital_pipeline"),
+        Some(&json!(false))
+    );
+    assert_eq!((notes[1].id, notes[1].text()), (43, None));
+    assert_eq!(notes[1].params.extra["duration"], 60);
+    assert_eq!(notes[1].params.extra["phone"], "+79990000000");
+    assert_eq!(notes[2].params, NoteParams::default());
+    assert_eq!(notes[3].params, NoteParams::default());
+    let back = serde_json::to_value(&notes).expect("ser");
+    assert_eq!(back[0]["params"], sample[0]["params"]);
+    assert_eq!(back[1]["params"], sample[1]["params"]);
+    assert_eq!(back[0]["_links"], sample[0]["_links"]);
+    assert!(serde_json::from_value::<Note>(json!({"id": 1, "params": "text"})).is_err());
+}

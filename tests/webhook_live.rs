@@ -419,88 +419,70 @@ fn kinds(p: &WebhookPayload) -> Vec<String> {
         .collect()
 }
 
+/// The events of one kind in a body, in body order.
+fn pick<'a, T>(
+    p: &'a WebhookPayload,
+    select: impl Fn(&'a WebhookEvent) -> Option<&'a T>,
+) -> Vec<&'a T> {
+    p.events.iter().filter_map(select).collect()
+}
+
 fn leads(p: &WebhookPayload, want: LeadAction) -> Vec<&LeadEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::Lead { action, lead } if *action == want => Some(lead),
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::Lead { action, lead } if *action == want => Some(lead),
+        _ => None,
+    })
 }
 
 fn contacts(p: &WebhookPayload, want: ContactAction, kind: ContactKind) -> Vec<&ContactEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::Contact { action, contact }
-                if *action == want && contact.kind == kind =>
-            {
-                Some(contact)
-            }
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::Contact { action, contact } if *action == want && contact.kind == kind => {
+            Some(contact)
+        }
+        _ => None,
+    })
 }
 
 fn talks(p: &WebhookPayload, want: TalkAction) -> Vec<&TalkEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::Talk { action, talk } if *action == want => Some(talk),
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::Talk { action, talk } if *action == want => Some(talk),
+        _ => None,
+    })
 }
 
 fn tasks(p: &WebhookPayload, want: TaskAction) -> Vec<&TaskEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::Task { action, task } if *action == want => Some(task),
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::Task { action, task } if *action == want => Some(task),
+        _ => None,
+    })
 }
 
 fn messages(p: &WebhookPayload) -> Vec<&MessageEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::Message { message } => Some(message),
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::Message { message } => Some(message),
+        _ => None,
+    })
 }
 
 fn notes(p: &WebhookPayload, want: NoteParent) -> Vec<&NoteEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::Note { parent, note } if *parent == want => Some(note),
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::Note { parent, note } if *parent == want => Some(note),
+        _ => None,
+    })
 }
 
 fn unsorted_adds(p: &WebhookPayload) -> Vec<&UnsortedAddEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::UnsortedAdd { unsorted } => Some(unsorted),
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::UnsortedAdd { unsorted } => Some(unsorted),
+        _ => None,
+    })
 }
 
 fn unsorted_deletes(p: &WebhookPayload) -> Vec<&UnsortedDeleteEvent> {
-    p.events
-        .iter()
-        .filter_map(|e| match e {
-            WebhookEvent::UnsortedDelete { unsorted } => Some(unsorted),
-            _ => None,
-        })
-        .collect()
+    pick(p, |e| match e {
+        WebhookEvent::UnsortedDelete { unsorted } => Some(unsorted),
+        _ => None,
+    })
 }
 
 /// The only element, or a panic naming `what`.

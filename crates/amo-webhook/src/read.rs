@@ -79,7 +79,12 @@ impl Reader {
     ) -> Result<Option<T>, FieldError> {
         match self.string(key)? {
             None => Ok(None),
-            Some(v) if v.is_empty() => Ok(None),
+            // `""` means "no value", but the key was sent: keep it in `extra`
+            // so nothing received is lost and re-encoding writes it back.
+            Some(v) if v.is_empty() => {
+                self.put_back(key, Node::Value(v));
+                Ok(None)
+            }
             Some(v) => match parse(&v) {
                 Some(n) => Ok(Some(n)),
                 None => Err(self.error(key, bad(v))),

@@ -883,3 +883,23 @@ fn encode_writes_http_build_query_shape() {
     );
     assert_eq!(decode(encode(&p).as_bytes()).unwrap(), p);
 }
+
+/// Found by the fuzzer: `custom_fields[][id]=` (an empty number) read as
+/// `None` and vanished on re-encoding. An empty value reads as `None` and the
+/// key is kept in `extra`, so nothing received is lost.
+#[test]
+fn empty_numbers_read_as_none_and_survive_reencoding() {
+    let body = "leads%5Bstatus%5D%5B34%5D%5Bid%5D=2\
+        &leads%5Bstatus%5D%5B34%5D%5Bprice%5D=\
+        &leads%5Bstatus%5D%5B34%5D%5Bcustom_fields%5D%5B%5D%5Bid%5D=\
+        &account%5Bsubdomain%5D=rentcar";
+    let payload = decode(body.as_bytes()).expect("decodes");
+    let WebhookEvent::Lead { lead, .. } = &payload.events[0] else {
+        panic!("a lead event: {:?}", payload.events);
+    };
+    assert_eq!(lead.price, None);
+    assert_eq!(lead.custom_fields.len(), 1);
+    assert_eq!(lead.custom_fields[0].id, None);
+    let again = decode(encode(&payload).as_bytes()).expect("re-encoded body decodes");
+    assert_eq!(again.events, payload.events);
+}

@@ -23,7 +23,9 @@ mkdir -p "$corpus"
 if compgen -G "$root/tests/golden/webhooks/*.form" >/dev/null; then
   cp "$root"/tests/golden/webhooks/*.form "$corpus"/
 fi
-run_args=(-max_total_time="$seconds" -max_len=16384 -print_final_stats=1)
+# A fixed seed keeps the CI run reproducible; FUZZ_SEED=0 picks a random one
+# (libFuzzer's meaning of 0) for exploratory runs.
+run_args=(-max_total_time="$seconds" -max_len=16384 -seed="${FUZZ_SEED:-1}" -print_final_stats=1)
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   # No nightly (and no network to fetch one): build the same target with the

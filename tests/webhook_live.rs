@@ -30,6 +30,10 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// Every settings code amocrm.md §1 lists (accepted and resolved unsorted
 /// requests come under `add_unsorted`: there is no `delete_unsorted`).
+///
+/// Written out from the spec on purpose rather than taken from the
+/// emulator's `WEBHOOK_SETTINGS`: the tests check that the account keeps
+/// exactly these, so the oracle must not come from the code under test.
 const ALL_SETTINGS: &[&str] = &[
     "add_lead",
     "update_lead",

@@ -25,32 +25,9 @@ const NOTE_KEYS: &[&str] = &[
     "_links",
 ];
 
-/// Follows `_links.next` from `first`, returning every note (bounded).
-async fn follow(emu: &amo_emulator::Emulator, first: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut next = Some(format!("{}{first}", emu.base_url()));
-    for _ in 0..200 {
-        let Some(url) = next.take() else { break };
-        let a = get(emu, &url, Some(&emu.token())).await;
-        if a.status == 204 {
-            break;
-        }
-        assert_eq!(a.status, 200, "{url}: {}", a.body);
-        let page = a.json();
-        out.extend(
-            page["_embedded"]["notes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default(),
-        );
-        next = page["_links"]["next"]["href"].as_str().map(str::to_string);
-    }
-    assert!(next.is_none(), "paging did not finish");
-    out
-}
-
-fn ids(items: &[Value]) -> Vec<u64> {
-    items.iter().filter_map(|i| i["id"].as_u64()).collect()
+/// Every note reachable from `first` by `_links.next`.
+async fn all_notes(emu: &amo_emulator::Emulator, first: &str) -> Vec<Value> {
+    follow(emu, first, "notes").await
 }
 
 /// (note id, entity id) of every lead note in the world.
@@ -113,7 +90,7 @@ async fn paging_visits_each_note_once() {
     let expected: BTreeSet<u64> = lead_notes(&emu).into_iter().map(|(id, _)| id).collect();
     assert!(expected.len() > 14, "enough notes for several pages");
     for order in ["", "&order[updated_at]=desc", "&order[id]=desc"] {
-        let seen = ids(&follow(&emu, &format!("/api/v4/leads/notes?limit=7{order}")).await);
+        let seen = ids(&all_notes(&emu, &format!("/api/v4/leads/notes?limit=7{order}")).await);
         assert_eq!(
             seen.len(),
             expected.len(),
@@ -121,9 +98,9 @@ async fn paging_visits_each_note_once() {
         );
         assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), expected);
     }
-    let desc = ids(&follow(&emu, "/api/v4/leads/notes?limit=250&order[id]=desc").await);
+    let desc = ids(&all_notes(&emu, "/api/v4/leads/notes?limit=250&order[id]=desc").await);
     assert!(desc.windows(2).all(|w| w[0] > w[1]), "order[id]=desc");
-    let by_update = follow(&emu, "/api/v4/leads/notes?limit=250&order[updated_at]=asc").await;
+    let by_update = all_notes(&emu, "/api/v4/leads/notes?limit=250&order[updated_at]=asc").await;
     let times: Vec<i64> = by_update
         .iter()
         .filter_map(|n| n["updated_at"].as_i64())
@@ -170,7 +147,7 @@ async fn filters_select_notes() {
         format!("filter[entity_id][]={first_entity}&filter[entity_id][]={second_entity}"),
         format!("filter[entity_id]={first_entity},{second_entity}"),
     ] {
-        let got = ids(&follow(&emu, &format!("/api/v4/leads/notes?{query}")).await);
+        let got = ids(&all_notes(&emu, &format!("/api/v4/leads/notes?{query}")).await);
         let want: Vec<u64> = notes
             .iter()
             .filter(|(_, e)| *e == first_entity || *e == second_entity)
@@ -180,7 +157,7 @@ async fn filters_select_notes() {
     }
 
     // filter[id][]
-    let got = ids(&follow(
+    let got = ids(&all_notes(
         &emu,
         &format!("/api/v4/leads/notes?filter[id][]={second_id}&filter[id][]={first_id}"),
     )
@@ -188,7 +165,7 @@ async fn filters_select_notes() {
     assert_eq!(got, vec![first_id, second_id]);
 
     // filter[note_type][]
-    let common = follow(
+    let common = all_notes(
         &emu,
         "/api/v4/leads/notes?filter[note_type][]=common&limit=250",
     )
@@ -210,7 +187,7 @@ async fn filters_select_notes() {
         .map(|n| (n.id, n.updated_at))
         .collect();
     let mid = times[times.len() / 2].1;
-    let got: BTreeSet<u64> = ids(&follow(
+    let got: BTreeSet<u64> = ids(&all_notes(
         &emu,
         &format!("/api/v4/leads/notes?filter[updated_at][from]={mid}&limit=250"),
     )
@@ -223,7 +200,7 @@ async fn filters_select_notes() {
         .map(|(id, _)| *id)
         .collect();
     assert_eq!(got, want);
-    let got: BTreeSet<u64> = ids(&follow(
+    let got: BTreeSet<u64> = ids(&all_notes(
         &emu,
         &format!("/api/v4/leads/notes?filter[updated_at][to]={mid}&limit=250"),
     )
@@ -238,7 +215,7 @@ async fn filters_select_notes() {
     assert_eq!(got, want);
 
     // One entity's route, with the same filters.
-    let of_one = ids(&follow(&emu, &format!("/api/v4/leads/{first_entity}/notes")).await);
+    let of_one = ids(&all_notes(&emu, &format!("/api/v4/leads/{first_entity}/notes")).await);
     let want: Vec<u64> = notes
         .iter()
         .filter(|(_, e)| *e == first_entity)
@@ -388,7 +365,7 @@ async fn added_notes_appear_newer_with_cyrillic_intact() {
         assert_eq!(page["_embedded"]["notes"][0]["params"]["text"], text);
 
         // Seen since the newest seeded note, in the entity's own list too.
-        let since = ids(&follow(
+        let since = ids(&all_notes(
             &emu,
             &format!(
                 "/api/v4/{segment}/{id}/notes?filter[updated_at][from]={}",

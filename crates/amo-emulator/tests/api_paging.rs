@@ -7,34 +7,6 @@ use std::collections::BTreeSet;
 use common::*;
 use serde_json::Value;
 
-/// Follows `_links.next` from `first`, returning every item under `key` (bounded).
-async fn follow(emu: &amo_emulator::Emulator, first: &str, key: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut next = Some(format!("{}{first}", emu.base_url()));
-    for _ in 0..200 {
-        let Some(url) = next.take() else { break };
-        let a = get(emu, &url, Some(&emu.token())).await;
-        if a.status == 204 {
-            break;
-        }
-        assert_eq!(a.status, 200, "{url}: {}", a.body);
-        let page = a.json();
-        out.extend(
-            page["_embedded"][key]
-                .as_array()
-                .cloned()
-                .unwrap_or_default(),
-        );
-        next = page["_links"]["next"]["href"].as_str().map(str::to_string);
-    }
-    assert!(next.is_none(), "paging did not finish");
-    out
-}
-
-fn ids(items: &[Value]) -> Vec<u64> {
-    items.iter().filter_map(|i| i["id"].as_u64()).collect()
-}
-
 #[tokio::test]
 async fn next_links_visit_every_lead_once() {
     let emu = start(230).await;

@@ -150,3 +150,31 @@ pub fn has_keys(obj: &Value, keys: &[&str], what: &str) {
         assert!(obj.get(k).is_some(), "{what} lacks `{k}`: {obj}");
     }
 }
+
+/// Follows `_links.next` from `first`, returning every item under `key` (bounded).
+pub async fn follow(emu: &Emulator, first: &str, key: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut next = Some(format!("{}{first}", emu.base_url()));
+    for _ in 0..200 {
+        let Some(url) = next.take() else { break };
+        let a = get(emu, &url, Some(&emu.token())).await;
+        if a.status == 204 {
+            break;
+        }
+        assert_eq!(a.status, 200, "{url}: {}", a.body);
+        let page = a.json();
+        out.extend(
+            page["_embedded"][key]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        next = page["_links"]["next"]["href"].as_str().map(str::to_string);
+    }
+    assert!(next.is_none(), "paging did not finish");
+    out
+}
+
+pub fn ids(items: &[Value]) -> Vec<u64> {
+    items.iter().filter_map(|i| i["id"].as_u64()).collect()
+}

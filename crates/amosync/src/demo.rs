@@ -68,7 +68,7 @@ impl Demo {
         let emulator = Emulator::start(config).await.map_err(|e| {
             AppError::new(
                 ErrorCode::DemoUnavailable,
-                format!("The demo emulator did not start ({e}); restart AmoSync."),
+                format!("The demo emulator did not start ({e}); press Retry or restart AmoSync."),
             )
         })?;
         let client_config = ClientConfig::from_url(&emulator.base_url())?;
@@ -87,20 +87,19 @@ impl Demo {
     }
 }
 
-/// Lazily started demo shared by every caller; a failed start is remembered
-/// and reported to each caller rather than retried in a loop.
+/// Lazily started demo shared by every caller. Concurrent callers wait for
+/// one start; a failed start is not kept, so the next call (the UI's Retry)
+/// tries again — once per call, never in a loop.
 #[derive(Default)]
 pub struct DemoHandle {
-    demo: OnceCell<Result<Demo, AppError>>,
+    demo: OnceCell<Demo>,
 }
 
 impl DemoHandle {
     pub async fn ensure_started(&self) -> Result<&Demo, AppError> {
         self.demo
-            .get_or_init(|| Demo::start(DemoOptions::from_env()))
+            .get_or_try_init(|| Demo::start(DemoOptions::from_env()))
             .await
-            .as_ref()
-            .map_err(Clone::clone)
     }
 
     pub async fn overview(&self) -> Result<Overview, AppError> {

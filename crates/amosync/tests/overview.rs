@@ -194,3 +194,19 @@ fn errors_serialize_as_code_and_message() {
         serde_json::json!({"code": "DemoUnavailable", "message": "Перезапустите AmoSync"})
     );
 }
+
+#[tokio::test]
+async fn the_demo_handle_starts_once_and_serves_every_caller() {
+    let handle = amosync::demo::DemoHandle::default();
+    let (a, b) = tokio::join!(handle.ensure_started(), handle.ensure_started());
+    let (a, b) = (a.expect("first caller"), b.expect("second caller"));
+    assert_eq!(
+        a.emulator().base_url(),
+        b.emulator().base_url(),
+        "one emulator for both"
+    );
+    assert_eq!(
+        handle.overview().await.expect("overview").source,
+        Source::Demo
+    );
+}

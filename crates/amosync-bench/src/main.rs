@@ -1,0 +1,2 @@
+//! `amosync-bench`: prints one JSON object with every figure.
+fn main() {}

@@ -1,0 +1,29 @@
+//! AmoSync's sync engine.
+//!
+//! ```text
+//! amoCRM ─form POST─▶ receiver (127.0.0.1) ─▶ event log (group commit, durable) ─▶ 200
+//!                                                 │
+//!                    applier: decode ─▶ store (newest wins) ─▶ touched ids
+//!                                                 │
+//!                    fetcher: coalesce ─▶ GET leads/contacts/talks by id ─▶ store (API wins)
+//! catch-up (start, every few minutes, after downtime, on demand): cursors − overlap, events API
+//! ```
+//!
+//! Time and the amoCRM client are injected ([`Clock`], [`amo::Client`]), so
+//! tests drive everything against the emulator.
+
+pub mod applier;
+pub mod catchup;
+mod clock;
+pub mod engine;
+mod error;
+pub mod fetcher;
+pub mod ingest;
+pub mod receiver;
+mod secret;
+
+pub use catchup::{CatchupOptions, CatchupReport, catch_up};
+pub use clock::{Clock, SystemClock};
+pub use engine::{Engine, EngineConfig, EngineHandle, EngineStatus};
+pub use error::SyncError;
+pub use secret::WebhookSecret;

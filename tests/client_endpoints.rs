@@ -4,7 +4,7 @@
 
 use amo::models::event_kinds;
 use amo::{
-    ContactWith, ContactsQuery, EventsQuery, LeadWith, LeadsQuery, UnsortedQuery, collect_all,
+    CompaniesQuery, CompanyWith, ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsQuery, UnsortedQuery, collect_all,
 };
 use amosync_tests::{base_url, client_with_token, start_emulator};
 
@@ -41,6 +41,29 @@ async fn every_endpoint_decodes_the_emulator() {
         contacts.iter().any(|c| !c.phones().is_empty()),
         "PHONE multitext decoded"
     );
+
+    // Companies: list by updated_at (ascending), the `from` filter, by ids.
+    let companies = collect_all(client.companies(
+        &CompaniesQuery::new().order(ContactsOrder::UpdatedAt(amo::SortDirection::Asc)),
+    ))
+    .await
+    .expect("companies");
+    assert!(!companies.is_empty(), "seed 61 has companies");
+    assert!(companies.windows(2).all(|w| w[0].updated_at <= w[1].updated_at));
+    let middle = companies[companies.len() / 2].updated_at;
+    let newer = collect_all(client.companies(&CompaniesQuery::new().updated_from(middle)))
+        .await
+        .expect("companies from");
+    assert_eq!(
+        newer.len(),
+        companies.iter().filter(|c| c.updated_at >= middle).count()
+    );
+    let some: Vec<u64> = companies.iter().map(|c| c.id).take(3).collect();
+    let by_ids = client
+        .companies_by_ids(&some, &[CompanyWith::Leads])
+        .await
+        .expect("companies by ids");
+    assert_eq!(by_ids.len(), some.len());
 
     // Leads with contacts link to contacts that exist.
     let leads = collect_all(client.leads(&LeadsQuery::new().with(LeadWith::Contacts)))

@@ -24,6 +24,7 @@ async fn twenty_callers_share_one_limiter_without_429() {
         .collect();
 
     emu.state().reset_stats();
+    let before = client.usage();
     let start = Arc::new(Barrier::new(CALLERS));
     let mut tasks = Vec::new();
     for caller in 0..CALLERS {
@@ -54,6 +55,13 @@ async fn twenty_callers_share_one_limiter_without_429() {
     }
 
     let stats = emu.state().stats();
+    let usage = client.usage();
+    assert_eq!(usage.rate_limited, 0, "the client counted no 429 either");
+    assert_eq!(
+        usage.requests - before.requests,
+        stats.status_count(200) + stats.status_count(429) + stats.status_count(403),
+        "the client's request counter agrees with the emulator's"
+    );
     assert_eq!(stats.status_count(429), 0, "not a single 429: {stats:?}");
     assert_eq!(stats.status_count(403), 0, "and no block");
     let ok = stats.status_count(200);

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use url::Url;
 
@@ -26,6 +27,23 @@ pub(crate) struct Inner {
     pub(crate) config: ClientConfig,
     pub(crate) tokens: Box<dyn DynTokenProvider>,
     pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) usage: UsageCounters,
+}
+
+/// Requests this client (and its clones) sent, and how many were answered 429.
+#[derive(Debug, Default)]
+pub(crate) struct UsageCounters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+}
+
+/// What a client and its clones have sent so far ([`Client::usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApiUsage {
+    /// HTTP requests sent, retries and refresh re-sends included.
+    pub requests: u64,
+    /// Of those, answered 429.
+    pub rate_limited: u64,
 }
 
 impl Client {
@@ -60,6 +78,7 @@ impl Client {
                 config,
                 tokens: Box::new(tokens),
                 limiter,
+                usage: UsageCounters::default(),
             }),
         })
     }
@@ -67,6 +86,14 @@ impl Client {
     /// The configuration this client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// Requests sent so far by this client and its clones (every attempt counts).
+    pub fn usage(&self) -> ApiUsage {
+        ApiUsage {
+            requests: self.inner.usage.requests.load(Ordering::Relaxed),
+            rate_limited: self.inner.usage.rate_limited.load(Ordering::Relaxed),
+        }
     }
 
     /// The rate limiter shared by this client and its clones.

@@ -28,10 +28,10 @@ mod request;
 mod secret;
 mod token;
 
-pub use client::Client;
+pub use client::{ApiUsage, Client};
 pub use config::ClientConfig;
 pub use endpoints::{
-    ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsOrder, LeadsQuery,
+    CompaniesQuery, CompanyWith, ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsOrder, LeadsQuery,
     NoteEntity, NotesOrder, NotesQuery, UnsortedQuery,
 };
 pub use error::ApiError;

@@ -196,6 +196,10 @@ impl Client {
         auth.set_sensitive(true);
         request.headers_mut().insert(AUTHORIZATION, auth);
 
+        self.inner
+            .usage
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = self
             .inner
             .http
@@ -203,6 +207,12 @@ impl Client {
             .await
             .map_err(transport_error)?;
         let status = response.status().as_u16();
+        if status == 429 {
+            self.inner
+                .usage
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)

@@ -1,4 +1,4 @@
-//! `GET /api/v4/contacts` with filters, by ids, by id; `GET /api/v4/companies/{id}`.
+//! `GET /api/v4/contacts` and `GET /api/v4/companies`: with filters, by ids, by id.
 
 use crate::client::Client;
 use crate::error::ApiError;
@@ -88,7 +88,92 @@ impl ContactsQuery {
     }
 }
 
+/// Extra data for companies (`with=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompanyWith {
+    /// `_embedded.leads`.
+    Leads,
+    /// `_embedded.contacts`.
+    Contacts,
+}
+
+impl WithToken for CompanyWith {
+    fn token(self) -> &'static str {
+        match self {
+            CompanyWith::Leads => "leads",
+            CompanyWith::Contacts => "contacts",
+        }
+    }
+}
+
+/// Filters for [`Client::companies`] (same shape as contacts; sorted with
+/// [`ContactsOrder`], whose fields companies share).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompaniesQuery {
+    filter: EntityFilter<CompanyWith>,
+    order: Option<ContactsOrder>,
+}
+
+impl Default for CompaniesQuery {
+    fn default() -> Self {
+        CompaniesQuery::new()
+    }
+}
+
+impl CompaniesQuery {
+    /// Every company, 250 per page.
+    pub fn new() -> Self {
+        CompaniesQuery {
+            filter: EntityFilter::new(),
+            order: None,
+        }
+    }
+
+    entity_filter_methods!(CompanyWith, "companies", "companies_by_ids");
+
+    /// Sort order.
+    pub fn order(mut self, order: ContactsOrder) -> Self {
+        self.order = Some(order);
+        self
+    }
+
+    /// Validates and renders the query string pairs.
+    pub fn to_pairs(&self) -> Result<Vec<(String, String)>, ApiError> {
+        let mut pairs = Pairs::default();
+        self.filter.push_head(&mut pairs, "companies_by_ids")?;
+        let order = self.order.map(|order| match order {
+            ContactsOrder::UpdatedAt(d) => ("updated_at", d),
+            ContactsOrder::Id(d) => ("id", d),
+        });
+        self.filter.push_tail(&mut pairs, order);
+        Ok(pairs.into_vec())
+    }
+}
+
 impl Client {
+    /// Companies matching `query`, page by page, following `_links.next`.
+    pub fn companies(&self, query: &CompaniesQuery) -> PageStream<Company> {
+        self.list("/api/v4/companies", "companies", query.to_pairs())
+    }
+
+    /// The companies with these ids (unknown ids left out), in batches of ≤ 250.
+    pub async fn companies_by_ids(
+        &self,
+        ids: &[u64],
+        with: &[CompanyWith],
+    ) -> Result<Vec<Company>, ApiError> {
+        self.by_ids(
+            ids,
+            |company: &Company| company.id,
+            |batch| {
+                let mut query = CompaniesQuery::new().ids(batch.iter().copied());
+                with.iter().for_each(|w| query.filter.add_with(*w));
+                self.companies(&query)
+            },
+        )
+        .await
+    }
+
     /// Contacts matching `query`, page by page, following `_links.next`.
     pub fn contacts(&self, query: &ContactsQuery) -> PageStream<Contact> {
         self.list("/api/v4/contacts", "contacts", query.to_pairs())

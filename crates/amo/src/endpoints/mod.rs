@@ -11,7 +11,7 @@ mod talks;
 mod unsorted;
 mod webhooks;
 
-pub use contacts::{ContactWith, ContactsOrder, ContactsQuery};
+pub use contacts::{CompaniesQuery, CompanyWith, ContactWith, ContactsOrder, ContactsQuery};
 pub use events::EventsQuery;
 pub use leads::{LeadWith, LeadsOrder, LeadsQuery};
 pub use notes::{NoteEntity, NotesOrder, NotesQuery};

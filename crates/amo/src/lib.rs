@@ -31,8 +31,8 @@ mod token;
 pub use client::{ApiUsage, Client};
 pub use config::ClientConfig;
 pub use endpoints::{
-    CompaniesQuery, CompanyWith, ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsOrder, LeadsQuery,
-    NoteEntity, NotesOrder, NotesQuery, UnsortedQuery,
+    CompaniesQuery, CompanyWith, ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith,
+    LeadsOrder, LeadsQuery, NoteEntity, NotesOrder, NotesQuery, UnsortedQuery,
 };
 pub use error::ApiError;
 pub use limiter::RateLimiter;

@@ -7,13 +7,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process (a running `amosync serve` or the desktop app) holds the file.
-    #[error("the store {path} is in use by another AmoSync process; query that process or stop it first")]
+    #[error(
+        "the store {path} is in use by another AmoSync process; query that process or stop it first"
+    )]
     Locked {
         /// The store file.
         path: String,
     },
     /// The file was written by a newer AmoSync.
-    #[error("the store was written by a newer AmoSync (schema {found}, this build knows {supported}); update AmoSync")]
+    #[error(
+        "the store was written by a newer AmoSync (schema {found}, this build knows {supported}); update AmoSync"
+    )]
     TooNew {
         /// Schema version in the file.
         found: u32,
@@ -21,7 +25,9 @@ pub enum StoreError {
         supported: u32,
     },
     /// The file is not a store or is damaged.
-    #[error("the store file {path} cannot be read ({reason}); move it aside and run `amosync sync` to rebuild it")]
+    #[error(
+        "the store file {path} cannot be read ({reason}); move it aside and run `amosync sync` to rebuild it"
+    )]
     Corrupt {
         /// The store file.
         path: String,

@@ -15,11 +15,28 @@
 //!   snapshot and never block the writer.
 //!
 //! Open a file with [`Store::open`]; an older schema is migrated on open.
+//!
+//! Layout: `tables` (table definitions), `codec` (value encodings),
+//! `migrate` (open, versions, rebuild of derived indexes), `newest`
+//! (newest-wins rule), `leads`/`entities`/`chats`/`history` (writes and
+//! their indexes), `funnel`, `search`, `detail`, `events` (queries).
 
+mod chats;
+mod codec;
+mod detail;
+mod entities;
 mod error;
+mod events;
+mod funnel;
+mod history;
+mod leads;
+mod migrate;
 mod model;
+mod newest;
 mod query;
+mod search;
 mod store;
+mod tables;
 mod write;
 
 pub use error::{StoreError, StoreResult};
@@ -29,7 +46,7 @@ pub use model::{
     SyncState, TalkRecord,
 };
 pub use query::{
-    ChatActivity, ChannelCount, ContactDetail, ContactsQuery, Funnel, FunnelQuery, FunnelStatus,
+    ChannelCount, ChatActivity, ContactDetail, ContactsQuery, Funnel, FunnelQuery, FunnelStatus,
     LeadDetail, LeadsOrder, LeadsQuery, Page, StatusKind, StoreStatus, TalksQuery, TimeRange,
 };
 pub use store::{SCHEMA_VERSION, Store};

@@ -62,13 +62,20 @@ pub struct FunnelStatus {
     pub count: u64,
     /// Sum of their prices.
     pub price_sum: i64,
-    /// Leads that reached this status or went further (open statuses only).
+    /// Leads that reached this status or went further (open statuses): leads
+    /// now in it or a later open status, every won lead, and lost leads whose
+    /// last open status was this one or later (a lost lead whose last open
+    /// status is unknown counts only at the first status). For the won and
+    /// lost rows: their `count`.
     pub reached: u64,
     /// `reached(next open status) / reached(this)`; `None` for the last open status, won, lost, or 0 reached.
     pub conversion_to_next: Option<f64>,
     /// `won / reached(this)`; `None` for won/lost or 0 reached.
     pub conversion_to_won: Option<f64>,
-    /// Median seconds a lead stayed in this status (only `with_time_in_status`).
+    /// Median seconds a lead stayed in this status (only `with_time_in_status`;
+    /// open statuses only). Counts finished stays only, from entering the
+    /// status to the lead's next move in the history; leads still in the
+    /// status are left out. `None` when no stay finished.
     pub median_seconds_in_status: Option<i64>,
 }
 
@@ -197,7 +204,7 @@ pub struct LeadDetail {
 pub struct ContactDetail {
     /// The contact.
     pub contact: ContactRecord,
-    /// Leads linked to it.
+    /// Leads linked to it (not deleted), newest `updated_at` first.
     pub leads: Vec<LeadRecord>,
     /// Notes, oldest first.
     pub notes: Vec<NoteRecord>,

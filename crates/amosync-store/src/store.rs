@@ -4,16 +4,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use amo::models::{Pipeline, User};
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use crate::error::StoreResult;
+use crate::codec::{Agg, decode_contact_search, from_json, meta_u32};
+use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    AccountBinding, ContactRecord, EventLogQuery, LeadRecord, LoggedEvent, RawEvent, SyncState,
-    TalkRecord,
+    AccountBinding, CompanyRecord, ContactRecord, EventLogQuery, LeadRecord, LoggedEvent, RawEvent,
+    SyncState, TalkRecord,
 };
 use crate::query::{
-    ChatActivity, ContactDetail, ContactsQuery, Funnel, FunnelQuery, LeadDetail, LeadsQuery,
-    Page, StoreStatus, TalksQuery,
+    ChatActivity, ContactDetail, ContactsQuery, Funnel, FunnelQuery, LeadDetail, LeadsQuery, Page,
+    StoreStatus, TalksQuery,
 };
+use crate::tables::*;
 use crate::write::WriteTx;
 
 /// Schema version this build writes. Older files are migrated on open.
@@ -33,12 +36,28 @@ impl std::fmt::Debug for Store {
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 impl Store {
     /// Opens (creating if absent) the store at `path`, migrating an older
     /// schema. [`crate::StoreError::Locked`] when another process holds it.
     pub fn open(path: &Path) -> StoreResult<Store> {
-        let _ = path;
-        todo!()
+        let db = crate::migrate::open_db(path)?;
+        crate::migrate::prepare(&db, path, SCHEMA_VERSION).map_err(|e| match e {
+            StoreError::Io(reason) => StoreError::Corrupt {
+                path: path.display().to_string(),
+                reason,
+            },
+            other => other,
+        })?;
+        Ok(Store {
+            db: Arc::new(db),
+            path: path.to_path_buf(),
+        })
     }
 
     /// The file's path.
@@ -46,108 +65,185 @@ impl Store {
         &self.path
     }
 
+    fn read(&self) -> StoreResult<ReadTransaction> {
+        Ok(self.db.begin_read()?)
+    }
+
     /// Schema version of the open file (== [`SCHEMA_VERSION`] after open).
     pub fn schema_version(&self) -> StoreResult<u32> {
-        let _ = &self.db;
-        todo!()
+        let tx = self.read()?;
+        let t = tx.open_table(META)?;
+        let v = t.get(meta::SCHEMA)?;
+        v.and_then(|v| meta_u32(v.value()))
+            .ok_or_else(|| StoreError::Record("the store has no schema version".into()))
+    }
+
+    /// Drops and rebuilds the derived indexes (funnel aggregates, lead
+    /// facts, search text, links) from the primary records. Open does this by
+    /// itself when the index version changes; exposed for repair and tests.
+    pub fn rebuild_derived(&self) -> StoreResult<()> {
+        let tx = self.db.begin_write()?;
+        crate::migrate::rebuild_derived(&tx)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Appends raw webhook bodies to the event log in **one durable commit**
     /// and returns their sequence numbers. When this returns, they survive a crash.
     pub fn append_events(&self, events: &[RawEvent]) -> StoreResult<Vec<u64>> {
-        let _ = events;
-        todo!()
+        crate::events::append(&self.db, events)
     }
 
     /// Log entries not applied yet, oldest first, at most `limit`.
     pub fn pending_events(&self, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
-        let _ = limit;
-        todo!()
+        crate::events::pending(&self.db, limit)
     }
 
     /// Log entries for display (`amosync events`).
     pub fn events(&self, query: &EventLogQuery) -> StoreResult<Vec<LoggedEvent>> {
-        let _ = query;
-        todo!()
+        crate::events::list(&self.db, query)
     }
 
     /// Runs `f` in one write transaction and commits it durably. If `f`
     /// returns an error nothing is written.
     pub fn write<T>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let _ = f;
-        todo!()
+        let tx = self.db.begin_write()?;
+        let out = {
+            let mut w = WriteTx::new(&tx, now_ms())?;
+            let out = f(&mut w)?;
+            w.finish()?;
+            out
+        };
+        tx.commit()?;
+        Ok(out)
     }
 
     /// The bound account.
     pub fn binding(&self) -> StoreResult<Option<AccountBinding>> {
-        todo!()
+        let tx = self.read()?;
+        let t = tx.open_table(META)?;
+        let v = t.get(meta::BINDING)?;
+        v.map(|v| from_json(v.value(), "the account binding"))
+            .transpose()
     }
 
     /// Sync bookkeeping.
     pub fn sync_state(&self) -> StoreResult<SyncState> {
-        todo!()
+        let tx = self.read()?;
+        let t = tx.open_table(META)?;
+        let v = t.get(meta::SYNC)?;
+        Ok(v.map(|v| from_json(v.value(), "the sync state"))
+            .transpose()?
+            .unwrap_or_default())
     }
 
     /// Pipelines with their statuses, in `sort` order.
     pub fn pipelines(&self) -> StoreResult<Vec<Pipeline>> {
-        todo!()
+        let tx = self.read()?;
+        let mut out: Vec<Pipeline> = Vec::new();
+        for row in tx.open_table(PIPELINES)?.iter()? {
+            let (_, v) = row?;
+            let mut p: Pipeline = from_json(v.value(), "a stored pipeline")?;
+            p.embedded.statuses = crate::funnel::ordered_statuses(&p)
+                .into_iter()
+                .filter(|s| p.status(s.id).is_some())
+                .collect();
+            out.push(p);
+        }
+        out.sort_by_key(|p| (p.sort, p.id));
+        Ok(out)
     }
 
     /// Users.
     pub fn users(&self) -> StoreResult<Vec<User>> {
-        todo!()
+        let tx = self.read()?;
+        let mut out = Vec::new();
+        for row in tx.open_table(USERS)?.iter()? {
+            let (_, v) = row?;
+            out.push(from_json(v.value(), "a stored user")?);
+        }
+        Ok(out)
     }
 
     /// The funnel of one pipeline; `None` for an unknown pipeline.
     pub fn funnel(&self, query: &FunnelQuery) -> StoreResult<Option<Funnel>> {
-        let _ = query;
-        todo!()
+        crate::funnel::funnel(&self.read()?, query)
     }
 
     /// Leads matching `query`.
     pub fn leads(&self, query: &LeadsQuery) -> StoreResult<Page<LeadRecord>> {
-        let _ = query;
-        todo!()
+        crate::search::leads(&self.read()?, query)
     }
 
     /// One lead (tombstoned ones too).
     pub fn lead_record(&self, id: u64) -> StoreResult<Option<LeadRecord>> {
-        let _ = id;
-        todo!()
+        crate::detail::lead_record(&self.read()?, id)
     }
 
     /// A lead with its contacts, companies, notes, talks, messages and history.
     pub fn lead(&self, id: u64) -> StoreResult<Option<LeadDetail>> {
-        let _ = id;
-        todo!()
+        crate::detail::lead(&self.read()?, id)
     }
 
     /// Contacts matching `query`.
     pub fn contacts(&self, query: &ContactsQuery) -> StoreResult<Page<ContactRecord>> {
-        let _ = query;
-        todo!()
+        crate::search::contacts(&self.read()?, query)
     }
 
     /// One contact with its leads, notes and talks.
     pub fn contact(&self, id: u64) -> StoreResult<Option<ContactDetail>> {
-        let _ = id;
-        todo!()
+        crate::detail::contact(&self.read()?, id)
     }
 
     /// Talks, newest activity first.
     pub fn talks(&self, query: &TalksQuery) -> StoreResult<Vec<TalkRecord>> {
-        let _ = query;
-        todo!()
+        crate::chats::talks(&self.read()?, query)
     }
 
     /// Chat activity: talks by last message, unread, in work, per channel.
     pub fn chat_activity(&self, limit: usize) -> StoreResult<ChatActivity> {
-        let _ = limit;
-        todo!()
+        crate::chats::chat_activity(&self.read()?, limit)
     }
 
     /// Counts, cursors and the account (`amosync status`).
     pub fn status(&self) -> StoreResult<StoreStatus> {
-        todo!()
+        let tx = self.read()?;
+        let totals = match tx.open_table(FUNNEL_AGG)?.get(crate::leads::TOTALS)? {
+            Some(v) => Agg::decode(v.value()),
+            None => Agg::default(),
+        };
+        let (leads, deleted_leads) = (totals.count.max(0) as u64, totals.lost_from.max(0) as u64);
+        let mut contacts = 0u64;
+        for row in tx.open_table(CONTACT_SEARCH)?.iter()? {
+            let (_, v) = row?;
+            if decode_contact_search(v.value()).1 {
+                contacts += 1;
+            }
+        }
+        let mut companies = 0u64;
+        for row in tx.open_table(COMPANIES)?.iter()? {
+            let (_, v) = row?;
+            let c: CompanyRecord = from_json(v.value(), "a stored company")?;
+            if c.sync.deleted_at.is_none() {
+                companies += 1;
+            }
+        }
+        Ok(StoreStatus {
+            schema_version: self.schema_version()?,
+            account: self.binding()?,
+            sync: self.sync_state()?,
+            leads,
+            deleted_leads,
+            contacts,
+            companies,
+            talks: tx.open_table(TALKS)?.len()?,
+            messages: tx.open_table(MESSAGES)?.len()?,
+            notes: tx.open_table(NOTES)?.len()?,
+            status_changes: tx.open_table(HISTORY)?.len()?,
+            events_logged: tx.open_table(EVENTS)?.len()?,
+            events_pending: tx.open_table(EVENTS_PENDING)?.len()?,
+            pipelines: self.pipelines()?,
+            users: self.users()?,
+        })
     }
 }

@@ -1,12 +1,18 @@
 //! The write side: one [`WriteTx`] per [`crate::Store::write`] call.
+//!
+//! Entity-specific methods live in `leads.rs`, `entities.rs`, `chats.rs` and
+//! `history.rs`; this file holds the transaction itself and the small
+//! bookkeeping writes (binding, pipelines, users, sync state, event outcomes).
 
-use amo::models::{Company, Contact, Lead, Note, Pipeline, Talk, User};
+use std::collections::HashMap;
 
-use crate::error::StoreResult;
-use crate::model::{
-    AccountBinding, ChatMessage, ContactRecord, EventOutcome, LeadRecord, Origin, StatusChange,
-    SyncState, TalkRecord,
-};
+use amo::models::{Pipeline, User};
+use redb::{MultimapTable, ReadableTable, Table};
+
+use crate::codec::{AGG_LEN, Agg, FACTS_LEN, encode_event, from_json, io, to_json};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{AccountBinding, EventOutcome, SyncState};
+use crate::tables::*;
 
 /// What an upsert/delete did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +27,108 @@ pub enum Applied {
     Stale,
 }
 
+/// Every table, opened once per write transaction.
+pub(crate) struct Tables<'a> {
+    pub meta: Table<'a, &'static str, &'static [u8]>,
+    pub users: Table<'a, u64, &'static [u8]>,
+    pub pipelines: Table<'a, u64, &'static [u8]>,
+    pub statuses: Table<'a, (u64, u64), &'static [u8]>,
+    pub leads: Table<'a, u64, &'static [u8]>,
+    pub contacts: Table<'a, u64, &'static [u8]>,
+    pub companies: Table<'a, u64, &'static [u8]>,
+    pub notes: Table<'a, u64, &'static [u8]>,
+    pub talks: Table<'a, u64, &'static [u8]>,
+    pub messages: Table<'a, &'static str, &'static [u8]>,
+    pub history: Table<'a, (u64, i64, u64, u64), &'static [u8]>,
+    pub events: Table<'a, u64, &'static [u8]>,
+    pub events_pending: Table<'a, u64, ()>,
+    pub lead_facts: Table<'a, u64, &'static [u8; FACTS_LEN]>,
+    pub funnel_agg: Table<'a, (u64, u64), &'static [u8; AGG_LEN]>,
+    pub lead_search: Table<'a, u64, &'static str>,
+    pub contact_search: Table<'a, u64, &'static [u8]>,
+    pub contact_leads: MultimapTable<'a, u64, u64>,
+    pub notes_by_entity: MultimapTable<'a, u64, u64>,
+    pub talks_by_lead: MultimapTable<'a, u64, u64>,
+    pub talks_by_contact: MultimapTable<'a, u64, u64>,
+    pub msg_by_talk: MultimapTable<'a, u64, &'static str>,
+    pub msg_by_lead: MultimapTable<'a, u64, &'static str>,
+}
+
+impl<'a> Tables<'a> {
+    /// Opens (creating) every table.
+    pub(crate) fn open(tx: &'a redb::WriteTransaction) -> StoreResult<Tables<'a>> {
+        Ok(Tables {
+            meta: tx.open_table(META)?,
+            users: tx.open_table(USERS)?,
+            pipelines: tx.open_table(PIPELINES)?,
+            statuses: tx.open_table(STATUSES)?,
+            leads: tx.open_table(LEADS)?,
+            contacts: tx.open_table(CONTACTS)?,
+            companies: tx.open_table(COMPANIES)?,
+            notes: tx.open_table(NOTES)?,
+            talks: tx.open_table(TALKS)?,
+            messages: tx.open_table(MESSAGES)?,
+            history: tx.open_table(HISTORY)?,
+            events: tx.open_table(EVENTS)?,
+            events_pending: tx.open_table(EVENTS_PENDING)?,
+            lead_facts: tx.open_table(LEAD_FACTS)?,
+            funnel_agg: tx.open_table(FUNNEL_AGG)?,
+            lead_search: tx.open_table(LEAD_SEARCH)?,
+            contact_search: tx.open_table(CONTACT_SEARCH)?,
+            contact_leads: tx.open_multimap_table(CONTACT_LEADS)?,
+            notes_by_entity: tx.open_multimap_table(NOTES_BY_ENTITY)?,
+            talks_by_lead: tx.open_multimap_table(TALKS_BY_LEAD)?,
+            talks_by_contact: tx.open_multimap_table(TALKS_BY_CONTACT)?,
+            msg_by_talk: tx.open_multimap_table(MSG_BY_TALK)?,
+            msg_by_lead: tx.open_multimap_table(MSG_BY_LEAD)?,
+        })
+    }
+}
+
 /// An open write transaction. Every method keeps the indexes in step.
 pub struct WriteTx<'a> {
     pub(crate) tx: &'a redb::WriteTransaction,
     /// Unix ms used for `stored_at_ms`/`confirmed_at_ms` (the caller's clock).
     pub(crate) now_ms: i64,
+    /// The open tables.
+    pub(crate) t: Tables<'a>,
+    /// Funnel aggregate changes, applied in one pass by [`WriteTx::finish`].
+    pub(crate) agg_delta: HashMap<(u64, u64), Agg>,
+}
+
+impl<'a> WriteTx<'a> {
+    /// Opens the tables of `tx`.
+    pub(crate) fn new(tx: &'a redb::WriteTransaction, now_ms: i64) -> StoreResult<WriteTx<'a>> {
+        Ok(WriteTx {
+            tx,
+            now_ms,
+            t: Tables::open(tx)?,
+            agg_delta: HashMap::new(),
+        })
+    }
+
+    /// Applies the buffered aggregate deltas; call before commit.
+    pub(crate) fn finish(mut self) -> StoreResult<()> {
+        let _ = self.tx;
+        let mut deltas: Vec<_> = std::mem::take(&mut self.agg_delta).into_iter().collect();
+        deltas.sort_by_key(|(k, _)| *k);
+        for (key, d) in deltas {
+            if d.is_zero() {
+                continue;
+            }
+            let mut agg = match self.t.funnel_agg.get(key)? {
+                Some(v) => Agg::decode(v.value()),
+                None => Agg::default(),
+            };
+            agg.add(&d);
+            if agg.is_zero() {
+                self.t.funnel_agg.remove(key)?;
+            } else {
+                self.t.funnel_agg.insert(key, &agg.encode())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl WriteTx<'_> {
@@ -36,125 +139,65 @@ impl WriteTx<'_> {
 
     /// Binds the store to an account (replaces any earlier binding).
     pub fn set_binding(&mut self, binding: &AccountBinding) -> StoreResult<()> {
-        let _ = (binding, self.tx);
-        todo!()
+        let bytes = to_json(binding)?;
+        self.t.meta.insert(meta::BINDING, bytes.as_slice())?;
+        Ok(())
     }
 
     /// Replaces the set of pipelines (statuses included).
     pub fn put_pipelines(&mut self, pipelines: &[Pipeline]) -> StoreResult<()> {
-        let _ = pipelines;
-        todo!()
+        self.t.pipelines.retain(|_, _| false)?;
+        self.t.statuses.retain(|_, _| false)?;
+        for p in pipelines {
+            let bytes = to_json(p)?;
+            self.t.pipelines.insert(p.id, bytes.as_slice())?;
+            for s in p.statuses() {
+                let bytes = to_json(s)?;
+                // The status belongs to the pipeline it is listed under.
+                self.t.statuses.insert((p.id, s.id), bytes.as_slice())?;
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the set of users.
     pub fn put_users(&mut self, users: &[User]) -> StoreResult<()> {
-        let _ = users;
-        todo!()
-    }
-
-    /// A lead as stored, tombstones included (read inside this transaction).
-    pub fn lead(&self, id: u64) -> StoreResult<Option<LeadRecord>> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Newest wins by `updated_at`; on a tie, `Origin::Api` beats `Origin::Webhook`
-    /// and identical content is `Unchanged`. An API read with `is_deleted`
-    /// tombstones; a version newer than the tombstone revives.
-    pub fn upsert_lead(&mut self, lead: &Lead, origin: Origin) -> StoreResult<Applied> {
-        let _ = (lead, origin);
-        todo!()
-    }
-
-    /// Tombstones a lead deleted at `at` (unix s). Unknown ids get a tombstone
-    /// too, so a late stale upsert cannot bring them back.
-    pub fn delete_lead(&mut self, id: u64, at: i64) -> StoreResult<Applied> {
-        let _ = (id, at);
-        todo!()
-    }
-
-    /// Revives a tombstoned lead restored at `at`.
-    pub fn restore_lead(&mut self, id: u64, at: i64) -> StoreResult<Applied> {
-        let _ = (id, at);
-        todo!()
-    }
-
-    /// A contact as stored.
-    pub fn contact(&self, id: u64) -> StoreResult<Option<ContactRecord>> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Newest wins, like [`WriteTx::upsert_lead`].
-    pub fn upsert_contact(&mut self, contact: &Contact, origin: Origin) -> StoreResult<Applied> {
-        let _ = (contact, origin);
-        todo!()
-    }
-
-    /// Tombstones a contact.
-    pub fn delete_contact(&mut self, id: u64, at: i64) -> StoreResult<Applied> {
-        let _ = (id, at);
-        todo!()
-    }
-
-    /// Revives a contact.
-    pub fn restore_contact(&mut self, id: u64, at: i64) -> StoreResult<Applied> {
-        let _ = (id, at);
-        todo!()
-    }
-
-    /// Newest wins.
-    pub fn upsert_company(&mut self, company: &Company, origin: Origin) -> StoreResult<Applied> {
-        let _ = (company, origin);
-        todo!()
-    }
-
-    /// Tombstones a company.
-    pub fn delete_company(&mut self, id: u64, at: i64) -> StoreResult<Applied> {
-        let _ = (id, at);
-        todo!()
-    }
-
-    /// Newest wins (by `updated_at`).
-    pub fn upsert_note(&mut self, note: &Note, origin: Origin) -> StoreResult<Applied> {
-        let _ = (note, origin);
-        todo!()
-    }
-
-    /// A talk as stored.
-    pub fn talk(&self, talk_id: u64) -> StoreResult<Option<TalkRecord>> {
-        let _ = talk_id;
-        todo!()
-    }
-
-    /// Newest wins (by `updated_at`); message-derived activity is kept.
-    pub fn upsert_talk(&mut self, talk: &Talk, origin: Origin) -> StoreResult<Applied> {
-        let _ = (talk, origin);
-        todo!()
-    }
-
-    /// Records a chat message once (by id) and updates its talk's activity
-    /// (creating a placeholder talk record when the talk is not known yet).
-    pub fn record_message(&mut self, message: &ChatMessage) -> StoreResult<Applied> {
-        let _ = message;
-        todo!()
-    }
-
-    /// Records a status move once (key: lead, at, to).
-    pub fn record_status_change(&mut self, change: &StatusChange) -> StoreResult<Applied> {
-        let _ = change;
-        todo!()
+        self.t.users.retain(|_, _| false)?;
+        for u in users {
+            let bytes = to_json(u)?;
+            self.t.users.insert(u.id, bytes.as_slice())?;
+        }
+        Ok(())
     }
 
     /// Marks a logged event as applied or rejected.
     pub fn mark_event(&mut self, seq: u64, outcome: &EventOutcome) -> StoreResult<()> {
-        let _ = (seq, outcome);
-        todo!()
+        let entry = match self.t.events.get(seq)? {
+            Some(v) => crate::codec::decode_event(seq, v.value())?,
+            None => {
+                return Err(StoreError::Record(format!(
+                    "event {seq} is not in the event log; list it with `amosync events`"
+                )));
+            }
+        };
+        let bytes = encode_event(entry.received_at_ms, Some(outcome), &entry.body)?;
+        self.t.events.insert(seq, bytes.as_slice())?;
+        self.t.events_pending.remove(seq)?;
+        Ok(())
     }
 
     /// Reads, changes and writes the sync bookkeeping.
     pub fn update_sync_state(&mut self, f: impl FnOnce(&mut SyncState)) -> StoreResult<()> {
-        let _ = f;
-        todo!()
+        let mut state: SyncState = match self.t.meta.get(meta::SYNC)? {
+            Some(v) => from_json(v.value(), "the sync state")?,
+            None => SyncState::default(),
+        };
+        f(&mut state);
+        let bytes = to_json(&state)?;
+        self.t
+            .meta
+            .insert(meta::SYNC, bytes.as_slice())
+            .map_err(io)?;
+        Ok(())
     }
 }

@@ -1,24 +1,83 @@
 //! Catch-up: close every gap (lost webhooks, downtime) from the API.
+//!
+//! One pass ([`catch_up`]):
+//!
+//! 1. `GET /api/v4/account` (must be the bound account), users (skipped
+//!    with a warning when the token is not an admin's) and pipelines — both
+//!    replaced in the store.
+//! 2. Three reads run **concurrently** under the client's shared limiter, so
+//!    the limiter always has a request queued (the store writes happen in a
+//!    separate writer task on the blocking pool, overlapping the next request):
+//!    * leads `with=contacts`, `order[updated_at]=asc`, 250 per page;
+//!    * contacts, `order[updated_at]=asc`, 250 per page;
+//!    * events (`lead_added`, `lead_status_changed`, `lead_deleted`,
+//!      `lead_restored`, `incoming_chat_message`, `outgoing_chat_message`),
+//!      `order[created_at]=asc`, 100 per page.
+//! 3. Then, by id: leads the events say were restored, talks the chat
+//!    events mention (when the store's copy is missing or older than the
+//!    message), and the companies the leads and contacts read link to (the
+//!    client has no company list endpoint yet).
+//!
+//! **Full pull** (the store never finished one: `initial_sync_at` is
+//! `None`): leads and contacts from the beginning (or resumed from a cursor an
+//! interrupted full pull left, minus the overlap); events of the last
+//! [`CatchupOptions::initial_history`] (default 7 days). Older status history
+//! and chat activity are not pulled: the current state of every lead is
+//! complete after the pull, and history accumulates from then on — an
+//! account's whole event history can be tens of thousands of pages at
+//! 100 per page, which would hold the first sync for hours.
+//!
+//! **Incremental**: leads and contacts with `filter[updated_at][from] =
+//! cursor − overlap`, events with `filter[created_at][from] = events_cursor −
+//! overlap`. Every write is idempotent (newest wins; status changes and
+//! messages are recorded once), so the overlap only costs a few re-reads.
+//!
+//! **Keyset paging.** A list ordered by `updated_at` shifts under page
+//! numbers when a record is updated mid-read (it moves to the end and the
+//! record after it slides into the page already read — and would be missed
+//! for good, since its `updated_at` is older than the cursor). So each page
+//! restarts the query at the page's largest time ([`keyset_step`]); only when
+//! a whole page shares one time does the read follow `_links.next` within
+//! that time. The records at the boundary time are read twice; nothing is
+//! skipped.
+//!
+//! Cursors are written in the same transaction as the page they cover
+//! (one write transaction per page), so an interrupted pass resumes where
+//! it stopped.
 
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use amosync_store::Store;
+use amo::models::{Contact, Event, Lead, StatusKey, event_kinds};
+use amo::{
+    ApiError, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsOrder, LeadsQuery,
+    PageStream, SortDirection,
+};
+use amosync_store::{ChatMessage, Direction, Origin, StatusChange, Store, SyncState};
+use futures::StreamExt;
 use serde::Serialize;
+use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::error::SyncError;
+use crate::util::{changed, read, write};
 
 /// Catch-up settings.
 #[derive(Debug, Clone)]
 pub struct CatchupOptions {
     /// Subtracted from each cursor (default 5 min).
     pub overlap: Duration,
+    /// How far back the first full pull reads events (default 7 days).
+    pub initial_history: Duration,
 }
 
 impl Default for CatchupOptions {
     fn default() -> Self {
         CatchupOptions {
             overlap: Duration::from_secs(300),
+            initial_history: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -46,6 +105,374 @@ pub struct CatchupReport {
     pub elapsed_ms: u64,
 }
 
+/// The event types catch-up reads.
+pub const EVENT_KINDS: [&str; 6] = [
+    event_kinds::LEAD_ADDED,
+    event_kinds::LEAD_STATUS_CHANGED,
+    event_kinds::LEAD_DELETED,
+    event_kinds::LEAD_RESTORED,
+    event_kinds::INCOMING_CHAT_MESSAGE,
+    event_kinds::OUTGOING_CHAT_MESSAGE,
+];
+
+/// Where each read of a pass starts (pure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassPlan {
+    /// A full pull.
+    pub full: bool,
+    /// Leads `filter[updated_at][from]` (`None` = everything).
+    pub leads_from: Option<i64>,
+    /// Contacts `filter[updated_at][from]`.
+    pub contacts_from: Option<i64>,
+    /// Events `filter[created_at][from]`.
+    pub events_from: i64,
+}
+
+/// Plans a pass from the stored state (pure).
+pub fn plan_pass(state: &SyncState, now_s: i64, options: &CatchupOptions) -> PassPlan {
+    let overlap = i64::try_from(options.overlap.as_secs()).unwrap_or(i64::MAX / 4);
+    let history = i64::try_from(options.initial_history.as_secs()).unwrap_or(i64::MAX / 4);
+    let back = |cursor: Option<i64>| cursor.map(|c| c.saturating_sub(overlap).max(0));
+    let full = state.initial_sync_at.is_none();
+    let floor = now_s.saturating_sub(history).max(0);
+    PassPlan {
+        full,
+        leads_from: back(state.leads_cursor),
+        contacts_from: back(state.contacts_cursor),
+        events_from: match (full, back(state.events_cursor)) {
+            // A full pull reads the recent history, even when an interrupted
+            // one left an events cursor further back.
+            (true, Some(from)) => from.max(floor),
+            (true, None) | (false, None) => floor,
+            (false, Some(from)) => from,
+        },
+    }
+}
+
+/// What to do after a page of a keyset read (pure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysetStep {
+    /// The list is read.
+    Done,
+    /// Every record of the page has the start time: follow `_links.next`.
+    NextPage,
+    /// Start the query again at this time (inclusive).
+    Restart(i64),
+}
+
+/// The next step after a page whose records have `times`, read from `from`.
+/// An empty page ends the read; a page reaching past `from` restarts at its
+/// largest time; a page entirely at `from` continues with the next page.
+pub fn keyset_step(from: Option<i64>, times: &[i64]) -> KeysetStep {
+    let Some(max) = times.iter().copied().max() else {
+        return KeysetStep::Done;
+    };
+    match from {
+        Some(f) if max <= f => KeysetStep::NextPage,
+        _ => KeysetStep::Restart(max),
+    }
+}
+
+/// One page for the writer.
+enum Job {
+    Leads(Vec<Lead>),
+    Contacts(Vec<Contact>),
+    Events(Vec<Event>),
+}
+
+/// Reads a list with keyset paging, sending each page (minus records already
+/// sent at the same time) to `out`. Returns (records sent, requests made).
+async fn keyset_read<T, O, K, I, W>(
+    start: Option<i64>,
+    open: O,
+    time_of: K,
+    id_of: I,
+    wrap: W,
+    out: mpsc::Sender<Job>,
+) -> Result<(u64, u64), SyncError>
+where
+    T: Send + 'static,
+    O: Fn(Option<i64>) -> PageStream<T>,
+    K: Fn(&T) -> i64,
+    I: Fn(&T) -> String,
+    W: Fn(Vec<T>) -> Job,
+{
+    let mut from = start;
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    let mut sent = 0u64;
+    let mut requests = 0u64;
+    // A pass cannot loop forever: every restart moves `from` forward, and
+    // within one time the stream follows its own (bounded) pages.
+    'restart: loop {
+        let mut stream = open(from);
+        loop {
+            requests += 1;
+            let Some(page) = stream.next().await else {
+                break 'restart;
+            };
+            let page = page?;
+            let times: Vec<i64> = page.iter().map(&time_of).collect();
+            let step = keyset_step(from, &times);
+            let fresh: Vec<T> = page
+                .into_iter()
+                .filter(|item| {
+                    let (id, t) = (id_of(item), time_of(item));
+                    seen.insert(id, t) != Some(t)
+                })
+                .collect();
+            if !fresh.is_empty() {
+                sent += fresh.len() as u64;
+                out.send(wrap(fresh))
+                    .await
+                    .map_err(|_| SyncError::Stopped)?;
+            }
+            match step {
+                KeysetStep::Done => break 'restart,
+                KeysetStep::NextPage => {}
+                KeysetStep::Restart(t) => {
+                    from = Some(t);
+                    continue 'restart;
+                }
+            }
+        }
+    }
+    Ok((sent, requests))
+}
+
+/// What the writer collected.
+#[derive(Debug, Default)]
+struct Written {
+    changed: u64,
+    restored: BTreeSet<u64>,
+    talks: BTreeSet<u64>,
+    companies: BTreeSet<u64>,
+}
+
+/// The store side of an event (pure): what to do with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventAction {
+    /// Tombstone the lead at the event time (when known to the store).
+    DeleteLead {
+        /// Lead.
+        id: u64,
+        /// Unix seconds.
+        at: i64,
+    },
+    /// Revive the lead and read it again.
+    RestoreLead {
+        /// Lead.
+        id: u64,
+        /// Unix seconds.
+        at: i64,
+    },
+    /// Record a status move.
+    Status(StatusChange),
+    /// Record a chat message; read its talk when the store's copy is older.
+    Message(ChatMessage),
+    /// Nothing to do.
+    Skip,
+}
+
+/// Plans one event (pure).
+pub fn event_action(e: &Event) -> EventAction {
+    let lead = (e.entity_type == "lead").then_some(e.entity_id);
+    match e.kind.as_str() {
+        event_kinds::LEAD_DELETED => match lead {
+            Some(id) => EventAction::DeleteLead {
+                id,
+                at: e.created_at,
+            },
+            None => EventAction::Skip,
+        },
+        event_kinds::LEAD_RESTORED => match lead {
+            Some(id) => EventAction::RestoreLead {
+                id,
+                at: e.created_at,
+            },
+            None => EventAction::Skip,
+        },
+        event_kinds::LEAD_STATUS_CHANGED | event_kinds::LEAD_ADDED => {
+            match (lead, e.status_after()) {
+                (Some(lead_id), Some(after)) => {
+                    let from: Option<StatusKey> = if e.kind == event_kinds::LEAD_ADDED {
+                        None
+                    } else {
+                        e.status_before().map(|b| b.key())
+                    };
+                    EventAction::Status(StatusChange {
+                        lead_id,
+                        at: e.created_at,
+                        from,
+                        to: after.key(),
+                        by: (e.created_by != 0).then_some(e.created_by),
+                    })
+                }
+                _ => EventAction::Skip,
+            }
+        }
+        event_kinds::INCOMING_CHAT_MESSAGE | event_kinds::OUTGOING_CHAT_MESSAGE => {
+            match e.message() {
+                Some(m) if !m.id.is_empty() => EventAction::Message(ChatMessage {
+                    id: m.id.clone(),
+                    talk_id: m.talk_id,
+                    chat_id: None,
+                    contact_id: (e.entity_type == "contact").then_some(e.entity_id),
+                    lead_id: lead,
+                    direction: if e.kind == event_kinds::OUTGOING_CHAT_MESSAGE {
+                        Direction::Outgoing
+                    } else {
+                        Direction::Incoming
+                    },
+                    origin: m.origin.clone(),
+                    text: None,
+                    author_name: None,
+                    created_at: e.created_at,
+                }),
+                _ => EventAction::Skip,
+            }
+        }
+        _ => EventAction::Skip,
+    }
+}
+
+/// Writes pages as they come (one write transaction per page).
+async fn writer(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mut rx: mpsc::Receiver<Job>,
+) -> Result<Written, SyncError> {
+    let mut w = Written::default();
+    while let Some(job) = rx.recv().await {
+        let now_ms = clock.now_ms();
+        match job {
+            Job::Leads(leads) => {
+                let (n, companies) = write(&store, now_ms, move |tx| {
+                    let mut n = 0;
+                    let mut companies = Vec::new();
+                    let mut max = None::<i64>;
+                    for l in &leads {
+                        if changed(tx.upsert_lead(l, Origin::Api)?) {
+                            n += 1;
+                        }
+                        companies.extend(l.company_ids());
+                        max = Some(max.map_or(l.updated_at, |m: i64| m.max(l.updated_at)));
+                    }
+                    if let Some(max) = max {
+                        tx.update_sync_state(|s| {
+                            s.leads_cursor = Some(s.leads_cursor.map_or(max, |c| c.max(max)));
+                        })?;
+                    }
+                    Ok((n, companies))
+                })
+                .await?;
+                w.changed += n;
+                w.companies.extend(companies);
+            }
+            Job::Contacts(contacts) => {
+                let (n, companies) = write(&store, now_ms, move |tx| {
+                    let mut n = 0;
+                    let mut companies = Vec::new();
+                    let mut max = None::<i64>;
+                    for c in &contacts {
+                        if changed(tx.upsert_contact(c, Origin::Api)?) {
+                            n += 1;
+                        }
+                        if let Some(e) = &c.embedded {
+                            companies.extend(e.companies.iter().map(|r| r.id));
+                        }
+                        max = Some(max.map_or(c.updated_at, |m: i64| m.max(c.updated_at)));
+                    }
+                    if let Some(max) = max {
+                        tx.update_sync_state(|s| {
+                            s.contacts_cursor = Some(s.contacts_cursor.map_or(max, |c| c.max(max)));
+                        })?;
+                    }
+                    Ok((n, companies))
+                })
+                .await?;
+                w.changed += n;
+                w.companies.extend(companies);
+            }
+            Job::Events(events) => {
+                let (n, restored, talks) = write(&store, now_ms, move |tx| {
+                    let mut n = 0;
+                    let mut restored = Vec::new();
+                    let mut talks = Vec::new();
+                    let mut max = None::<i64>;
+                    for e in &events {
+                        max = Some(max.map_or(e.created_at, |m: i64| m.max(e.created_at)));
+                        match event_action(e) {
+                            EventAction::DeleteLead { id, at } => {
+                                if tx.lead(id)?.is_some() && changed(tx.delete_lead(id, at)?) {
+                                    n += 1;
+                                }
+                            }
+                            EventAction::RestoreLead { id, at } => {
+                                if changed(tx.restore_lead(id, at)?) {
+                                    n += 1;
+                                }
+                                restored.push(id);
+                            }
+                            EventAction::Status(change) => {
+                                if changed(tx.record_status_change(&change)?) {
+                                    n += 1;
+                                }
+                            }
+                            EventAction::Message(m) => {
+                                if let Some(talk_id) = m.talk_id {
+                                    let stale = tx
+                                        .talk(talk_id)?
+                                        .is_none_or(|t| t.talk.updated_at < m.created_at);
+                                    if stale {
+                                        talks.push(talk_id);
+                                    }
+                                }
+                                if changed(tx.record_message(&m)?) {
+                                    n += 1;
+                                }
+                            }
+                            EventAction::Skip => {}
+                        }
+                    }
+                    if let Some(max) = max {
+                        tx.update_sync_state(|s| {
+                            s.events_cursor = Some(s.events_cursor.map_or(max, |c| c.max(max)));
+                        })?;
+                    }
+                    Ok((n, restored, talks))
+                })
+                .await?;
+                w.changed += n;
+                w.restored.extend(restored);
+                w.talks.extend(talks);
+            }
+        }
+    }
+    Ok(w)
+}
+
+/// Requests in flight at once for by-id reads (the limiter still paces them).
+pub const BY_ID_CONCURRENCY: usize = 4;
+
+/// Reads entities one id at a time, [`BY_ID_CONCURRENCY`] in flight; 204s
+/// are left out.
+pub(crate) async fn by_id<T, F, Fut>(
+    ids: impl Iterator<Item = u64>,
+    get: F,
+) -> Result<Vec<T>, ApiError>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    let found: Vec<Option<T>> = futures::stream::iter(ids.map(get))
+        .buffer_unordered(BY_ID_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 /// One catch-up pass (a full pull when the store has never synced).
 pub async fn catch_up(
     store: &Store,
@@ -53,6 +480,418 @@ pub async fn catch_up(
     clock: &dyn Clock,
     options: &CatchupOptions,
 ) -> Result<CatchupReport, SyncError> {
-    let _ = (store, client, clock, options);
-    todo!()
+    let started = Instant::now();
+    let result = pass(store, client, clock, options, started)
+        .instrument(tracing::info_span!("catch_up"))
+        .await;
+    if let Err(e) = &result {
+        let message = e.to_string();
+        let code = e.code();
+        tracing::warn!(error = %message, code, "catch-up failed");
+        let _ = write(store, clock.now_ms(), move |tx| {
+            tx.update_sync_state(|s| s.last_error = Some(message))
+        })
+        .await;
+    }
+    result
+}
+
+/// The caller's clock at the start of the pass, advanced by elapsed time
+/// (the writer runs beside the readers and cannot borrow the caller's clock).
+struct Ticking {
+    base_ms: i64,
+    started: Instant,
+}
+
+impl Clock for Ticking {
+    fn now_ms(&self) -> i64 {
+        self.base_ms
+            .saturating_add(i64::try_from(self.started.elapsed().as_millis()).unwrap_or(0))
+    }
+}
+
+async fn pass(
+    store: &Store,
+    client: &amo::Client,
+    clock: &dyn Clock,
+    options: &CatchupOptions,
+    started: Instant,
+) -> Result<CatchupReport, SyncError> {
+    let (binding, state) = read(store, |s| Ok((s.binding()?, s.sync_state()?))).await?;
+    let binding = binding.ok_or(SyncError::NotConnected)?;
+    let plan = plan_pass(&state, clock.now_s(), options);
+    tracing::info!(full = plan.full, leads_from = ?plan.leads_from, contacts_from = ?plan.contacts_from, events_from = plan.events_from, "catch-up starts");
+    let mut report = CatchupReport {
+        full: plan.full,
+        ..CatchupReport::default()
+    };
+
+    // 1. Account, users, pipelines.
+    let account = client.account().await?;
+    report.requests += 1;
+    if account.id != binding.account_id {
+        return Err(SyncError::WrongAccount {
+            expected: binding.account_id,
+            found: account.id,
+        });
+    }
+    let users = match client.users().await {
+        Ok(users) => Some(users),
+        Err(ApiError::Forbidden { blocked: false, .. }) => {
+            tracing::warn!("the token may not list users (not an admin); users are not refreshed");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    report.requests += 1;
+    let pipelines = client.pipelines().await?;
+    report.requests += 1;
+    write(store, clock.now_ms(), move |tx| {
+        tx.put_pipelines(&pipelines)?;
+        if let Some(users) = &users {
+            tx.put_users(users)?;
+        }
+        Ok(())
+    })
+    .await?;
+
+    // 2. Leads, contacts, events: concurrently, one writer.
+    let (tx, rx) = mpsc::channel::<Job>(8);
+    let writer_task = writer(
+        store.clone(),
+        Arc::new(Ticking {
+            base_ms: clock.now_ms(),
+            started: Instant::now(),
+        }),
+        rx,
+    );
+    let leads = {
+        let client = client.clone();
+        keyset_read(
+            plan.leads_from,
+            move |from| {
+                let mut q = LeadsQuery::new()
+                    .with(LeadWith::Contacts)
+                    .order(LeadsOrder::UpdatedAt(SortDirection::Asc))
+                    .limit(amo::MAX_LIMIT);
+                if let Some(from) = from {
+                    q = q.updated_from(from);
+                }
+                client.leads(&q)
+            },
+            |l: &Lead| l.updated_at,
+            |l: &Lead| l.id.to_string(),
+            Job::Leads,
+            tx.clone(),
+        )
+    };
+    let contacts = {
+        let client = client.clone();
+        keyset_read(
+            plan.contacts_from,
+            move |from| {
+                let mut q = ContactsQuery::new()
+                    .order(ContactsOrder::UpdatedAt(SortDirection::Asc))
+                    .limit(amo::MAX_LIMIT);
+                if let Some(from) = from {
+                    q = q.updated_from(from);
+                }
+                client.contacts(&q)
+            },
+            |c: &Contact| c.updated_at,
+            |c: &Contact| c.id.to_string(),
+            Job::Contacts,
+            tx.clone(),
+        )
+    };
+    let events = {
+        let client = client.clone();
+        keyset_read(
+            Some(plan.events_from),
+            move |from| {
+                let q = EventsQuery::new()
+                    .kinds(EVENT_KINDS)
+                    .created_from(from.unwrap_or(0))
+                    .order(SortDirection::Asc)
+                    .limit(amo::MAX_EVENTS_LIMIT);
+                client.events(&q)
+            },
+            |e: &Event| e.created_at,
+            |e: &Event| e.id.clone(),
+            Job::Events,
+            tx,
+        )
+    };
+    let (reads, written) = tokio::join!(
+        async { tokio::try_join!(leads, contacts, events) },
+        writer_task
+    );
+    let ((n_leads, r1), (n_contacts, r2), (n_events, r3)) = reads?;
+    let written = written?;
+    report.leads = n_leads;
+    report.contacts = n_contacts;
+    report.events = n_events;
+    report.requests += r1 + r2 + r3;
+    report.changed += written.changed;
+
+    // 3. By id: restored leads, talks, companies — a few requests in flight
+    //    at a time so the limiter, not the round trip, sets the pace.
+    let restored: Vec<u64> = written.restored.iter().copied().collect();
+    let restored_leads = async {
+        if restored.is_empty() {
+            return Ok::<_, ApiError>(Vec::new());
+        }
+        client.leads_by_ids(&restored, &[LeadWith::Contacts]).await
+    };
+    let talks = by_id(written.talks.iter().copied(), |id| client.talk(id));
+    let companies = by_id(written.companies.iter().copied(), |id| client.company(id));
+    let (found, talks, companies) = tokio::try_join!(restored_leads, talks, companies)?;
+    report.requests += restored.len().div_ceil(amo::MAX_IDS_PER_REQUEST) as u64
+        + written.talks.len() as u64
+        + written.companies.len() as u64;
+    report.leads += found.len() as u64;
+    report.talks = talks.len() as u64;
+    report.companies = companies.len() as u64;
+    report.changed += write(store, clock.now_ms(), move |tx| {
+        let mut n = 0;
+        for l in &found {
+            if changed(tx.upsert_lead(l, Origin::Api)?) {
+                n += 1;
+            }
+        }
+        for t in &talks {
+            if changed(tx.upsert_talk(t, Origin::Api)?) {
+                n += 1;
+            }
+        }
+        for c in &companies {
+            if changed(tx.upsert_company(c, Origin::Api)?) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    })
+    .await?;
+
+    // 4. Bookkeeping.
+    let now_s = clock.now_s();
+    let full = plan.full;
+    let requests = report.requests;
+    write(store, clock.now_ms(), move |tx| {
+        tx.update_sync_state(|s| {
+            s.last_catchup_at = Some(now_s);
+            if full {
+                s.initial_sync_at = Some(now_s);
+            }
+            s.api_requests += requests;
+            s.last_error = None;
+        })
+    })
+    .await?;
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(
+        full = report.full,
+        leads = report.leads,
+        contacts = report.contacts,
+        companies = report.companies,
+        events = report.events,
+        talks = report.talks,
+        changed = report.changed,
+        requests = report.requests,
+        elapsed_ms = report.elapsed_ms,
+        "catch-up finished"
+    );
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyset_table() {
+        use KeysetStep::*;
+        let cases: &[(&str, Option<i64>, &[i64], KeysetStep)] = &[
+            ("empty page ends", Some(5), &[], Done),
+            (
+                "first page restarts at its max",
+                None,
+                &[1, 2, 3],
+                Restart(3),
+            ),
+            ("later page restarts", Some(3), &[3, 3, 4, 9], Restart(9)),
+            (
+                "a whole page at the start time follows next",
+                Some(3),
+                &[3, 3, 3],
+                NextPage,
+            ),
+            (
+                "unsorted answer still moves forward",
+                Some(3),
+                &[9, 4],
+                Restart(9),
+            ),
+            (
+                "older records (clock skew) do not move back",
+                Some(10),
+                &[7, 8],
+                NextPage,
+            ),
+        ];
+        for (name, from, times, want) in cases {
+            assert_eq!(keyset_step(*from, times), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn pass_plan_table() {
+        let o = CatchupOptions::default();
+        let now = 1_000_000;
+        let week = 7 * 24 * 3600;
+        let st = |initial: Option<i64>, leads: Option<i64>, events: Option<i64>| SyncState {
+            initial_sync_at: initial,
+            leads_cursor: leads,
+            contacts_cursor: leads,
+            events_cursor: events,
+            ..SyncState::default()
+        };
+        let cases = [
+            (
+                "fresh store: full pull, recent events",
+                st(None, None, None),
+                PassPlan {
+                    full: true,
+                    leads_from: None,
+                    contacts_from: None,
+                    events_from: now - week,
+                },
+            ),
+            (
+                "interrupted full pull resumes",
+                st(None, Some(500_000), Some(999_000)),
+                PassPlan {
+                    full: true,
+                    leads_from: Some(499_700),
+                    contacts_from: Some(499_700),
+                    events_from: 998_700,
+                },
+            ),
+            (
+                "interrupted, old events cursor",
+                st(None, Some(500_000), Some(10)),
+                PassPlan {
+                    full: true,
+                    leads_from: Some(499_700),
+                    contacts_from: Some(499_700),
+                    events_from: now - week,
+                },
+            ),
+            (
+                "incremental",
+                st(Some(900_000), Some(990_000), Some(995_000)),
+                PassPlan {
+                    full: false,
+                    leads_from: Some(989_700),
+                    contacts_from: Some(989_700),
+                    events_from: 994_700,
+                },
+            ),
+            (
+                "incremental after a long sleep",
+                st(Some(1), Some(100), Some(100)),
+                PassPlan {
+                    full: false,
+                    leads_from: Some(0),
+                    contacts_from: Some(0),
+                    events_from: 0,
+                },
+            ),
+        ];
+        for (name, state, want) in cases {
+            assert_eq!(plan_pass(&state, now, &o), want, "{name}");
+        }
+    }
+
+    fn event(kind: &str, json: serde_json::Value) -> Event {
+        let mut v = serde_json::json!({"id": "e1", "type": kind, "entity_id": 5, "entity_type": "lead", "created_by": 3, "created_at": 100});
+        if let (Some(obj), Some(extra)) = (v.as_object_mut(), json.as_object()) {
+            for (k, x) in extra {
+                obj.insert(k.clone(), x.clone());
+            }
+        }
+        serde_json::from_value(v).expect("event")
+    }
+
+    #[test]
+    fn event_action_table() {
+        let key = |p, s| StatusKey {
+            pipeline_id: p,
+            status_id: s,
+        };
+        let status =
+            |id: u64, p: u64| serde_json::json!([{"lead_status": {"id": id, "pipeline_id": p}}]);
+        let moved = event(
+            event_kinds::LEAD_STATUS_CHANGED,
+            serde_json::json!({"value_before": status(10, 2), "value_after": status(11, 2)}),
+        );
+        assert_eq!(
+            event_action(&moved),
+            EventAction::Status(StatusChange {
+                lead_id: 5,
+                at: 100,
+                from: Some(key(2, 10)),
+                to: key(2, 11),
+                by: Some(3)
+            })
+        );
+        let added = event(
+            event_kinds::LEAD_ADDED,
+            serde_json::json!({"value_after": status(10, 2)}),
+        );
+        assert_eq!(
+            event_action(&added),
+            EventAction::Status(StatusChange {
+                lead_id: 5,
+                at: 100,
+                from: None,
+                to: key(2, 10),
+                by: Some(3)
+            })
+        );
+        assert_eq!(
+            event_action(&event(event_kinds::LEAD_DELETED, serde_json::json!({}))),
+            EventAction::DeleteLead { id: 5, at: 100 }
+        );
+        assert_eq!(
+            event_action(&event(event_kinds::LEAD_RESTORED, serde_json::json!({}))),
+            EventAction::RestoreLead { id: 5, at: 100 }
+        );
+        let msg = event(
+            event_kinds::OUTGOING_CHAT_MESSAGE,
+            serde_json::json!({"value_after": [{"message": {"id": "m1", "origin": "waba", "talk_id": 7}}]}),
+        );
+        match event_action(&msg) {
+            EventAction::Message(m) => {
+                assert_eq!(
+                    (m.id.as_str(), m.talk_id, m.lead_id, m.direction),
+                    ("m1", Some(7), Some(5), Direction::Outgoing)
+                );
+                assert_eq!(m.origin.as_deref(), Some("waba"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            event_action(&event("contact_deleted", serde_json::json!({}))),
+            EventAction::Skip
+        );
+        assert_eq!(
+            event_action(&event(
+                event_kinds::LEAD_STATUS_CHANGED,
+                serde_json::json!({})
+            )),
+            EventAction::Skip,
+            "no status after"
+        );
+    }
 }

@@ -1,16 +1,50 @@
 //! The running engine: receiver + event log writer + applier + fetcher + periodic catch-up.
+//!
+//! [`Engine::start`] refuses a non-loopback address (a tunnel forwards the
+//! public URL to 127.0.0.1), binds, and spawns:
+//!
+//! * the **receiver** (axum, graceful shutdown) and the **event log writer**
+//!   (group commit, [`crate::ingest`]);
+//! * the **applier**, woken after every commit (and every second as a safety
+//!   net), which first replays whatever the log holds unapplied from before;
+//! * the **fetcher** ([`crate::fetcher`]), fed by the applier;
+//! * the **catch-up** task: a pass at start (also forced when the receiver
+//!   was down longer than [`DOWNTIME`], judged by `SyncState::receiver_alive_at`),
+//!   then every `catchup_every`, and on [`EngineHandle::catch_up_now`];
+//! * a **heartbeat** writing `receiver_alive_at` every [`HEARTBEAT`];
+//! * a **status** publisher feeding a `watch` channel ([`EngineHandle::subscribe`]).
+//!
+//! Nothing here logs the token or the path secret: URLs are logged with
+//! `***` in place of the secret.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use amosync_store::Store;
 use serde::Serialize;
+use tokio::sync::{Notify, oneshot, watch};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
 
-use crate::catchup::CatchupReport;
+use crate::applier::apply_pending;
+use crate::catchup::{CatchupOptions, CatchupReport, catch_up};
 use crate::clock::Clock;
-use crate::error::SyncError;
+use crate::error::{SyncError, api_stops};
+use crate::fetcher::{FetchQueue, FetcherConfig};
+use crate::ingest::{IngestConfig, IngestStats};
+use crate::receiver::{BoundAccount, ReceiverState, ReceiverStats};
 use crate::secret::WebhookSecret;
+use crate::util::{read, write};
+
+/// How often `receiver_alive_at` is written.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A receiver silent for longer than this was down: catch up at start.
+pub const DOWNTIME: Duration = Duration::from_secs(90);
+/// Log entries applied per transaction.
+const APPLY_BATCH: usize = 256;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -64,6 +98,122 @@ pub struct EngineStatus {
     pub last_error: Option<String>,
 }
 
+/// Everything the tasks share.
+struct Shared {
+    store: Store,
+    client: amo::Client,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    account: BoundAccount,
+    receiver_url: String,
+    receiver_stats: Arc<ReceiverStats>,
+    ingest_stats: Arc<IngestStats>,
+    queue: Arc<FetchQueue>,
+    committed: Arc<Notify>,
+    /// Log entries pending when the engine started.
+    initial_pending: u64,
+    /// Log entries marked by the applier since start.
+    applied: AtomicU64,
+    applier_busy: AtomicBool,
+    /// Bumped on every applier transition (for `settle`).
+    activity: AtomicU64,
+    catching_up: AtomicBool,
+    catchup_lock: tokio::sync::Mutex<()>,
+    last_catchup_at: Mutex<Option<i64>>,
+    catchup_error: Mutex<Option<String>>,
+    applier_error: Mutex<Option<String>>,
+    status_tx: watch::Sender<EngineStatus>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    fn events_pending(&self) -> u64 {
+        (self.initial_pending + self.ingest_stats.committed.load(Ordering::SeqCst))
+            .saturating_sub(self.applied.load(Ordering::SeqCst))
+    }
+
+    fn status(&self) -> EngineStatus {
+        let last_error = self
+            .queue
+            .halted()
+            .or_else(|| lock(&self.catchup_error).clone())
+            .or_else(|| self.queue.last_error())
+            .or_else(|| lock(&self.applier_error).clone());
+        EngineStatus {
+            receiver: self.receiver_url.clone(),
+            webhooks_accepted: self.receiver_stats.accepted.load(Ordering::Relaxed),
+            webhooks_rejected: self.receiver_stats.rejected.load(Ordering::Relaxed),
+            events_pending: self.events_pending(),
+            fetch_pending: self.queue.pending() as u64,
+            catching_up: self.catching_up.load(Ordering::SeqCst),
+            last_catchup_at: *lock(&self.last_catchup_at),
+            last_error,
+        }
+    }
+
+    fn publish(&self) {
+        let now = self.status();
+        self.status_tx.send_if_modified(|s| {
+            if *s == now {
+                false
+            } else {
+                *s = now;
+                true
+            }
+        });
+    }
+
+    /// A number that changes whenever any stage moves.
+    fn generation(&self) -> (u64, u64, u64, u64) {
+        (
+            self.activity.load(Ordering::SeqCst),
+            self.queue.generation(),
+            self.ingest_stats.committed.load(Ordering::SeqCst),
+            self.ingest_stats.in_flight.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Nothing waits anywhere.
+    fn quiet(&self) -> bool {
+        self.ingest_stats.in_flight.load(Ordering::SeqCst) == 0
+            && self.events_pending() == 0
+            && !self.applier_busy.load(Ordering::SeqCst)
+            && self.queue.is_idle()
+    }
+
+    async fn run_catchup(&self) -> Result<CatchupReport, SyncError> {
+        let _one_at_a_time = self.catchup_lock.lock().await;
+        self.catching_up.store(true, Ordering::SeqCst);
+        self.publish();
+        let options = CatchupOptions {
+            overlap: self.config.overlap,
+            ..CatchupOptions::default()
+        };
+        let result = catch_up(&self.store, &self.client, &*self.clock, &options).await;
+        match &result {
+            Ok(_) => {
+                *lock(&self.last_catchup_at) = Some(self.clock.now_s());
+                *lock(&self.catchup_error) = None;
+                self.queue.resume();
+            }
+            Err(e) => {
+                *lock(&self.catchup_error) = Some(format!("catch-up failed: {e}"));
+                if let SyncError::Api(api) = e
+                    && api_stops(api)
+                {
+                    self.queue.halt(api.to_string());
+                }
+            }
+        }
+        self.catching_up.store(false, Ordering::SeqCst);
+        self.publish();
+        result
+    }
+}
+
 /// Starts the engine.
 pub struct Engine;
 
@@ -77,14 +227,272 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Result<EngineHandle, SyncError> {
-        let _ = (store, client, clock, config);
-        todo!()
+        if !config.listen.ip().is_loopback() {
+            return Err(SyncError::Bind {
+                addr: config.listen.to_string(),
+                reason: "the receiver listens on loopback only (127.0.0.1 or ::1); a tunnel forwards the public URL to it".into(),
+            });
+        }
+        let (binding, state, initial_pending) = read(&store, |s| {
+            let pending = s.pending_events(usize::MAX)?.len() as u64;
+            Ok((s.binding()?, s.sync_state()?, pending))
+        })
+        .await?;
+        let binding = binding.ok_or(SyncError::NotConnected)?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| SyncError::Bind {
+                addr: config.listen.to_string(),
+                reason: e.to_string(),
+            })?;
+        let local_addr = listener.local_addr().map_err(|e| SyncError::Bind {
+            addr: config.listen.to_string(),
+            reason: e.to_string(),
+        })?;
+        let now_s = clock.now_s();
+        let downtime = state
+            .receiver_alive_at
+            .map(|t| now_s.saturating_sub(t))
+            .filter(|d| *d > DOWNTIME.as_secs() as i64);
+        if let Some(secs) = downtime {
+            tracing::info!(
+                down_for_s = secs,
+                "the receiver was down; webhooks sent meanwhile may be lost, so a catch-up runs now"
+            );
+        }
+        let catchup_first = config.catchup_at_start || downtime.is_some();
+
+        let account = BoundAccount {
+            id: binding.account_id,
+            subdomain: binding.subdomain.clone(),
+        };
+        let committed = Arc::new(Notify::new());
+        let (ingest, ingest_task) = crate::ingest::spawn(
+            Arc::new(store.clone()),
+            committed.clone(),
+            IngestConfig::default(),
+        );
+        let receiver_state = ReceiverState::new(
+            config.secret.clone(),
+            account.clone(),
+            ingest.clone(),
+            clock.clone(),
+        );
+        let receiver_url = format!("http://{local_addr}/amocrm/***/");
+        let (status_tx, _) = watch::channel(EngineStatus {
+            receiver: receiver_url.clone(),
+            events_pending: initial_pending,
+            ..EngineStatus::default()
+        });
+        let shared = Arc::new(Shared {
+            store: store.clone(),
+            client: client.clone(),
+            clock: clock.clone(),
+            config: config.clone(),
+            account,
+            receiver_url: receiver_url.clone(),
+            receiver_stats: receiver_state.stats.clone(),
+            ingest_stats: ingest.stats().clone(),
+            queue: FetchQueue::new(),
+            committed,
+            initial_pending,
+            applied: AtomicU64::new(0),
+            applier_busy: AtomicBool::new(false),
+            activity: AtomicU64::new(0),
+            catching_up: AtomicBool::new(false),
+            catchup_lock: tokio::sync::Mutex::new(()),
+            last_catchup_at: Mutex::new(state.last_catchup_at),
+            catchup_error: Mutex::new(None),
+            applier_error: Mutex::new(None),
+            status_tx,
+        });
+        drop(ingest);
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(
+            applier_task(shared.clone(), stop_rx.clone())
+                .instrument(tracing::info_span!("applier")),
+        ));
+        tasks.push(tokio::spawn(
+            crate::fetcher::run(
+                shared.queue.clone(),
+                store.clone(),
+                client.clone(),
+                clock.clone(),
+                FetcherConfig {
+                    window: config.fetch_window,
+                    ..FetcherConfig::default()
+                },
+                stop_rx.clone(),
+            )
+            .instrument(tracing::info_span!("fetcher")),
+        ));
+        tasks.push(tokio::spawn(
+            catchup_task(shared.clone(), catchup_first, stop_rx.clone())
+                .instrument(tracing::info_span!("catchup_timer")),
+        ));
+        tasks.push(tokio::spawn(
+            heartbeat_task(shared.clone(), stop_rx.clone())
+                .instrument(tracing::info_span!("heartbeat")),
+        ));
+        tasks.push(tokio::spawn(status_task(shared.clone(), stop_rx.clone())));
+
+        let router = crate::receiver::app(receiver_state);
+        let (server_stop, server_stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = server_stopped.await;
+            });
+            if let Err(e) = served.await {
+                tracing::error!(error = %e, "the webhook receiver stopped with an error");
+            }
+        });
+        tracing::info!(receiver = %receiver_url, pending = initial_pending, "sync engine started");
+        Ok(EngineHandle {
+            local_addr,
+            webhook_url: format!("http://{local_addr}/amocrm/{}/", config.secret.expose()),
+            shared,
+            stop: stop_tx,
+            server_stop: Some(server_stop),
+            server: Some(server),
+            ingest_task: Some(ingest_task),
+            tasks,
+        })
+    }
+}
+
+async fn applier_task(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let limits = crate::receiver::receiver_limits();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        loop {
+            shared.applier_busy.store(true, Ordering::SeqCst);
+            shared.activity.fetch_add(1, Ordering::SeqCst);
+            let store = shared.store.clone();
+            let account = shared.account.clone();
+            let limits = limits.clone();
+            let now_ms = shared.clock.now_ms();
+            let result = tokio::task::spawn_blocking(move || {
+                apply_pending(&store, &account, &limits, now_ms, APPLY_BATCH)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(amosync_store::StoreError::Io(format!(
+                    "the applier task failed: {e}"
+                )))
+            });
+            let again = match result {
+                Ok(report) => {
+                    if report.entries > 0 {
+                        tracing::debug!(
+                            entries = report.entries,
+                            events = report.events,
+                            rejected = report.rejected,
+                            touched = report.touched.len(),
+                            "applied"
+                        );
+                    }
+                    shared.queue.push(report.touched);
+                    shared
+                        .applied
+                        .fetch_add(report.entries as u64, Ordering::SeqCst);
+                    *lock(&shared.applier_error) = None;
+                    report.entries >= APPLY_BATCH
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "applying logged webhooks failed; retrying in a second");
+                    *lock(&shared.applier_error) = Some(format!("applying webhooks failed: {e}"));
+                    false
+                }
+            };
+            shared.activity.fetch_add(1, Ordering::SeqCst);
+            shared.applier_busy.store(false, Ordering::SeqCst);
+            if !again {
+                break;
+            }
+        }
+        tokio::select! {
+            () = shared.committed.notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    tracing::debug!("applier stopped");
+}
+
+async fn catchup_task(shared: Arc<Shared>, first: bool, mut stop: watch::Receiver<bool>) {
+    if first {
+        tokio::select! {
+            _ = shared.run_catchup() => {}
+            _ = stop.changed() => return,
+        }
+    }
+    let every = shared.config.catchup_every.max(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            _ = shared.run_catchup() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn beat(shared: &Shared) {
+    let now_s = shared.clock.now_s();
+    if let Err(e) = write(&shared.store, shared.clock.now_ms(), move |tx| {
+        tx.update_sync_state(|s| s.receiver_alive_at = Some(now_s))
+    })
+    .await
+    {
+        tracing::warn!(error = %e, "heartbeat not written");
+    }
+}
+
+async fn heartbeat_task(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        beat(&shared).await;
+        tokio::select! {
+            () = tokio::time::sleep(HEARTBEAT) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn status_task(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        shared.publish();
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 
 /// A running engine.
 pub struct EngineHandle {
     local_addr: SocketAddr,
+    webhook_url: String,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    server_stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    ingest_task: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle")
+            .field("local_addr", &self.local_addr)
+            .field("receiver", &self.shared.receiver_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EngineHandle {
@@ -95,33 +503,98 @@ impl EngineHandle {
 
     /// The full local webhook URL, secret included.
     pub fn webhook_url(&self) -> String {
-        todo!()
+        self.webhook_url.clone()
     }
 
     /// Current status.
     pub fn status(&self) -> EngineStatus {
-        todo!()
+        self.shared.status()
     }
 
     /// A receiver of status changes (push, not poll).
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<EngineStatus> {
-        todo!()
+        self.shared.status_tx.subscribe()
     }
 
     /// Runs one catch-up pass now and waits for it.
     pub async fn catch_up_now(&self) -> Result<CatchupReport, SyncError> {
-        todo!()
+        if *self.stop.borrow() {
+            return Err(SyncError::Stopped);
+        }
+        self.shared.run_catchup().await
     }
 
     /// Waits until the event log is applied and no ids wait for confirmation
     /// (tests and `amosync sync`), or `timeout` passes (returns false).
     pub async fn settle(&self, timeout: Duration) -> bool {
-        let _ = timeout;
-        todo!()
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let before = self.shared.generation();
+            if self.shared.quiet() {
+                // Quiet twice, with nothing moving in between.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                if self.shared.quiet() && self.shared.generation() == before {
+                    return true;
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Stops accepting webhooks, finishes in-flight commits, stops the tasks.
-    pub async fn shutdown(self) {
-        todo!()
+    pub async fn shutdown(mut self) {
+        self.stop_all().await;
+    }
+
+    async fn stop_all(&mut self) {
+        let bound = Duration::from_secs(10);
+        // 1. The receiver: no new connections; in-flight requests finish
+        //    (they wait for their commit, so the writer is still running).
+        if let Some(tx) = self.server_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(bound, server).await.is_err() {
+                tracing::warn!("the receiver did not stop within {bound:?}; aborted");
+                abort.abort();
+            }
+        }
+        // 2. The writer drains its queue and stops once the receiver's
+        //    handles are gone.
+        if let Some(task) = self.ingest_task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(bound, task).await.is_err() {
+                abort.abort();
+            }
+        }
+        // 3. Everything else.
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(bound, task).await.is_err() {
+                abort.abort();
+            }
+        }
+        beat(&self.shared).await;
+        self.shared.publish();
+        tracing::info!("sync engine stopped");
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        // Not shut down properly: at least stop everything (the log keeps
+        // whatever was acknowledged; the next start replays it).
+        if let Some(tx) = self.server_stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.stop.send(true);
+        if let Some(s) = self.server.take() {
+            s.abort();
+        }
     }
 }

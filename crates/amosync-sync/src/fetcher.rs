@@ -1,1 +1,608 @@
-//! (to be written)
+//! The fetcher: confirm what webhooks hinted at with authenticated API reads.
+//!
+//! The applier pushes the ids it touched into a [`FetchQueue`]. The fetcher
+//! waits [`FetcherConfig::window`] after the first id arrives (ids that
+//! arrive meanwhile, or while a fetch runs, join the next batch), then reads
+//! everything in as few requests as the API allows, under the client's one
+//! shared rate limiter:
+//!
+//! 1. **talks** — `GET /api/v4/talks/{id}` each (no list endpoint; 204 →
+//!    left as is). A talk's lead/contact that the store does not know is
+//!    added to this batch.
+//! 2. **leads** — `GET /api/v4/leads?filter[id][]=…&with=contacts` (≤ 250 ids
+//!    per request). Ids missing from the answer are looked up in the trash
+//!    (`with=only_deleted`): found there → stored as a tombstone with
+//!    amoCRM's deletion time. Missing from both (purged from the trash, or
+//!    merged) → a stored live lead is tombstoned at *now*; a newer version
+//!    still revives it, so a lead that was merely not visible yet recovers on
+//!    its next change or the next catch-up. Linked contacts the store does
+//!    not know are added to this batch.
+//! 3. **contacts** — `GET /api/v4/contacts?filter[id][]=…`; a stored live
+//!    contact missing from the answer is tombstoned at now (the client has no
+//!    trash read for contacts).
+//! 4. **companies** — `GET /api/v4/companies/{id}` each; 204 → tombstone at now.
+//!
+//! Records read here are upserted with [`Origin::Api`]: on equal
+//! `updated_at` the API beats the webhook version.
+//!
+//! Errors: retryable API errors (429, 5xx, timeouts, network) put the
+//! unfinished ids back and back off (doubling, bounded; after
+//! [`FetcherConfig::max_attempts`] failures in a row the batch is dropped —
+//! the next catch-up covers it). 401 (revoked), 403 (blocked) and 402 stop
+//! the fetcher: the error shows in `EngineStatus::last_error`, queued ids are
+//! dropped, and fetching resumes after the next successful catch-up.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use amo::models::{Company, Contact, Lead, Talk};
+use amo::{ApiError, LeadWith};
+use amosync_store::{Origin, Store, StoreError};
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+
+use crate::applier::Touched;
+use crate::clock::Clock;
+use crate::error::{api_code, api_stops};
+use crate::util::{changed, write};
+
+/// Fetcher settings.
+#[derive(Debug, Clone)]
+pub struct FetcherConfig {
+    /// How long ids are gathered before one batched read (default 300 ms).
+    pub window: Duration,
+    /// Failed attempts in a row before a batch is dropped (default 5).
+    pub max_attempts: u32,
+    /// First backoff delay after a retryable error (default 1 s).
+    pub backoff_base: Duration,
+    /// Largest backoff delay (default 30 s).
+    pub backoff_max: Duration,
+}
+
+impl Default for FetcherConfig {
+    fn default() -> Self {
+        FetcherConfig {
+            window: Duration::from_millis(300),
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The delay before attempt `attempt + 1` (pure): base · 2^(attempt−1), capped.
+pub fn backoff(config: &FetcherConfig, attempt: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    config
+        .backoff_base
+        .checked_mul(factor)
+        .unwrap_or(config.backoff_max)
+        .min(config.backoff_max)
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    pending: Touched,
+    in_flight: bool,
+    halted: Option<String>,
+    last_error: Option<String>,
+}
+
+/// Ids waiting for confirmation, shared by the applier (producer), the
+/// fetcher (consumer), catch-up (resume) and the status reporter.
+#[derive(Debug, Default)]
+pub struct FetchQueue {
+    state: Mutex<QueueState>,
+    notify: Notify,
+    generation: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl FetchQueue {
+    /// An empty queue.
+    pub fn new() -> Arc<FetchQueue> {
+        Arc::new(FetchQueue::default())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Adds ids to confirm. Dropped while the fetcher is halted (the next
+    /// catch-up reads everything changed anyway).
+    pub fn push(&self, touched: Touched) {
+        if touched.is_empty() {
+            return;
+        }
+        {
+            let mut s = self.lock();
+            if s.halted.is_some() {
+                return;
+            }
+            s.pending.merge(touched);
+        }
+        self.bump();
+        self.notify.notify_one();
+    }
+
+    /// Ids waiting.
+    pub fn pending(&self) -> usize {
+        self.lock().pending.len()
+    }
+
+    /// No ids waiting and no fetch running.
+    pub fn is_idle(&self) -> bool {
+        let s = self.lock();
+        s.pending.is_empty() && !s.in_flight
+    }
+
+    /// Changes whenever ids are pushed, taken or finished (for `settle`).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Why fetching is stopped, if it is.
+    pub fn halted(&self) -> Option<String> {
+        self.lock().halted.clone()
+    }
+
+    /// The last fetch error (cleared by a successful fetch).
+    pub fn last_error(&self) -> Option<String> {
+        self.lock().last_error.clone()
+    }
+
+    /// API requests made by the fetcher since start.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Stops fetching (a person must act) and drops the queued ids.
+    pub fn halt(&self, reason: String) {
+        {
+            let mut s = self.lock();
+            s.pending = Touched::default();
+            s.last_error = Some(reason.clone());
+            s.halted = Some(reason);
+        }
+        self.bump();
+    }
+
+    /// Resumes fetching (after a successful catch-up).
+    pub fn resume(&self) {
+        let was = {
+            let mut s = self.lock();
+            let was = s.halted.take().is_some();
+            if was {
+                s.last_error = None;
+            }
+            was
+        };
+        if was {
+            tracing::info!("fetcher resumed after a successful catch-up");
+            self.bump();
+        }
+    }
+
+    fn take(&self) -> Option<Touched> {
+        let taken = {
+            let mut s = self.lock();
+            if s.pending.is_empty() || s.halted.is_some() {
+                return None;
+            }
+            s.in_flight = true;
+            std::mem::take(&mut s.pending)
+        };
+        self.bump();
+        Some(taken)
+    }
+
+    fn finish(&self, requeue: Option<Touched>, error: Option<String>) {
+        {
+            let mut s = self.lock();
+            s.in_flight = false;
+            if let Some(back) = requeue
+                && s.halted.is_none()
+            {
+                s.pending.merge(back);
+            }
+            match error {
+                Some(e) => s.last_error = Some(e),
+                None if s.halted.is_none() => s.last_error = None,
+                None => {}
+            }
+        }
+        self.bump();
+    }
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchReport {
+    /// Records read from the API.
+    pub read: u64,
+    /// Records that changed the store.
+    pub changed: u64,
+    /// Records tombstoned because the API no longer has them.
+    pub tombstoned: u64,
+    /// API requests made.
+    pub requests: u64,
+}
+
+/// Why a batch stopped.
+#[derive(Debug)]
+pub enum FetchError {
+    /// The API failed.
+    Api(ApiError),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Api(e) => write!(f, "{e}"),
+            FetchError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Ids in `requested` that `found` lacks, in order (pure).
+pub fn missing_ids(requested: &[u64], found: &BTreeSet<u64>) -> Vec<u64> {
+    requested
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect()
+}
+
+fn chunks_of(n: usize) -> u64 {
+    n.div_ceil(amo::MAX_IDS_PER_REQUEST) as u64
+}
+
+/// Confirms one batch. On error, `work` holds what is still unconfirmed.
+pub async fn fetch_batch(
+    store: &Store,
+    client: &amo::Client,
+    clock: &dyn Clock,
+    work: &mut Touched,
+) -> Result<FetchReport, FetchError> {
+    let mut report = FetchReport::default();
+
+    // 1. Talks.
+    if !work.talks.is_empty() {
+        let ids: Vec<u64> = work.talks.iter().copied().collect();
+        report.requests += ids.len() as u64;
+        let talks: Vec<Talk> = crate::catchup::by_id(ids.iter().copied(), |id| client.talk(id))
+            .await
+            .map_err(FetchError::Api)?;
+        report.read += talks.len() as u64;
+        let requests = report.requests;
+        let (n, leads, contacts) = write(store, clock.now_ms(), move |tx| {
+            let mut n = 0;
+            let mut leads = Vec::new();
+            let mut contacts = Vec::new();
+            for t in &talks {
+                if changed(tx.upsert_talk(t, Origin::Api)?) {
+                    n += 1;
+                }
+                if t.entity_type.as_deref() == Some("lead")
+                    && let Some(id) = t.entity_id
+                    && tx.lead(id)?.is_none()
+                {
+                    leads.push(id);
+                }
+                if let Some(id) = t.contact_id
+                    && tx.contact(id)?.is_none()
+                {
+                    contacts.push(id);
+                }
+            }
+            tx.update_sync_state(|s| s.api_requests += requests)?;
+            Ok((n, leads, contacts))
+        })
+        .await
+        .map_err(FetchError::Store)?;
+        report.changed += n;
+        work.talks.clear();
+        work.leads.extend(leads);
+        work.contacts.extend(contacts);
+    }
+
+    // 2. Leads, then the trash for those missing.
+    if !work.leads.is_empty() {
+        let ids: Vec<u64> = work.leads.iter().copied().collect();
+        let mut requests = chunks_of(ids.len());
+        let found = client
+            .leads_by_ids(&ids, &[LeadWith::Contacts])
+            .await
+            .map_err(FetchError::Api)?;
+        let found_ids: BTreeSet<u64> = found.iter().map(|l| l.id).collect();
+        let missing = missing_ids(&ids, &found_ids);
+        let mut trashed: Vec<Lead> = Vec::new();
+        if !missing.is_empty() {
+            requests += chunks_of(missing.len());
+            trashed = client
+                .leads_by_ids(&missing, &[LeadWith::OnlyDeleted])
+                .await
+                .map_err(FetchError::Api)?;
+        }
+        let trashed_ids: BTreeSet<u64> = trashed.iter().map(|l| l.id).collect();
+        let gone = missing_ids(&missing, &trashed_ids);
+        report.requests += requests;
+        report.read += (found.len() + trashed.len()) as u64;
+        let now_s = clock.now_s();
+        let (n, dead, contacts) = write(store, clock.now_ms(), move |tx| {
+            let mut n = 0;
+            let mut dead = 0;
+            let mut contacts = Vec::new();
+            for l in &found {
+                if changed(tx.upsert_lead(l, Origin::Api)?) {
+                    n += 1;
+                }
+                for cid in l.contact_ids() {
+                    if tx.contact(cid)?.is_none() {
+                        contacts.push(cid);
+                    }
+                }
+            }
+            for l in &mut trashed {
+                l.is_deleted = true;
+                if changed(tx.upsert_lead(l, Origin::Api)?) {
+                    n += 1;
+                }
+            }
+            for id in &gone {
+                let live = tx.lead(*id)?.is_some_and(|r| r.sync.deleted_at.is_none());
+                if live && changed(tx.delete_lead(*id, now_s)?) {
+                    dead += 1;
+                }
+            }
+            tx.update_sync_state(|s| s.api_requests += requests)?;
+            Ok((n, dead, contacts))
+        })
+        .await
+        .map_err(FetchError::Store)?;
+        if dead > 0 {
+            tracing::info!(
+                count = dead,
+                "leads no longer in amoCRM (not even in the trash) tombstoned"
+            );
+        }
+        report.changed += n;
+        report.tombstoned += dead;
+        work.leads.clear();
+        work.contacts.extend(contacts);
+    }
+
+    // 3. Contacts.
+    if !work.contacts.is_empty() {
+        let ids: Vec<u64> = work.contacts.iter().copied().collect();
+        let requests = chunks_of(ids.len());
+        let found: Vec<Contact> = client
+            .contacts_by_ids(&ids, &[])
+            .await
+            .map_err(FetchError::Api)?;
+        let found_ids: BTreeSet<u64> = found.iter().map(|c| c.id).collect();
+        let gone = missing_ids(&ids, &found_ids);
+        report.requests += requests;
+        report.read += found.len() as u64;
+        let now_s = clock.now_s();
+        let (n, dead) = write(store, clock.now_ms(), move |tx| {
+            let mut n = 0;
+            let mut dead = 0;
+            for c in &found {
+                if changed(tx.upsert_contact(c, Origin::Api)?) {
+                    n += 1;
+                }
+            }
+            for id in &gone {
+                let live = tx
+                    .contact(*id)?
+                    .is_some_and(|r| r.sync.deleted_at.is_none());
+                if live && changed(tx.delete_contact(*id, now_s)?) {
+                    dead += 1;
+                }
+            }
+            tx.update_sync_state(|s| s.api_requests += requests)?;
+            Ok((n, dead))
+        })
+        .await
+        .map_err(FetchError::Store)?;
+        report.changed += n;
+        report.tombstoned += dead;
+        work.contacts.clear();
+    }
+
+    // 4. Companies.
+    if !work.companies.is_empty() {
+        let ids: Vec<u64> = work.companies.iter().copied().collect();
+        let found: Vec<Company> =
+            crate::catchup::by_id(ids.iter().copied(), |id| client.company(id))
+                .await
+                .map_err(FetchError::Api)?;
+        let found_ids: BTreeSet<u64> = found.iter().map(|c| c.id).collect();
+        let gone = missing_ids(&ids, &found_ids);
+        let requests = ids.len() as u64;
+        report.requests += requests;
+        report.read += found.len() as u64;
+        let now_s = clock.now_s();
+        let n = write(store, clock.now_ms(), move |tx| {
+            let mut n = 0;
+            for c in &found {
+                if changed(tx.upsert_company(c, Origin::Api)?) {
+                    n += 1;
+                }
+            }
+            for id in &gone {
+                if changed(tx.delete_company(*id, now_s)?) {
+                    n += 1;
+                }
+            }
+            tx.update_sync_state(|s| s.api_requests += requests)?;
+            Ok(n)
+        })
+        .await
+        .map_err(FetchError::Store)?;
+        report.changed += n;
+        work.companies.clear();
+    }
+    Ok(report)
+}
+
+/// The fetcher task: runs until `stop` turns true.
+pub async fn run(
+    queue: Arc<FetchQueue>,
+    store: Store,
+    client: amo::Client,
+    clock: Arc<dyn Clock>,
+    config: FetcherConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failures: u32 = 0;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        if queue.pending() == 0 || queue.halted().is_some() {
+            tokio::select! {
+                () = queue.notify.notified() => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        // Coalesce: let more ids arrive.
+        tokio::select! {
+            () = tokio::time::sleep(config.window) => {}
+            _ = stop.changed() => break,
+        }
+        let Some(mut work) = queue.take() else {
+            continue;
+        };
+        let span = tracing::debug_span!(
+            "fetch",
+            leads = work.leads.len(),
+            contacts = work.contacts.len(),
+            companies = work.companies.len(),
+            talks = work.talks.len()
+        );
+        let result = tokio::select! {
+            r = fetch_batch(&store, &client, &*clock, &mut work).instrument(span) => r,
+            _ = stop.changed() => {
+                queue.finish(None, None);
+                break;
+            }
+        };
+        match result {
+            Ok(report) => {
+                failures = 0;
+                queue.requests.fetch_add(report.requests, Ordering::Relaxed);
+                tracing::debug!(
+                    read = report.read,
+                    changed = report.changed,
+                    tombstoned = report.tombstoned,
+                    requests = report.requests,
+                    "fetch confirmed"
+                );
+                queue.finish(None, None);
+            }
+            Err(FetchError::Api(e)) if e.is_retryable() => {
+                failures += 1;
+                let message = format!("{} ({})", e, api_code(&e));
+                if failures >= config.max_attempts {
+                    tracing::warn!(error = %e, attempts = failures, ids = work.len(), "fetch keeps failing; dropped the batch until the next catch-up");
+                    failures = 0;
+                    queue.finish(None, Some(message));
+                } else {
+                    let delay = backoff(&config, failures);
+                    tracing::info!(error = %e, attempt = failures, delay_ms = delay.as_millis() as u64, "fetch failed; retrying");
+                    queue.finish(Some(work), Some(message));
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = stop.changed() => break,
+                    }
+                }
+            }
+            Err(FetchError::Api(e)) if api_stops(&e) => {
+                failures = 0;
+                tracing::error!(error = %e, code = api_code(&e), "amoCRM refused the fetcher; stopped until the next catch-up");
+                queue.finish(None, None);
+                queue.halt(e.to_string());
+            }
+            Err(e) => {
+                failures = 0;
+                tracing::warn!(error = %e, ids = work.len(), "fetch failed; dropped the batch until the next catch-up");
+                queue.finish(None, Some(e.to_string()));
+            }
+        }
+    }
+    tracing::debug!("fetcher stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_table() {
+        let c = FetcherConfig::default();
+        let cases = [(1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 30), (40, 30)];
+        for (attempt, secs) in cases {
+            assert_eq!(
+                backoff(&c, attempt),
+                Duration::from_secs(secs),
+                "attempt {attempt}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_ids_keep_order() {
+        let found: BTreeSet<u64> = [2, 4].into_iter().collect();
+        assert_eq!(missing_ids(&[5, 4, 3, 2, 1], &found), [5, 3, 1]);
+        assert!(missing_ids(&[], &found).is_empty());
+    }
+
+    #[test]
+    fn queue_lifecycle() {
+        let q = FetchQueue::new();
+        assert!(q.is_idle());
+        let g0 = q.generation();
+        let mut t = Touched::default();
+        t.leads.insert(1);
+        t.talks.insert(9);
+        q.push(t.clone());
+        assert_eq!(q.pending(), 2);
+        assert!(!q.is_idle());
+        assert!(q.generation() > g0);
+        let taken = q.take().expect("work");
+        assert_eq!(taken, t);
+        assert!(!q.is_idle(), "in flight");
+        q.push(Touched {
+            leads: [2].into_iter().collect(),
+            ..Touched::default()
+        });
+        q.finish(Some(taken), Some("boom".into()));
+        assert_eq!(q.pending(), 3, "requeued and merged");
+        assert_eq!(q.last_error().as_deref(), Some("boom"));
+        q.halt("revoked".into());
+        assert_eq!(q.pending(), 0);
+        q.push(t.clone());
+        assert_eq!(q.pending(), 0, "dropped while halted");
+        assert!(q.take().is_none());
+        q.resume();
+        assert!(q.halted().is_none() && q.last_error().is_none());
+        q.push(t);
+        assert_eq!(q.pending(), 2);
+    }
+}

@@ -1,11 +1,11 @@
 //! Errors that cross to the UI and the CLI: a code to branch on, a message to read.
 
 use amo::ApiError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Stable error codes. Add one only when a consumer branches on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub enum ErrorCode {
     /// The built-in demo emulator could not start.
     DemoUnavailable,
@@ -23,10 +23,22 @@ pub enum ErrorCode {
     Unreachable,
     /// Anything else from the amoCRM API (bad answer, unknown entity, …).
     Api,
+    /// No amoCRM account is connected to this data folder: connect first.
+    NotConnected,
+    /// The data folder is bound to another amoCRM account.
+    AccountMismatch,
+    /// The asked-for lead, contact or pipeline is not in the local store.
+    NotFound,
+    /// The local store cannot be opened or read (in use, damaged, too new, disk).
+    StoreUnavailable,
+    /// A local file, port or the control channel to `amosync serve` failed.
+    Local,
+    /// An argument or setting is invalid (address, URL, subdomain, token).
+    InvalidInput,
 }
 
 /// `{code, message}` as the UI receives it over IPC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, thiserror::Error)]
 #[error("{message}")]
 pub struct AppError {
     pub code: ErrorCode,
@@ -56,5 +68,26 @@ impl From<ApiError> for AppError {
             _ => ErrorCode::Api,
         };
         AppError::new(code, err.to_string())
+    }
+}
+
+impl From<amosync_store::StoreError> for AppError {
+    fn from(err: amosync_store::StoreError) -> Self {
+        AppError::new(ErrorCode::StoreUnavailable, err.to_string())
+    }
+}
+
+impl From<amosync_sync::SyncError> for AppError {
+    fn from(err: amosync_sync::SyncError) -> Self {
+        use amosync_sync::SyncError;
+        match err {
+            SyncError::Store(e) => e.into(),
+            SyncError::Api(e) => e.into(),
+            SyncError::NotConnected => AppError::new(ErrorCode::NotConnected, err.to_string()),
+            SyncError::WrongAccount { .. } => {
+                AppError::new(ErrorCode::AccountMismatch, err.to_string())
+            }
+            other => AppError::new(ErrorCode::Local, other.to_string()),
+        }
     }
 }

@@ -4,6 +4,10 @@
 //! and a `message` that says what to do next.
 
 pub mod bindings;
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod credentials;
 pub mod demo;
 mod error;
 pub mod logging;

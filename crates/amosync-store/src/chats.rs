@@ -1,0 +1,331 @@
+//! Talks and chat messages: newest-wins talk upserts that keep the
+//! message-derived activity, message dedupe, and the chat queries.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use amo::models::Talk;
+use redb::{ReadTransaction, ReadableMultimapTable, ReadableTable};
+
+use crate::codec::{from_json, to_json};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{ChatMessage, Direction, Origin, SyncMeta, TalkRecord};
+use crate::query::{ChannelCount, ChatActivity, TalksQuery};
+use crate::tables::*;
+use crate::write::{Applied, WriteTx};
+
+/// Newest activity of a talk (for ordering).
+pub(crate) fn activity(t: &TalkRecord) -> i64 {
+    t.last_message_at.unwrap_or(i64::MIN).max(t.talk.updated_at)
+}
+
+/// Newest activity first, then talk id descending.
+pub(crate) fn sort_talks(talks: &mut [TalkRecord]) {
+    talks.sort_by_key(|t| std::cmp::Reverse((activity(t), t.talk.talk_id)));
+}
+
+pub(crate) fn lead_of(t: &Talk) -> Option<u64> {
+    match t.entity_type.as_deref() {
+        None | Some("lead") | Some("leads") => t.entity_id,
+        _ => None,
+    }
+}
+
+impl WriteTx<'_> {
+    /// A talk as stored.
+    pub fn talk(&self, talk_id: u64) -> StoreResult<Option<TalkRecord>> {
+        match self.t.talks.get(talk_id)? {
+            Some(v) => Ok(Some(from_json(v.value(), "a stored talk")?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_talk(&mut self, old: Option<&TalkRecord>, new: &TalkRecord) -> StoreResult<()> {
+        let id = new.talk.talk_id;
+        let bytes = to_json(new)?;
+        self.t.talks.insert(id, bytes.as_slice())?;
+        let (old_lead, old_contact) =
+            old.map_or((None, None), |o| (lead_of(&o.talk), o.talk.contact_id));
+        if old_lead != lead_of(&new.talk) {
+            if let Some(l) = old_lead {
+                self.t.talks_by_lead.remove(l, id)?;
+            }
+            if let Some(l) = lead_of(&new.talk) {
+                self.t.talks_by_lead.insert(l, id)?;
+            }
+        }
+        if old_contact != new.talk.contact_id {
+            if let Some(c) = old_contact {
+                self.t.talks_by_contact.remove(c, id)?;
+            }
+            if let Some(c) = new.talk.contact_id {
+                self.t.talks_by_contact.insert(c, id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Newest wins (by `updated_at`); message-derived activity is kept.
+    pub fn upsert_talk(&mut self, talk: &Talk, origin: Origin) -> StoreResult<Applied> {
+        let old = self.talk(talk.talk_id)?;
+        let sync = SyncMeta {
+            origin,
+            stored_at_ms: self.now_ms,
+            confirmed_at_ms: (origin == Origin::Api).then_some(self.now_ms),
+            deleted_at: None,
+        };
+        let Some(o) = old else {
+            let rec = TalkRecord {
+                talk: talk.clone(),
+                last_message_at: None,
+                last_incoming_at: None,
+                last_outgoing_at: None,
+                waiting_messages: 0,
+                last_text: None,
+                sync,
+            };
+            self.put_talk(None, &rec)?;
+            return Ok(Applied::Inserted);
+        };
+        let ord = match talk.updated_at.cmp(&o.talk.updated_at) {
+            Ordering::Equal => {
+                let a = to_json(talk)?;
+                let b = to_json(&o.talk)?;
+                if a == b {
+                    if origin == Origin::Api {
+                        let mut same = o.clone();
+                        same.sync.origin = Origin::Api;
+                        same.sync.confirmed_at_ms = Some(self.now_ms);
+                        let bytes = to_json(&same)?;
+                        self.t.talks.insert(talk.talk_id, bytes.as_slice())?;
+                    }
+                    return Ok(Applied::Unchanged);
+                }
+                let rank = |o: Origin| u8::from(o == Origin::Api);
+                rank(origin).cmp(&rank(o.sync.origin)).then(a.cmp(&b))
+            }
+            other => other,
+        };
+        if ord != Ordering::Greater {
+            return Ok(Applied::Stale);
+        }
+        let rec = TalkRecord {
+            talk: talk.clone(),
+            sync,
+            ..o.clone()
+        };
+        self.put_talk(Some(&o), &rec)?;
+        Ok(Applied::Updated)
+    }
+
+    /// Records a chat message once (by id) and updates its talk's activity
+    /// (creating a placeholder talk record when the talk is not known yet).
+    pub fn record_message(&mut self, message: &ChatMessage) -> StoreResult<Applied> {
+        let id = message.id.as_str();
+        if self.t.messages.get(id)?.is_some() {
+            return Ok(Applied::Unchanged);
+        }
+        let bytes = to_json(message)?;
+        self.t.messages.insert(id, bytes.as_slice())?;
+        if let Some(l) = message.lead_id {
+            self.t.msg_by_lead.insert(l, id)?;
+        }
+        let Some(talk_id) = message.talk_id else {
+            return Ok(Applied::Inserted);
+        };
+        self.t.msg_by_talk.insert(talk_id, id)?;
+        let old = self.talk(talk_id)?;
+        let mut rec = match &old {
+            Some(r) => r.clone(),
+            None => TalkRecord {
+                talk: placeholder_talk(message)?,
+                last_message_at: None,
+                last_incoming_at: None,
+                last_outgoing_at: None,
+                waiting_messages: 0,
+                last_text: None,
+                sync: SyncMeta {
+                    origin: Origin::Webhook,
+                    stored_at_ms: self.now_ms,
+                    confirmed_at_ms: None,
+                    deleted_at: None,
+                },
+            },
+        };
+        let at = message.created_at;
+        match rec.last_message_at {
+            Some(last) if at < last => {}
+            Some(last) if at == last => {
+                if message.text.is_some() {
+                    rec.last_text = message.text.clone();
+                }
+            }
+            _ => {
+                rec.last_message_at = Some(at);
+                rec.last_text = message.text.clone();
+            }
+        }
+        // `waiting_messages` = incoming messages newer than the last outgoing
+        // one, whatever order the messages arrive in.
+        match message.direction {
+            Direction::Incoming => {
+                rec.last_incoming_at = rec.last_incoming_at.max(Some(at));
+                if Some(at) > rec.last_outgoing_at {
+                    rec.waiting_messages = rec.waiting_messages.saturating_add(1);
+                }
+            }
+            Direction::Outgoing if Some(at) > rec.last_outgoing_at => {
+                rec.last_outgoing_at = Some(at);
+                rec.waiting_messages = self.incoming_after(talk_id, at)?;
+            }
+            Direction::Outgoing => {}
+        }
+        self.put_talk(old.as_ref(), &rec)?;
+        Ok(Applied::Inserted)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Incoming messages of a talk newer than `at`.
+    fn incoming_after(&self, talk_id: u64, at: i64) -> StoreResult<u32> {
+        let mut n = 0u32;
+        for id in self.t.msg_by_talk.get(talk_id)? {
+            let id = id?;
+            if let Some(v) = self.t.messages.get(id.value())? {
+                let m: ChatMessage = from_json(v.value(), "a stored chat message")?;
+                if m.direction == Direction::Incoming && m.created_at > at {
+                    n = n.saturating_add(1);
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A talk known only from a message: what the message says, `updated_at` 0
+/// so that any API read of the talk replaces it.
+fn placeholder_talk(m: &ChatMessage) -> StoreResult<Talk> {
+    let v = serde_json::json!({
+        "talk_id": m.talk_id,
+        "chat_id": m.chat_id.clone().unwrap_or_default(),
+        "contact_id": m.contact_id,
+        "entity_id": m.lead_id,
+        "entity_type": m.lead_id.map(|_| "lead"),
+        "origin": m.origin,
+        "is_in_work": false,
+        "is_read": m.direction == Direction::Outgoing,
+        "created_at": m.created_at,
+        "updated_at": 0,
+    });
+    serde_json::from_value(v)
+        .map_err(|e| StoreError::Record(format!("cannot build a talk placeholder: {e}")))
+}
+
+/// Reads talks by id.
+pub(crate) fn talks_by_ids(
+    tx: &ReadTransaction,
+    ids: impl IntoIterator<Item = u64>,
+) -> StoreResult<Vec<TalkRecord>> {
+    let t = tx.open_table(TALKS)?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(v) = t.get(id)? {
+            out.push(from_json(v.value(), "a stored talk")?);
+        }
+    }
+    sort_talks(&mut out);
+    Ok(out)
+}
+
+/// Talk ids in a multimap under `key`.
+pub(crate) fn linked(
+    tx: &ReadTransaction,
+    def: redb::MultimapTableDefinition<u64, u64>,
+    key: u64,
+) -> StoreResult<Vec<u64>> {
+    let t = tx.open_multimap_table(def)?;
+    let mut out = Vec::new();
+    for v in t.get(key)? {
+        out.push(v?.value());
+    }
+    Ok(out)
+}
+
+fn all_talks(tx: &ReadTransaction) -> StoreResult<Vec<TalkRecord>> {
+    let mut out = Vec::new();
+    for row in tx.open_table(TALKS)?.iter()? {
+        let (_, v) = row?;
+        out.push(from_json(v.value(), "a stored talk")?);
+    }
+    sort_talks(&mut out);
+    Ok(out)
+}
+
+/// The talk list.
+pub(crate) fn talks(tx: &ReadTransaction, q: &TalksQuery) -> StoreResult<Vec<TalkRecord>> {
+    let list = match q.lead_id {
+        Some(l) => talks_by_ids(tx, linked(tx, TALKS_BY_LEAD, l)?)?,
+        None => all_talks(tx)?,
+    };
+    Ok(list
+        .into_iter()
+        .filter(|t| {
+            q.origin
+                .as_ref()
+                .is_none_or(|o| t.talk.origin.as_ref() == Some(o))
+        })
+        .filter(|t| !q.unread_only || !t.talk.is_read)
+        .take(q.limit.unwrap_or(100))
+        .collect())
+}
+
+/// Chat activity summary.
+pub(crate) fn chat_activity(tx: &ReadTransaction, limit: usize) -> StoreResult<ChatActivity> {
+    let list = all_talks(tx)?;
+    let mut channels: BTreeMap<String, ChannelCount> = BTreeMap::new();
+    let (mut unread, mut in_work, mut missed) = (0, 0, 0);
+    for t in &list {
+        let origin = t.talk.origin.clone().unwrap_or_else(|| "unknown".into());
+        let c = channels.entry(origin.clone()).or_insert(ChannelCount {
+            origin,
+            talks: 0,
+            unread: 0,
+            in_work: 0,
+        });
+        c.talks += 1;
+        if !t.talk.is_read {
+            c.unread += 1;
+            unread += 1;
+        }
+        if t.talk.is_in_work {
+            c.in_work += 1;
+            in_work += 1;
+        }
+        if t.talk.missed_at.is_some() {
+            missed += 1;
+        }
+    }
+    Ok(ChatActivity {
+        talks: list.into_iter().take(limit).collect(),
+        channels: channels.into_values().collect(),
+        unread,
+        in_work,
+        missed,
+    })
+}
+
+/// Messages by ids, oldest first, deduplicated.
+pub(crate) fn messages(tx: &ReadTransaction, ids: Vec<String>) -> StoreResult<Vec<ChatMessage>> {
+    let t = tx.open_table(MESSAGES)?;
+    let mut ids = ids;
+    ids.sort();
+    ids.dedup();
+    let mut out: Vec<ChatMessage> = Vec::new();
+    for id in ids {
+        if let Some(v) = t.get(id.as_str())? {
+            out.push(from_json(v.value(), "a stored chat message")?);
+        }
+    }
+    out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(out)
+}

@@ -1,0 +1,91 @@
+//! The raw webhook event log: durable appends, pending list, display.
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use crate::codec::{decode_event, encode_event, meta_u64};
+use crate::error::StoreResult;
+use crate::model::{EventLogQuery, LoggedEvent, RawEvent};
+use crate::tables::*;
+
+/// Appends in one durable commit; returns the seqs.
+pub(crate) fn append(db: &Database, events: &[RawEvent]) -> StoreResult<Vec<u64>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tx = db.begin_write()?;
+    let mut seqs = Vec::with_capacity(events.len());
+    {
+        let mut meta_t = tx.open_table(META)?;
+        let mut log = tx.open_table(EVENTS)?;
+        let mut pending = tx.open_table(EVENTS_PENDING)?;
+        let mut seq = match meta_t.get(meta::EVENT_SEQ)? {
+            Some(v) => meta_u64(v.value()).unwrap_or(0),
+            None => 0,
+        };
+        // Never hand out a seq below one already in the log.
+        if let Some((k, _)) = log.last()? {
+            seq = seq.max(k.value());
+        }
+        for e in events {
+            seq += 1;
+            let bytes = encode_event(e.received_at_ms, None, &e.body)?;
+            log.insert(seq, bytes.as_slice())?;
+            pending.insert(seq, ())?;
+            seqs.push(seq);
+        }
+        meta_t.insert(meta::EVENT_SEQ, seq.to_le_bytes().as_slice())?;
+    }
+    tx.commit()?;
+    Ok(seqs)
+}
+
+/// Not applied yet, oldest first.
+pub(crate) fn pending(db: &Database, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
+    let tx = db.begin_read()?;
+    let log = tx.open_table(EVENTS)?;
+    let mut out = Vec::new();
+    for row in tx.open_table(EVENTS_PENDING)?.iter()?.take(limit) {
+        let (k, _) = row?;
+        let seq = k.value();
+        if let Some(v) = log.get(seq)? {
+            out.push(decode_event(seq, v.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// For display.
+pub(crate) fn list(db: &Database, q: &EventLogQuery) -> StoreResult<Vec<LoggedEvent>> {
+    let tx = db.begin_read()?;
+    let log = tx.open_table(EVENTS)?;
+    let limit = q.limit.unwrap_or(100);
+    let start = q.after.map_or(0, |a| a.saturating_add(1));
+    let mut out = Vec::new();
+    if q.pending_only {
+        let pend = tx.open_table(EVENTS_PENDING)?;
+        let range = pend.range(start..)?;
+        let iter: Box<dyn Iterator<Item = _>> = if q.newest_first {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        for row in iter.take(limit) {
+            let (k, _) = row?;
+            if let Some(v) = log.get(k.value())? {
+                out.push(decode_event(k.value(), v.value())?);
+            }
+        }
+    } else {
+        let range = log.range(start..)?;
+        let iter: Box<dyn Iterator<Item = _>> = if q.newest_first {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        for row in iter.take(limit) {
+            let (k, v) = row?;
+            out.push(decode_event(k.value(), v.value())?);
+        }
+    }
+    Ok(out)
+}

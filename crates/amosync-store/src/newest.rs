@@ -1,0 +1,309 @@
+//! "Newest wins": the one rule every upsert of a versioned record follows.
+//!
+//! A version ranks by `(time, deleted, origin, content)`: the newer
+//! `updated_at` wins; at the same time a tombstone beats a live version (an
+//! upsert not newer than the deletion never revives), the API beats a
+//! webhook, and as a last resort the larger JSON wins, so applying any
+//! permutation of the same versions ends in the same record.
+
+use std::cmp::Ordering;
+
+use amo::models::{Company, Contact, Lead, Note};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::to_json;
+use crate::error::StoreResult;
+use crate::model::{CompanyRecord, ContactRecord, LeadRecord, NoteRecord, Origin, SyncMeta};
+use crate::write::Applied;
+
+/// An amoCRM entity versioned by `updated_at`.
+pub(crate) trait Entity: Clone + PartialEq + Serialize {
+    fn id(&self) -> u64;
+    fn updated_at(&self) -> i64;
+    fn deleted_flag(&self) -> bool;
+    fn set_deleted_flag(&mut self, deleted: bool);
+    fn set_updated_at(&mut self, at: i64);
+    /// An id-only record standing for "deleted before we ever saw it".
+    fn placeholder(id: u64) -> StoreResult<Self>;
+    fn is_placeholder(&self) -> bool;
+}
+
+/// A stored record: an entity plus `_sync`.
+pub(crate) trait Record: Serialize + DeserializeOwned {
+    type E: Entity;
+    const WHAT: &'static str;
+    fn entity(&self) -> &Self::E;
+    fn entity_mut(&mut self) -> &mut Self::E;
+    fn sync(&self) -> &SyncMeta;
+    fn sync_mut(&mut self) -> &mut SyncMeta;
+    fn make(entity: Self::E, sync: SyncMeta) -> Self;
+}
+
+fn placeholder_from_json<T: DeserializeOwned>(v: serde_json::Value) -> StoreResult<T> {
+    serde_json::from_value(v)
+        .map_err(|e| crate::StoreError::Record(format!("cannot build a tombstone record: {e}")))
+}
+
+macro_rules! entity_common {
+    () => {
+        fn id(&self) -> u64 {
+            self.id
+        }
+        fn updated_at(&self) -> i64 {
+            self.updated_at
+        }
+        fn set_updated_at(&mut self, at: i64) {
+            self.updated_at = at;
+        }
+        fn is_placeholder(&self) -> bool {
+            self.created_at == 0 && self.updated_at == 0 && self.name.is_empty()
+        }
+    };
+}
+
+impl Entity for Lead {
+    entity_common!();
+    fn deleted_flag(&self) -> bool {
+        self.is_deleted
+    }
+    fn set_deleted_flag(&mut self, deleted: bool) {
+        self.is_deleted = deleted;
+    }
+    fn placeholder(id: u64) -> StoreResult<Self> {
+        placeholder_from_json(serde_json::json!({"id": id, "is_deleted": true}))
+    }
+}
+
+impl Entity for Contact {
+    entity_common!();
+    fn deleted_flag(&self) -> bool {
+        self.is_deleted == Some(true)
+    }
+    fn set_deleted_flag(&mut self, deleted: bool) {
+        self.is_deleted = if deleted { Some(true) } else { None };
+    }
+    fn placeholder(id: u64) -> StoreResult<Self> {
+        placeholder_from_json(serde_json::json!({"id": id, "is_deleted": true}))
+    }
+}
+
+impl Entity for Company {
+    entity_common!();
+    fn deleted_flag(&self) -> bool {
+        self.is_deleted == Some(true)
+    }
+    fn set_deleted_flag(&mut self, deleted: bool) {
+        self.is_deleted = if deleted { Some(true) } else { None };
+    }
+    fn placeholder(id: u64) -> StoreResult<Self> {
+        placeholder_from_json(serde_json::json!({"id": id, "is_deleted": true}))
+    }
+}
+
+impl Entity for Note {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn updated_at(&self) -> i64 {
+        self.updated_at
+    }
+    fn set_updated_at(&mut self, at: i64) {
+        self.updated_at = at;
+    }
+    fn is_placeholder(&self) -> bool {
+        false
+    }
+    fn deleted_flag(&self) -> bool {
+        false
+    }
+    fn set_deleted_flag(&mut self, _deleted: bool) {}
+    fn placeholder(id: u64) -> StoreResult<Self> {
+        placeholder_from_json(serde_json::json!({"id": id}))
+    }
+}
+
+macro_rules! record {
+    ($rec:ty, $ent:ty, $field:ident, $what:literal) => {
+        impl Record for $rec {
+            type E = $ent;
+            const WHAT: &'static str = $what;
+            fn entity(&self) -> &$ent {
+                &self.$field
+            }
+            fn entity_mut(&mut self) -> &mut $ent {
+                &mut self.$field
+            }
+            fn sync(&self) -> &SyncMeta {
+                &self.sync
+            }
+            fn sync_mut(&mut self) -> &mut SyncMeta {
+                &mut self.sync
+            }
+            fn make(entity: $ent, sync: SyncMeta) -> Self {
+                Self {
+                    $field: entity,
+                    sync,
+                }
+            }
+        }
+    };
+}
+record!(LeadRecord, Lead, lead, "a stored lead");
+record!(ContactRecord, Contact, contact, "a stored contact");
+record!(CompanyRecord, Company, company, "a stored company");
+record!(NoteRecord, Note, note, "a stored note");
+
+fn origin_rank(o: Origin) -> u8 {
+    match o {
+        Origin::Webhook => 0,
+        Origin::Api => 1,
+    }
+}
+
+/// The version time of a stored record (a tombstone counts from its deletion).
+pub(crate) fn stored_time<R: Record>(r: &R) -> i64 {
+    r.entity()
+        .updated_at()
+        .max(r.sync().deleted_at.unwrap_or(i64::MIN))
+}
+
+/// Whether the stored record is a tombstone.
+pub(crate) fn is_tombstone<R: Record>(r: &R) -> bool {
+    r.sync().deleted_at.is_some()
+}
+
+/// The outcome of comparing an incoming version with the stored one.
+pub(crate) enum Decision<R> {
+    /// Store `new` (Inserted or Updated).
+    Write(R, Applied),
+    /// Same version: store `new` bookkeeping only when `Some`.
+    Same(Option<R>),
+    /// Older: ignore.
+    Stale,
+}
+
+/// Decides what an upsert of `entity` from `origin` does to `old`.
+pub(crate) fn decide<R: Record>(
+    old: Option<&R>,
+    entity: &R::E,
+    origin: Origin,
+    now_ms: i64,
+) -> StoreResult<Decision<R>> {
+    let deleted = entity.deleted_flag();
+    let mut ent = entity.clone();
+    let sync = SyncMeta {
+        origin,
+        stored_at_ms: now_ms,
+        confirmed_at_ms: (origin == Origin::Api).then_some(now_ms),
+        deleted_at: deleted.then_some(entity.updated_at()),
+    };
+    ent.set_deleted_flag(deleted);
+    let new = R::make(ent, sync);
+    let Some(old) = old else {
+        return Ok(Decision::Write(new, Applied::Inserted));
+    };
+    let old_time = stored_time(old);
+    let old_deleted = is_tombstone(old);
+    let placeholder = old.entity().is_placeholder();
+    let ord = entity
+        .updated_at()
+        .cmp(&old_time)
+        .then(deleted.cmp(&old_deleted));
+    let ord = match ord {
+        Ordering::Equal if placeholder => Ordering::Less,
+        Ordering::Equal => {
+            let a = to_json(entity)?;
+            let b = to_json(old.entity())?;
+            if a == b {
+                if origin == Origin::Api {
+                    let mut same = R::make(old.entity().clone(), old.sync().clone());
+                    same.sync_mut().origin = Origin::Api;
+                    same.sync_mut().confirmed_at_ms = Some(now_ms);
+                    return Ok(Decision::Same(Some(same)));
+                }
+                return Ok(Decision::Same(None));
+            }
+            origin_rank(origin)
+                .cmp(&origin_rank(old.sync().origin))
+                .then(a.cmp(&b))
+        }
+        o => o,
+    };
+    Ok(match ord {
+        Ordering::Greater if placeholder => Decision::Write(new, Applied::Inserted),
+        Ordering::Greater => Decision::Write(new, Applied::Updated),
+        _ => Decision::Stale,
+    })
+}
+
+/// A tombstone of `old` (or a placeholder) deleted at `at`; `None` when stale
+/// or already deleted at that time.
+pub(crate) fn tombstone<R: Record>(
+    old: Option<&R>,
+    id: u64,
+    at: i64,
+    now_ms: i64,
+) -> StoreResult<(Option<R>, Applied)> {
+    let Some(old) = old else {
+        let sync = SyncMeta {
+            origin: Origin::Webhook,
+            stored_at_ms: now_ms,
+            confirmed_at_ms: None,
+            deleted_at: Some(at),
+        };
+        return Ok((
+            Some(R::make(R::E::placeholder(id)?, sync)),
+            Applied::Inserted,
+        ));
+    };
+    if let Some(d) = old.sync().deleted_at {
+        if at <= d {
+            return Ok((None, Applied::Unchanged));
+        }
+        let mut r = R::make(old.entity().clone(), old.sync().clone());
+        r.sync_mut().deleted_at = Some(at);
+        r.sync_mut().stored_at_ms = now_ms;
+        return Ok((Some(r), Applied::Updated));
+    }
+    if at < old.entity().updated_at() {
+        return Ok((None, Applied::Stale));
+    }
+    let mut r = R::make(old.entity().clone(), old.sync().clone());
+    r.entity_mut().set_deleted_flag(true);
+    r.sync_mut().deleted_at = Some(at);
+    r.sync_mut().stored_at_ms = now_ms;
+    Ok((Some(r), Applied::Updated))
+}
+
+/// What a restore at `at` does: `Ok(None)` deletes a placeholder.
+pub(crate) enum Restore<R> {
+    Write(R),
+    RemovePlaceholder,
+    Nothing(Applied),
+}
+
+/// Revives a tombstone restored at `at` (amoCRM bumps `updated_at`).
+pub(crate) fn restore<R: Record>(old: Option<&R>, at: i64, now_ms: i64) -> Restore<R> {
+    let Some(old) = old else {
+        return Restore::Nothing(Applied::Stale);
+    };
+    let Some(d) = old.sync().deleted_at else {
+        return Restore::Nothing(Applied::Unchanged);
+    };
+    if at < d {
+        return Restore::Nothing(Applied::Stale);
+    }
+    if old.entity().is_placeholder() {
+        return Restore::RemovePlaceholder;
+    }
+    let mut r = R::make(old.entity().clone(), old.sync().clone());
+    r.entity_mut().set_deleted_flag(false);
+    let t = r.entity().updated_at().max(at);
+    r.entity_mut().set_updated_at(t);
+    r.sync_mut().deleted_at = None;
+    r.sync_mut().origin = Origin::Webhook;
+    r.sync_mut().confirmed_at_ms = None;
+    r.sync_mut().stored_at_ms = now_ms;
+    Restore::Write(r)
+}

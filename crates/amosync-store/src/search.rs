@@ -1,0 +1,254 @@
+//! Search text: Unicode-lowercased names, tags and e-mails, and phone
+//! numbers reduced to digits; the lead and contact list queries.
+
+use std::collections::HashSet;
+
+use amo::models::{Contact, Lead};
+use redb::{ReadTransaction, ReadableTable};
+
+use crate::codec::{Facts, decode_contact_search, from_json};
+use crate::error::StoreResult;
+use crate::model::{ContactRecord, LeadRecord};
+use crate::query::{ContactsQuery, LeadsOrder, LeadsQuery, Page};
+use crate::tables::*;
+
+/// Separates the text part from the phone digits in a contact's row.
+const PHONES: char = '\u{1}';
+
+/// Case-folds for search: Unicode lowercase, `ё` read as `е`.
+pub(crate) fn fold(s: &str) -> String {
+    s.to_lowercase().replace('ё', "е")
+}
+
+/// The digits of a phone number; a Russian trunk `8` is read as `7`.
+pub(crate) fn phone_digits(s: &str) -> String {
+    let mut d: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+    if d.len() == 11 && d.starts_with('8') {
+        d.replace_range(0..1, "7");
+    }
+    d
+}
+
+/// A lead's search text: name and tags.
+pub(crate) fn lead_text(lead: &Lead) -> String {
+    let mut t = fold(&lead.name);
+    for tag in lead.tags() {
+        t.push('\n');
+        t.push_str(&fold(&tag.name));
+    }
+    t
+}
+
+/// A contact's search text: names and e-mails, then phone digits.
+pub(crate) fn contact_text(c: &Contact) -> String {
+    let mut t = fold(&c.name);
+    for part in [&c.first_name, &c.last_name].into_iter().flatten() {
+        t.push('\n');
+        t.push_str(&fold(part));
+    }
+    for (_, e) in c.emails() {
+        t.push('\n');
+        t.push_str(&fold(&e));
+    }
+    t.push(PHONES);
+    for (_, p) in c.phones() {
+        t.push(' ');
+        t.push_str(&phone_digits(&p));
+    }
+    t
+}
+
+/// A prepared search.
+pub(crate) struct Needle {
+    text: String,
+    digits: Option<String>,
+}
+
+impl Needle {
+    /// `None` for an empty search.
+    pub(crate) fn new(q: Option<&str>) -> Option<Needle> {
+        let q = q?.trim();
+        if q.is_empty() {
+            return None;
+        }
+        let phone_like = q
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let d = phone_digits(q);
+        Some(Needle {
+            text: fold(q),
+            digits: (phone_like && d.len() >= 3).then_some(d),
+        })
+    }
+
+    /// Matches a lead row.
+    pub(crate) fn lead(&self, text: &str) -> bool {
+        text.contains(&self.text)
+    }
+
+    /// Matches a contact row.
+    pub(crate) fn contact(&self, row: &str) -> bool {
+        let (text, phones) = row.split_once(PHONES).unwrap_or((row, ""));
+        text.contains(&self.text)
+            || self
+                .digits
+                .as_ref()
+                .is_some_and(|d| phones.contains(d.as_str()))
+    }
+}
+
+fn limit_of(l: Option<usize>) -> usize {
+    l.unwrap_or(100).min(100_000)
+}
+
+fn in_range(r: Option<crate::query::TimeRange>, t: i64) -> bool {
+    r.is_none_or(|r| r.from.is_none_or(|f| t >= f) && r.to.is_none_or(|e| t < e))
+}
+
+type TextRange = redb::Range<'static, u64, &'static str>;
+type TextRow = Option<(u64, redb::AccessGuard<'static, &'static str>)>;
+
+fn next_text(it: &mut TextRange) -> StoreResult<TextRow> {
+    match it.next() {
+        Some(r) => {
+            let (k, v) = r?;
+            Ok(Some((k.value(), v)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Sorts `rows` (sort key, id) and keeps the first `want` (a partial sort
+/// when only a page is needed).
+pub(crate) fn top(rows: &mut Vec<(i64, u64)>, want: usize, descending: bool) {
+    let cmp = |a: &(i64, u64), b: &(i64, u64)| if descending { b.cmp(a) } else { a.cmp(b) };
+    if want < rows.len() {
+        if want == 0 {
+            rows.clear();
+            return;
+        }
+        rows.select_nth_unstable_by(want - 1, cmp);
+        rows.truncate(want);
+    }
+    rows.sort_unstable_by(cmp);
+}
+
+/// The lead list: one pass over the facts (joined in id order with the
+/// search text), a partial sort, then only the page's JSON is read.
+pub(crate) fn leads(tx: &ReadTransaction, q: &LeadsQuery) -> StoreResult<Page<LeadRecord>> {
+    let keep = |f: &Facts| {
+        !f.placeholder
+            && !f.absent
+            && (q.include_deleted || !f.deleted)
+            && q.pipeline_id.is_none_or(|p| f.pipeline == p)
+            && q.status_id.is_none_or(|s| f.status == s)
+            && (q.responsible_user_ids.is_empty()
+                || q.responsible_user_ids.contains(&f.responsible))
+            && in_range(q.created, f.created_at)
+    };
+    let needle = Needle::new(q.search.as_deref());
+    // Leads linked to a matching contact.
+    let mut via_contact: HashSet<u64> = HashSet::new();
+    if let Some(n) = &needle {
+        let links = tx.open_multimap_table(CONTACT_LEADS)?;
+        for row in tx.open_table(CONTACT_SEARCH)?.iter()? {
+            let (k, v) = row?;
+            let (_, _, text) = decode_contact_search(v.value());
+            if n.contact(text) {
+                for l in links.get(k.value())? {
+                    via_contact.insert(l?.value());
+                }
+            }
+        }
+    }
+    let mut texts: TextRange = tx.open_table(LEAD_SEARCH)?.range::<u64>(..)?;
+    let mut cur = match needle {
+        Some(_) => next_text(&mut texts)?,
+        None => None,
+    };
+    let mut rows: Vec<(i64, u64)> = Vec::new();
+    for row in tx.open_table(LEAD_FACTS)?.iter()? {
+        let (k, v) = row?;
+        let id = k.value();
+        let f = Facts::decode(v.value());
+        if !keep(&f) {
+            continue;
+        }
+        if let Some(n) = &needle
+            && !via_contact.contains(&id)
+        {
+            while cur.as_ref().is_some_and(|(sid, _)| *sid < id) {
+                cur = next_text(&mut texts)?;
+            }
+            let hit = cur
+                .as_ref()
+                .is_some_and(|(sid, t)| *sid == id && n.lead(t.value()));
+            if !hit {
+                continue;
+            }
+        }
+        let key = match q.order {
+            LeadsOrder::UpdatedDesc => f.updated_at,
+            LeadsOrder::CreatedDesc => f.created_at,
+            LeadsOrder::PriceDesc => f.price,
+            LeadsOrder::IdAsc => 0,
+        };
+        rows.push((key, id));
+    }
+    let total = rows.len();
+    let want = q.offset.saturating_add(limit_of(q.limit));
+    top(&mut rows, want, q.order != LeadsOrder::IdAsc);
+    let leads_t = tx.open_table(LEADS)?;
+    let mut items = Vec::new();
+    for (_, id) in rows.into_iter().skip(q.offset) {
+        if let Some(v) = leads_t.get(id)? {
+            items.push(from_json(v.value(), "a stored lead")?);
+        }
+    }
+    Ok(Page { total, items })
+}
+
+/// The contact list, newest `updated_at` first.
+pub(crate) fn contacts(
+    tx: &ReadTransaction,
+    q: &ContactsQuery,
+) -> StoreResult<Page<ContactRecord>> {
+    let needle = Needle::new(q.search.as_deref());
+    let mut rows: Vec<(i64, u64)> = Vec::new();
+    for row in tx.open_table(CONTACT_SEARCH)?.iter()? {
+        let (k, v) = row?;
+        let (updated, live, text) = decode_contact_search(v.value());
+        if (live || q.include_deleted) && needle.as_ref().is_none_or(|n| n.contact(text)) {
+            rows.push((updated, k.value()));
+        }
+    }
+    let total = rows.len();
+    let want = q.offset.saturating_add(limit_of(q.limit));
+    let mut rows: Vec<(i64, u64)> = rows;
+    top(&mut rows, want, true);
+    let t = tx.open_table(CONTACTS)?;
+    let mut items = Vec::new();
+    for (_, id) in rows.into_iter().skip(q.offset) {
+        if let Some(v) = t.get(id)? {
+            items.push(from_json(v.value(), "a stored contact")?);
+        }
+    }
+    Ok(Page { total, items })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_and_phones() {
+        assert_eq!(fold("ИВАНОВ Ёлка"), "иванов елка");
+        assert_eq!(phone_digits("+7 (999) 123-45-67"), "79991234567");
+        assert_eq!(phone_digits("8 999 123 45 67"), "79991234567");
+        let n = Needle::new(Some("9991234567")).expect("needle");
+        assert!(n.contact("петр\u{1} 79991234567"));
+        let n = Needle::new(Some("  Иванов ")).expect("needle");
+        assert!(n.lead("сделка иванова"));
+        assert!(Needle::new(Some("   ")).is_none());
+    }
+}

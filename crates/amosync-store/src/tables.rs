@@ -1,0 +1,82 @@
+//! The redb tables. Primary tables hold records as JSON (the amoCRM shape);
+//! derived tables (facts, aggregates, search text, links) can be rebuilt
+//! from them (see `migrate::rebuild_derived`).
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+use crate::codec::{AGG_LEN, FACTS_LEN};
+
+/// Schema version, index version, account binding, sync state, event seq.
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// User id → `User` JSON.
+pub(crate) const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users");
+/// Pipeline id → `Pipeline` JSON (statuses included).
+pub(crate) const PIPELINES: TableDefinition<u64, &[u8]> = TableDefinition::new("pipelines");
+/// (pipeline id, status id) → `Status` JSON.
+pub(crate) const STATUSES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("statuses");
+/// Lead id → `LeadRecord` JSON.
+pub(crate) const LEADS: TableDefinition<u64, &[u8]> = TableDefinition::new("leads");
+/// Contact id → `ContactRecord` JSON.
+pub(crate) const CONTACTS: TableDefinition<u64, &[u8]> = TableDefinition::new("contacts");
+/// Company id → `CompanyRecord` JSON.
+pub(crate) const COMPANIES: TableDefinition<u64, &[u8]> = TableDefinition::new("companies");
+/// Note id → `NoteRecord` JSON.
+pub(crate) const NOTES: TableDefinition<u64, &[u8]> = TableDefinition::new("notes");
+/// Talk id → `TalkRecord` JSON.
+pub(crate) const TALKS: TableDefinition<u64, &[u8]> = TableDefinition::new("talks");
+/// Message id → `ChatMessage` JSON.
+pub(crate) const MESSAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("messages");
+/// (lead, at, to pipeline, to status) → `StatusChange` JSON.
+pub(crate) const HISTORY: TableDefinition<(u64, i64, u64, u64), &[u8]> =
+    TableDefinition::new("status_history");
+/// Seq → encoded raw event (see `codec::encode_event`).
+pub(crate) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("event_log");
+/// Seqs not applied yet.
+pub(crate) const EVENTS_PENDING: TableDefinition<u64, ()> = TableDefinition::new("event_pending");
+
+// ---- derived (rebuildable) ----
+
+/// Lead id → fixed-width lead facts (`codec::Facts`).
+pub(crate) const LEAD_FACTS: TableDefinition<u64, &[u8; FACTS_LEN]> =
+    TableDefinition::new("lead_facts");
+/// (pipeline, status) → aggregates (`codec::Agg`); status 0 holds lost leads
+/// whose last open status is unknown.
+pub(crate) const FUNNEL_AGG: TableDefinition<(u64, u64), &[u8; AGG_LEN]> =
+    TableDefinition::new("funnel_agg");
+/// Lead id → lowercase name and tags.
+pub(crate) const LEAD_SEARCH: TableDefinition<u64, &str> = TableDefinition::new("lead_search");
+/// Contact id → `codec::ContactKey` header + lowercase text.
+pub(crate) const CONTACT_SEARCH: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("contact_search");
+/// Contact id → lead ids (from the leads' `_embedded.contacts`).
+pub(crate) const CONTACT_LEADS: MultimapTableDefinition<u64, u64> =
+    MultimapTableDefinition::new("contact_leads");
+/// Entity id → note ids.
+pub(crate) const NOTES_BY_ENTITY: MultimapTableDefinition<u64, u64> =
+    MultimapTableDefinition::new("notes_by_entity");
+/// Lead id → talk ids.
+pub(crate) const TALKS_BY_LEAD: MultimapTableDefinition<u64, u64> =
+    MultimapTableDefinition::new("talks_by_lead");
+/// Contact id → talk ids.
+pub(crate) const TALKS_BY_CONTACT: MultimapTableDefinition<u64, u64> =
+    MultimapTableDefinition::new("talks_by_contact");
+/// Talk id → message ids.
+pub(crate) const MSG_BY_TALK: MultimapTableDefinition<u64, &str> =
+    MultimapTableDefinition::new("messages_by_talk");
+/// Lead id → message ids.
+pub(crate) const MSG_BY_LEAD: MultimapTableDefinition<u64, &str> =
+    MultimapTableDefinition::new("messages_by_lead");
+
+/// Meta keys.
+pub(crate) mod meta {
+    /// u32 LE schema version.
+    pub const SCHEMA: &str = "schema_version";
+    /// u32 LE version of the derived indexes.
+    pub const INDEX: &str = "index_version";
+    /// `AccountBinding` JSON.
+    pub const BINDING: &str = "binding";
+    /// `SyncState` JSON.
+    pub const SYNC: &str = "sync_state";
+    /// u64 LE last event seq handed out.
+    pub const EVENT_SEQ: &str = "event_seq";
+}

@@ -1,0 +1,244 @@
+//! Newest wins: duplicates, reordering, ties, tombstones, restores.
+
+mod common;
+
+use amosync_store::{Applied, LeadsQuery, Origin, Store};
+use common::*;
+use proptest::prelude::*;
+
+const NEW: u64 = 69641338;
+const WORK: u64 = 69641342;
+
+fn up(s: &Store, l: &amo::models::Lead, o: Origin) -> Applied {
+    s.write(|w| {
+        w.set_now_ms(1000);
+        w.upsert_lead(l, o)
+    })
+    .expect("write")
+}
+
+#[test]
+fn table_of_cases() {
+    let (_d, s) = store();
+    let v1 = lead(1, 100, NEW, 10);
+    let v2 = lead(1, 200, WORK, 20);
+    assert_eq!(up(&s, &v1, Origin::Webhook), Applied::Inserted);
+    assert_eq!(
+        up(&s, &v1, Origin::Webhook),
+        Applied::Unchanged,
+        "duplicate"
+    );
+    assert_eq!(up(&s, &v2, Origin::Webhook), Applied::Updated);
+    assert_eq!(
+        up(&s, &v1, Origin::Api),
+        Applied::Stale,
+        "reordered old version"
+    );
+    assert_eq!(s.lead_record(1).unwrap().unwrap().lead.status_id, WORK);
+
+    // Tie: Api beats Webhook, Webhook does not beat Api.
+    let mut v2b = v2.clone();
+    v2b.price = 25;
+    assert_eq!(up(&s, &v2b, Origin::Api), Applied::Updated);
+    let r = s.lead_record(1).unwrap().unwrap();
+    assert_eq!(
+        (r.lead.price, r.sync.origin, r.sync.confirmed_at_ms),
+        (25, Origin::Api, Some(1000))
+    );
+    assert_eq!(up(&s, &v2, Origin::Webhook), Applied::Stale);
+
+    // Identical Api read: Unchanged but confirmed again.
+    let r = s
+        .write(|w| {
+            w.set_now_ms(2000);
+            w.upsert_lead(&v2b, Origin::Api)
+        })
+        .unwrap();
+    assert_eq!(r, Applied::Unchanged);
+    assert_eq!(
+        s.lead_record(1).unwrap().unwrap().sync.confirmed_at_ms,
+        Some(2000)
+    );
+}
+
+#[test]
+fn tombstones_and_restores() {
+    let (_d, s) = store();
+    up(&s, &lead(1, 100, NEW, 10), Origin::Api);
+    assert_eq!(
+        s.write(|w| w.delete_lead(1, 150)).unwrap(),
+        Applied::Updated
+    );
+    let r = s.lead_record(1).unwrap().unwrap();
+    assert!(r.lead.is_deleted);
+    assert_eq!(r.sync.deleted_at, Some(150));
+    assert_eq!(s.leads(&LeadsQuery::default()).unwrap().total, 0);
+    // Stale upserts (older or equal to the deletion) do not revive.
+    assert_eq!(
+        up(&s, &lead(1, 120, WORK, 10), Origin::Webhook),
+        Applied::Stale
+    );
+    assert_eq!(up(&s, &lead(1, 150, WORK, 10), Origin::Api), Applied::Stale);
+    assert!(s.lead_record(1).unwrap().unwrap().lead.is_deleted);
+    // A newer version (amoCRM bumps updated_at on restore) revives.
+    assert_eq!(
+        up(&s, &lead(1, 151, WORK, 10), Origin::Api),
+        Applied::Updated
+    );
+    let r = s.lead_record(1).unwrap().unwrap();
+    assert!(!r.lead.is_deleted);
+    assert_eq!(r.sync.deleted_at, None);
+    assert_eq!(s.leads(&LeadsQuery::default()).unwrap().total, 1);
+
+    // restore_lead revives too; older restore is stale.
+    s.write(|w| w.delete_lead(1, 300)).unwrap();
+    assert_eq!(s.write(|w| w.restore_lead(1, 250)).unwrap(), Applied::Stale);
+    assert_eq!(
+        s.write(|w| w.restore_lead(1, 310)).unwrap(),
+        Applied::Updated
+    );
+    assert!(!s.lead_record(1).unwrap().unwrap().lead.is_deleted);
+    assert_eq!(
+        up(&s, &lead(1, 305, NEW, 10), Origin::Webhook),
+        Applied::Stale
+    );
+
+    // An API read with is_deleted tombstones.
+    let mut gone = lead(1, 400, WORK, 10);
+    gone.is_deleted = true;
+    assert_eq!(up(&s, &gone, Origin::Api), Applied::Updated);
+    assert_eq!(
+        s.lead_record(1).unwrap().unwrap().sync.deleted_at,
+        Some(400)
+    );
+    assert_eq!(s.status().unwrap().deleted_leads, 1);
+    let all = s
+        .leads(&LeadsQuery {
+            include_deleted: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(all.total, 1);
+}
+
+#[test]
+fn delete_of_unknown_id_blocks_late_webhooks() {
+    let (_d, s) = store();
+    s.write(|w| w.put_pipelines(&[primary()])).unwrap();
+    assert_eq!(
+        s.write(|w| w.delete_lead(9, 500)).unwrap(),
+        Applied::Inserted
+    );
+    assert_eq!(
+        up(&s, &lead(9, 400, NEW, 10), Origin::Webhook),
+        Applied::Stale
+    );
+    assert_eq!(
+        up(&s, &lead(9, 500, NEW, 10), Origin::Webhook),
+        Applied::Stale
+    );
+    // The placeholder shows nowhere.
+    let st = s.status().unwrap();
+    assert_eq!((st.leads, st.deleted_leads), (0, 0));
+    let all = s
+        .leads(&LeadsQuery {
+            include_deleted: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(all.total, 0);
+    assert!(s.lead(9).unwrap().is_none());
+    let f = s
+        .funnel(&amosync_store::FunnelQuery {
+            pipeline_id: PRIMARY,
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.total_count, 0);
+    // A newer version is a real lead.
+    assert_eq!(
+        up(&s, &lead(9, 501, NEW, 10), Origin::Api),
+        Applied::Inserted
+    );
+    assert_eq!(s.status().unwrap().leads, 1);
+    // Contacts behave the same.
+    assert_eq!(
+        s.write(|w| w.delete_contact(5, 500)).unwrap(),
+        Applied::Inserted
+    );
+    let c = contact(5, "Пётр", "+7 999 000-00-00", "p@example.ru", 400);
+    assert_eq!(
+        s.write(|w| w.upsert_contact(&c, Origin::Webhook)).unwrap(),
+        Applied::Stale
+    );
+    assert_eq!(s.status().unwrap().contacts, 0);
+}
+
+/// A lead id and its version.
+type Tagged = (u64, (i64, u64, i64, bool, bool));
+
+/// A compact description of one lead version.
+fn version() -> impl Strategy<Value = (i64, u64, i64, bool, bool)> {
+    // (updated_at, status, price, api, deleted)
+    (
+        0i64..6,
+        prop::sample::select(vec![NEW, WORK, 142, 143]),
+        0i64..3,
+        any::<bool>(),
+        prop::bool::weighted(0.15),
+    )
+}
+
+fn snapshot(s: &Store) -> String {
+    let leads = s
+        .leads(&LeadsQuery {
+            include_deleted: true,
+            order: amosync_store::LeadsOrder::IdAsc,
+            ..Default::default()
+        })
+        .unwrap();
+    let f = s
+        .funnel(&amosync_store::FunnelQuery {
+            pipeline_id: PRIMARY,
+            ..Default::default()
+        })
+        .unwrap();
+    format!("{}\n{:?}", serde_json::to_string(&leads).unwrap(), f)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn any_permutation_converges(
+        versions in prop::collection::vec((1u64..4, version()), 1..12),
+        seed in any::<u64>(),
+    ) {
+        let build = |(id, (t, status, price, api, deleted)): &Tagged| {
+            let mut l = lead(*id, 1000 + t, *status, *price * 100);
+            l.is_deleted = *deleted;
+            (l, if *api { Origin::Api } else { Origin::Webhook })
+        };
+        let mut dup = versions.clone();
+        dup.extend(versions.iter().take(3).cloned());
+        // A deterministic shuffle from the seed.
+        let mut shuffled = dup.clone();
+        let mut x = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let apply = |list: &[Tagged]| {
+            let (d, s) = store();
+            s.write(|w| w.put_pipelines(&[primary()])).unwrap();
+            for v in list {
+                let (l, o) = build(v);
+                s.write(|w| { w.set_now_ms(7); w.upsert_lead(&l, o) }).unwrap();
+            }
+            let snap = snapshot(&s);
+            drop(d);
+            snap
+        };
+        prop_assert_eq!(apply(&versions), apply(&shuffled));
+    }
+}

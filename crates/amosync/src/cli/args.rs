@@ -1,0 +1,255 @@
+//! The command line (clap). Parsing only: `cli::run` dispatches.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "amosync",
+    version,
+    about = "AmoSync headless: mirror an amoCRM (Kommo) account into a local store and query it as JSON",
+    after_help = "Data folder: --data DIR, else $AMOSYNC_DATA, else the OS data directory (~/.local/share/amosync on Linux).\n\
+                  Exit codes: 0 ok, 1 error (one line on stderr), 2 usage error."
+)]
+pub struct Cli {
+    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data folder (store, config, credentials).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JsonArgs {
+    /// Print JSON (the default and, for now, the only format).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bind the data folder to an amoCRM account with a long-lived token.
+    Connect(ConnectArgs),
+    /// Receive webhooks and keep the store in sync until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Print the local webhook receiver URL (with its secret).
+    WebhookUrl(WebhookUrlArgs),
+    /// One catch-up pass (a full pull the first time); prints a JSON report.
+    Sync(QueryCommon),
+    /// What the store holds, how it syncs, where credentials are kept.
+    Status(QueryCommon),
+    /// Leads as a JSON array (amoCRM API v4 shape plus `_sync`).
+    Leads(LeadsArgs),
+    /// One lead with its contacts, notes, talks, messages and status history.
+    Lead(IdArgs),
+    /// Contacts as a JSON array.
+    Contacts(ContactsArgs),
+    /// One contact with its leads, notes and talks.
+    Contact(IdArgs),
+    /// The funnel of one pipeline, or of every pipeline.
+    Funnel(FunnelArgs),
+    /// Chat talks, newest activity first.
+    Talks(TalksArgs),
+    /// The raw webhook event log.
+    Events(EventsArgs),
+    /// Start the built-in emulator with sample data, connect and serve it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("account").required(true).args(["base_url", "subdomain"])))]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The account's subdomain: SUB → https://SUB.amocrm.ru.
+    #[arg(long, value_name = "SUB")]
+    pub subdomain: Option<String>,
+    /// The account's API base URL (Kommo: https://SUB.kommo.com; the emulator: http://127.0.0.1:PORT).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Long-lived token of a private integration ($AMOSYNC_TOKEN if omitted).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Where `serve` will listen for webhooks (kept in config.json).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Loopback address of the webhook receiver (port 0 = any free port);
+    /// saved for the next start. Default: the saved one, else 127.0.0.1:8787.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve on the local address only (currently the only mode).
+    #[arg(long)]
+    pub no_tunnel: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookUrlArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryCommon {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub json: JsonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// The amoCRM id.
+    pub id: u64,
+    #[command(flatten)]
+    pub common: QueryCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct LeadsArgs {
+    #[command(flatten)]
+    pub common: QueryCommon,
+    /// Text in the name, tags, or a linked contact's name, phone or e-mail.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only this pipeline.
+    #[arg(long, value_name = "ID")]
+    pub pipeline: Option<u64>,
+    /// Only this status (142 won, 143 lost; with --pipeline for one pipeline).
+    #[arg(long, value_name = "ID")]
+    pub status: Option<u64>,
+    /// At most this many (default 100).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Skip this many.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Also deleted leads.
+    #[arg(long)]
+    pub include_deleted: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContactsArgs {
+    #[command(flatten)]
+    pub common: QueryCommon,
+    /// Text in the name, phone or e-mail.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// At most this many (default 100).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Skip this many.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Also deleted contacts.
+    #[arg(long)]
+    pub include_deleted: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FunnelArgs {
+    #[command(flatten)]
+    pub common: QueryCommon,
+    /// One pipeline (an object); without it, every pipeline (an array).
+    #[arg(long, value_name = "ID")]
+    pub pipeline: Option<u64>,
+    /// Also the median time leads spend in each status (slower).
+    #[arg(long)]
+    pub time_in_status: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TalksArgs {
+    #[command(flatten)]
+    pub common: QueryCommon,
+    /// Only talks of this lead.
+    #[arg(long, value_name = "ID")]
+    pub lead: Option<u64>,
+    /// At most this many (default 100).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub common: QueryCommon,
+    /// At most this many (default 100).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Only entries after this sequence number.
+    #[arg(long, value_name = "SEQ")]
+    pub after: Option<u64>,
+    /// Only entries not applied yet.
+    #[arg(long)]
+    pub pending: bool,
+    /// Oldest first (default: newest first).
+    #[arg(long)]
+    pub oldest_first: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data folder; the demo uses its `demo` sub-folder, wiped at every start.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Sample leads in the demo account.
+    #[arg(long, default_value_t = crate::demo::DEFAULT_DEMO_LEADS)]
+    pub leads: usize,
+    /// Loopback address of the webhook receiver (default: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// The "now" (unix seconds) the sample history is generated around.
+    #[arg(long, value_name = "UNIX")]
+    pub now: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connect_needs_an_account_address() {
+        let err = Cli::try_parse_from(["amosync", "connect", "--token", "t"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(Cli::try_parse_from(["amosync", "connect", "--subdomain", "x"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["amosync", "connect", "--subdomain", "x", "--base-url", "y"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn queries_accept_json_and_data() {
+        let cli =
+            Cli::try_parse_from(["amosync", "lead", "42", "--data", "/tmp/d", "--json"]).unwrap();
+        match cli.command {
+            Command::Lead(args) => {
+                assert_eq!(args.id, 42);
+                assert_eq!(args.common.data.data, Some(PathBuf::from("/tmp/d")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

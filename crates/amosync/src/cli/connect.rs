@@ -1,0 +1,267 @@
+//! `amosync connect`: bind a data folder to an amoCRM account (long-lived token).
+
+use std::net::SocketAddr;
+
+use amo::{ApiError, Client, ClientConfig, Secret, StaticToken};
+use amosync_store::{AccountBinding, StoreError};
+use amosync_sync::Clock;
+use amosync_sync::{SystemClock, WebhookSecret};
+use serde_json::{Value, json};
+
+use crate::cli::query::open_store;
+use crate::config::{Config, DataDir, check_loopback};
+use crate::control::ServeFile;
+use crate::credentials::{CredentialStore, Credentials, FileCredentialStore};
+use crate::{AppError, ErrorCode};
+
+/// What `connect` needs.
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    /// API base URL, e.g. `https://office.amocrm.ru`.
+    pub base_url: String,
+    /// Long-lived token.
+    pub token: Secret,
+    /// Webhook receiver address to keep (default: the saved one, else 127.0.0.1:8787).
+    pub listen: Option<SocketAddr>,
+}
+
+/// `--subdomain SUB` → `https://SUB.amocrm.ru`.
+pub fn base_url_for_subdomain(subdomain: &str) -> Result<String, AppError> {
+    let sub = subdomain.trim().to_ascii_lowercase();
+    let valid = !sub.is_empty()
+        && sub.len() <= 63
+        && sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !sub.starts_with('-')
+        && !sub.ends_with('-');
+    if !valid {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "--subdomain {subdomain:?} is not an amoCRM subdomain (letters, digits, '-'); for Kommo pass --base-url https://SUB.kommo.com"
+            ),
+        ));
+    }
+    Ok(format!("https://{sub}.amocrm.ru"))
+}
+
+/// Checks and normalizes `--base-url` (no trailing slash).
+pub fn normalize_base_url(raw: &str) -> Result<String, AppError> {
+    let bad = |why: String| {
+        AppError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "--base-url {raw:?} {why}; pass the account's address, e.g. https://SUB.amocrm.ru"
+            ),
+        )
+    };
+    let url = url::Url::parse(raw.trim()).map_err(|e| bad(format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad("must be http(s)://host".into()));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err(bad("must not carry credentials or a query".into()));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// True for the emulator (and any account served on this machine).
+pub fn is_loopback_url(base_url: &str) -> bool {
+    match url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// An amoCRM API error told the CLI way (what to do here, not in Settings).
+pub fn api_error(err: ApiError, base_url: &str) -> AppError {
+    let code = AppError::from(err.clone()).code;
+    let message = if err.needs_reconnect() {
+        format!(
+            "amoCRM at {base_url} did not accept the token ({}); create a long-lived token in the integration's settings and run `amosync connect --token TOKEN` again",
+            err.code()
+        )
+    } else if matches!(code, ErrorCode::Unreachable) {
+        format!("{err} (amoCRM at {base_url}; check --base-url/--subdomain and the network)")
+    } else {
+        err.to_string()
+    };
+    AppError::new(code, message)
+}
+
+/// A client for the connected account.
+pub fn client(base_url: &str, token: Secret) -> Result<Client, AppError> {
+    let config = ClientConfig::from_url(base_url).map_err(|e| api_error(e, base_url))?;
+    Client::new(config, StaticToken::new(token)).map_err(|e| api_error(e, base_url))
+}
+
+/// `connect` is interactive: one retry, then say what is wrong.
+fn interactive_client(base_url: &str, token: Secret) -> Result<Client, AppError> {
+    let mut config = ClientConfig::from_url(base_url).map_err(|e| api_error(e, base_url))?;
+    config.max_retries = 1;
+    config.timeout = std::time::Duration::from_secs(20);
+    Client::new(config, StaticToken::new(token)).map_err(|e| api_error(e, base_url))
+}
+
+fn store_error(data: &DataDir, err: StoreError) -> AppError {
+    match err {
+        StoreError::Locked { .. } => {
+            let who = ServeFile::live(data)
+                .ok()
+                .flatten()
+                .map(|f| format!("`amosync serve` (pid {})", f.pid))
+                .unwrap_or_else(|| "another AmoSync process".into());
+            AppError::new(
+                ErrorCode::StoreUnavailable,
+                format!(
+                    "the data folder {} is in use by {who}; stop it before connecting",
+                    data.root().display()
+                ),
+            )
+        }
+        other => other.into(),
+    }
+}
+
+/// Reads the account, binds the store to it and keeps the secrets. Refuses a
+/// folder bound to a different account. Prints (returns) what was connected.
+pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, AppError> {
+    let base_url = normalize_base_url(&request.base_url)?;
+    if let Some(listen) = request.listen {
+        check_loopback(listen, "--listen")?;
+    }
+    let client = interactive_client(&base_url, request.token.clone())?;
+    let account = client
+        .account()
+        .await
+        .map_err(|e| api_error(e, &base_url))?;
+
+    data.ensure()?;
+    let store = open_store(data).await.map_err(|e| store_error(data, e))?;
+    let existing = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.binding())
+            .await
+            .map_err(|e| AppError::new(ErrorCode::Local, e.to_string()))??
+    };
+    if let Some(bound) = &existing
+        && bound.account_id != account.id
+    {
+        return Err(AppError::new(
+            ErrorCode::AccountMismatch,
+            format!(
+                "{} already mirrors amoCRM account {} ({}); to connect account {} ({}) use another --data DIR",
+                data.root().display(),
+                bound.account_id,
+                bound.subdomain,
+                account.id,
+                account.subdomain
+            ),
+        ));
+    }
+
+    // Secrets first: a binding without its token would be useless.
+    let credentials = FileCredentialStore::new(data.credentials_path());
+    let keep_secret = match (&existing, credentials.load()) {
+        (Some(_), Ok(Some(old))) => Some(old.webhook_secret),
+        _ => None,
+    };
+    let reused_secret = keep_secret.is_some();
+    credentials.save(&Credentials {
+        token: request.token,
+        webhook_secret: keep_secret.unwrap_or_else(WebhookSecret::generate),
+    })?;
+
+    let binding = AccountBinding {
+        account_id: account.id,
+        subdomain: account.subdomain.clone(),
+        name: account.name.clone(),
+        base_url: base_url.clone(),
+        currency: account.currency.clone(),
+        timezone: None,
+        connected_at: SystemClock.now_s(),
+    };
+    {
+        let store = store.clone();
+        let binding = binding.clone();
+        tokio::task::spawn_blocking(move || store.write(|tx| tx.set_binding(&binding)))
+            .await
+            .map_err(|e| AppError::new(ErrorCode::Local, e.to_string()))??;
+    }
+    drop(store);
+
+    let listen = request
+        .listen
+        .or_else(|| data.load_config().ok().flatten().map(|c| c.listen))
+        .unwrap_or_else(Config::default_listen);
+    data.save_config(&Config {
+        base_url: base_url.clone(),
+        listen,
+    })?;
+    tracing::info!(account_id = account.id, base_url = %base_url, "connected");
+
+    Ok(json!({
+        "connected": true,
+        "reconnected": existing.is_some(),
+        "account": binding,
+        "data_dir": data.root().display().to_string(),
+        "listen": listen.to_string(),
+        "webhook_secret": if reused_secret { "kept" } else { "generated" },
+        "credentials": credentials.location(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomain_becomes_the_amocrm_host() {
+        assert_eq!(
+            base_url_for_subdomain("Office").unwrap(),
+            "https://office.amocrm.ru"
+        );
+        assert!(base_url_for_subdomain("a/b").is_err());
+        assert!(base_url_for_subdomain("").is_err());
+    }
+
+    #[test]
+    fn base_urls_are_normalized_and_checked() {
+        assert_eq!(
+            normalize_base_url("https://x.kommo.com/").unwrap(),
+            "https://x.kommo.com"
+        );
+        assert_eq!(
+            normalize_base_url("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert!(normalize_base_url("ftp://x").is_err());
+        assert!(normalize_base_url("not a url").is_err());
+        assert!(normalize_base_url("https://u:p@x.amocrm.ru").is_err());
+    }
+
+    #[test]
+    fn loopback_urls_are_recognized() {
+        assert!(is_loopback_url("http://127.0.0.1:3000"));
+        assert!(is_loopback_url("http://localhost:3000"));
+        assert!(is_loopback_url("http://[::1]:3000"));
+        assert!(!is_loopback_url("https://x.amocrm.ru"));
+    }
+
+    #[test]
+    fn revoked_tokens_say_to_reconnect_from_the_cli() {
+        let err = api_error(
+            ApiError::Unauthorized {
+                detail: "Token has been revoked".into(),
+            },
+            "https://x.amocrm.ru",
+        );
+        assert_eq!(err.code, ErrorCode::AuthRevoked);
+        assert!(err.message.contains("amosync connect"), "{}", err.message);
+        assert!(!err.message.contains('\n'));
+    }
+}

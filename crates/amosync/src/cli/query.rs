@@ -1,0 +1,298 @@
+//! The query commands: one [`Query`] type, answered from the store directly
+//! or — when `amosync serve` holds the store — by the serving process over
+//! the control channel, with the same JSON either way.
+
+use std::time::{Duration, Instant};
+
+use amosync_store::{
+    ContactsQuery, EventLogQuery, FunnelQuery, LeadsQuery, Store, StoreError, TalksQuery,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cli::output::{self, StatusContext};
+use crate::config::DataDir;
+use crate::control::ServeFile;
+use crate::control::client::ControlClient;
+use crate::credentials::{CredentialStore, FileCredentialStore};
+use crate::{AppError, ErrorCode};
+
+/// Every read the CLI offers; also the control channel's request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "query", rename_all = "snake_case")]
+pub enum Query {
+    Status,
+    Leads {
+        search: Option<String>,
+        pipeline: Option<u64>,
+        status: Option<u64>,
+        limit: Option<usize>,
+        offset: usize,
+        include_deleted: bool,
+    },
+    Lead {
+        id: u64,
+    },
+    Contacts {
+        search: Option<String>,
+        limit: Option<usize>,
+        offset: usize,
+        include_deleted: bool,
+    },
+    Contact {
+        id: u64,
+    },
+    Funnel {
+        pipeline: Option<u64>,
+        time_in_status: bool,
+    },
+    Talks {
+        lead: Option<u64>,
+        limit: Option<usize>,
+    },
+    Events {
+        limit: Option<usize>,
+        after: Option<u64>,
+        pending: bool,
+        oldest_first: bool,
+    },
+}
+
+fn not_found(what: &str, id: u64) -> AppError {
+    AppError::new(
+        ErrorCode::NotFound,
+        format!(
+            "{what} {id} is not in the store; run `amosync sync` (or keep `amosync serve` running) to fetch the latest data from amoCRM"
+        ),
+    )
+}
+
+/// Answers `query` from `store` (blocking: redb reads).
+pub fn execute(store: &Store, ctx: &StatusContext, query: &Query) -> Result<Value, AppError> {
+    Ok(match query {
+        Query::Status => output::status(&store.status()?, ctx),
+        Query::Leads {
+            search,
+            pipeline,
+            status,
+            limit,
+            offset,
+            include_deleted,
+        } => {
+            let page = store.leads(&LeadsQuery {
+                search: search.clone(),
+                pipeline_id: *pipeline,
+                status_id: *status,
+                include_deleted: *include_deleted,
+                offset: *offset,
+                limit: *limit,
+                ..LeadsQuery::default()
+            })?;
+            Value::Array(page.items.iter().map(output::lead).collect())
+        }
+        Query::Lead { id } => {
+            let detail = store.lead(*id)?.ok_or_else(|| not_found("lead", *id))?;
+            output::lead_detail(&detail)
+        }
+        Query::Contacts {
+            search,
+            limit,
+            offset,
+            include_deleted,
+        } => {
+            let page = store.contacts(&ContactsQuery {
+                search: search.clone(),
+                include_deleted: *include_deleted,
+                offset: *offset,
+                limit: *limit,
+            })?;
+            Value::Array(page.items.iter().map(output::contact).collect())
+        }
+        Query::Contact { id } => {
+            let detail = store
+                .contact(*id)?
+                .ok_or_else(|| not_found("contact", *id))?;
+            output::contact_detail(&detail)
+        }
+        Query::Funnel {
+            pipeline,
+            time_in_status,
+        } => {
+            let funnel = |pipeline_id: u64| {
+                store.funnel(&FunnelQuery {
+                    pipeline_id,
+                    with_time_in_status: *time_in_status,
+                    ..FunnelQuery::default()
+                })
+            };
+            match pipeline {
+                Some(id) => {
+                    let f = funnel(*id)?.ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::NotFound,
+                            format!(
+                                "pipeline {id} is not in the store; `amosync funnel` without --pipeline lists every pipeline"
+                            ),
+                        )
+                    })?;
+                    to_json(&f)
+                }
+                None => {
+                    let mut all = Vec::new();
+                    for p in store.pipelines()? {
+                        if let Some(f) = funnel(p.id)? {
+                            all.push(to_json(&f));
+                        }
+                    }
+                    Value::Array(all)
+                }
+            }
+        }
+        Query::Talks { lead, limit } => {
+            let talks = store.talks(&TalksQuery {
+                lead_id: *lead,
+                limit: *limit,
+                ..TalksQuery::default()
+            })?;
+            Value::Array(talks.iter().map(output::talk).collect())
+        }
+        Query::Events {
+            limit,
+            after,
+            pending,
+            oldest_first,
+        } => to_json(&store.events(&EventLogQuery {
+            newest_first: !oldest_first,
+            after: *after,
+            pending_only: *pending,
+            limit: *limit,
+        })?),
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// What `status` says besides the store: folder, credentials, the server.
+pub fn status_context(data: &DataDir, serve: Option<Value>) -> StatusContext {
+    let credentials = FileCredentialStore::new(data.credentials_path());
+    StatusContext {
+        data_dir: data.root().display().to_string(),
+        store_path: data.store_path().display().to_string(),
+        credentials: credentials.location(),
+        credentials_present: data.credentials_path().exists(),
+        serve,
+    }
+}
+
+/// The connected data folder's message when nothing is connected.
+pub fn not_connected(data: &DataDir) -> AppError {
+    AppError::new(
+        ErrorCode::NotConnected,
+        format!(
+            "no amoCRM account is connected to {}; run `amosync connect --subdomain SUB --token TOKEN` (or `amosync demo`) first",
+            data.root().display()
+        ),
+    )
+}
+
+/// Opens the store off the async threads.
+pub async fn open_store(data: &DataDir) -> Result<Store, StoreError> {
+    let path = data.store_path();
+    match tokio::task::spawn_blocking(move || Store::open(&path)).await {
+        Ok(result) => result,
+        Err(e) => Err(StoreError::Io(format!("opening the store failed: {e}"))),
+    }
+}
+
+/// Who answers a query.
+pub enum Target {
+    /// This process holds the store.
+    Local(Store),
+    /// A running `amosync serve` holds it.
+    Remote(ControlClient),
+}
+
+/// How long a query waits for a starting `serve` to publish its control URL.
+const SERVE_APPEARS_WITHIN: Duration = Duration::from_secs(5);
+
+/// Opens the store, or finds the `serve` process that holds it.
+pub async fn target(data: &DataDir) -> Result<Target, AppError> {
+    if data.load_config()?.is_none() || !data.store_path().exists() {
+        return Err(not_connected(data));
+    }
+    let started = Instant::now();
+    loop {
+        match open_store(data).await {
+            Ok(store) => {
+                ServeFile::remove_if_stale(data);
+                return Ok(Target::Local(store));
+            }
+            Err(StoreError::Locked { .. }) => {
+                if let Some(client) = ControlClient::discover(data)? {
+                    return Ok(Target::Remote(client));
+                }
+                if started.elapsed() >= SERVE_APPEARS_WITHIN {
+                    return Err(AppError::new(
+                        ErrorCode::StoreUnavailable,
+                        format!(
+                            "the store in {} is in use by another process that takes no queries (the desktop app?); close it, or query while `amosync serve` runs",
+                            data.root().display()
+                        ),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Runs one query wherever the store is.
+pub async fn run(data: &DataDir, query: Query) -> Result<Value, AppError> {
+    if query == Query::Status && (data.load_config()?.is_none() || !data.store_path().exists()) {
+        return Ok(output::status_unconnected(&status_context(data, None)));
+    }
+    match target(data).await? {
+        Target::Local(store) => {
+            let ctx = status_context(data, None);
+            tokio::task::spawn_blocking(move || execute(&store, &ctx, &query))
+                .await
+                .map_err(|e| AppError::new(ErrorCode::Local, format!("the query failed: {e}")))?
+        }
+        Target::Remote(client) => client.query(&query).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn queries_travel_as_tagged_json() {
+        let q = Query::Lead { id: 7 };
+        let text = serde_json::to_value(&q).unwrap();
+        assert_eq!(text, json!({"query": "lead", "id": 7}));
+        let back: Query = serde_json::from_value(text).unwrap();
+        assert_eq!(back, q);
+        let status: Query = serde_json::from_value(json!({"query": "status"})).unwrap();
+        assert_eq!(status, Query::Status);
+    }
+
+    #[tokio::test]
+    async fn an_empty_folder_is_not_connected() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = DataDir::new(tmp.path());
+        let err = run(&data, Query::Lead { id: 1 }).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotConnected);
+        assert!(err.message.contains("amosync connect"));
+        let status = run(&data, Query::Status).await.unwrap();
+        assert_eq!(status["connected"], json!(false));
+        assert!(
+            !data.store_path().exists(),
+            "status must not create a store"
+        );
+    }
+}

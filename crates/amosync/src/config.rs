@@ -1,0 +1,241 @@
+//! The data folder and its non-secret settings (`config.json`).
+//!
+//! ```text
+//! DATA/                       --data, else $AMOSYNC_DATA, else the OS data dir + /amosync
+//!   amosync.redb              the store (no secrets)
+//!   config.json               base_url, listen (no secrets)
+//!   credentials.json   0600   token + webhook secret (see crate::credentials)
+//!   serve.json         0600   the running `amosync serve`: pid, control URL, control token
+//! ```
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::{AppError, ErrorCode};
+
+/// Environment variable that overrides the default data folder.
+pub const DATA_ENV: &str = "AMOSYNC_DATA";
+
+/// Where `serve` listens for webhooks unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// The data folder and the files in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// `--data` if given, else `$AMOSYNC_DATA`, else the OS data directory
+    /// (`~/.local/share/amosync` on Linux, `~/Library/Application Support/amosync`
+    /// on macOS, `%APPDATA%\amosync` on Windows).
+    pub fn resolve(explicit: Option<&Path>) -> Result<DataDir, AppError> {
+        if let Some(path) = explicit {
+            return Ok(DataDir::new(path));
+        }
+        if let Some(env) = std::env::var_os(DATA_ENV).filter(|v| !v.is_empty()) {
+            return Ok(DataDir::new(PathBuf::from(env)));
+        }
+        match dirs::data_dir() {
+            Some(base) => Ok(DataDir::new(base.join("amosync"))),
+            None => Err(AppError::new(
+                ErrorCode::Local,
+                format!(
+                    "no data directory is known for this user; pass --data DIR or set {DATA_ENV}"
+                ),
+            )),
+        }
+    }
+
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A sub-folder as its own data folder (the demo's).
+    pub fn child(&self, name: &str) -> DataDir {
+        DataDir::new(self.root.join(name))
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join("amosync.redb")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.json")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.root.join("credentials.json")
+    }
+
+    pub fn serve_path(&self) -> PathBuf {
+        self.root.join("serve.json")
+    }
+
+    /// Creates the folder (owner-only on Unix) if absent.
+    pub fn ensure(&self) -> Result<(), AppError> {
+        std::fs::create_dir_all(&self.root).map_err(|e| {
+            local(format!(
+                "cannot create the data folder {} ({e}); pass another --data DIR",
+                self.root.display()
+            ))
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700));
+        }
+        Ok(())
+    }
+
+    pub fn load_config(&self) -> Result<Option<Config>, AppError> {
+        read_json(&self.config_path())
+    }
+
+    pub fn save_config(&self, config: &Config) -> Result<(), AppError> {
+        write_json_atomic(&self.config_path(), config, false)
+    }
+}
+
+/// `config.json`: what `serve`, `sync` and `webhook-url` need besides secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// The account's API base URL, e.g. `https://office.amocrm.ru`.
+    pub base_url: String,
+    /// Where `serve` listens for webhooks (loopback).
+    pub listen: SocketAddr,
+}
+
+impl Config {
+    pub fn default_listen() -> SocketAddr {
+        DEFAULT_LISTEN.parse().expect("valid default address")
+    }
+}
+
+/// Checks that `addr` is a loopback address: the receiver and the control
+/// API are never exposed directly (the tunnel does that, later).
+pub fn check_loopback(addr: SocketAddr, what: &str) -> Result<SocketAddr, AppError> {
+    if addr.ip().is_loopback() {
+        Ok(addr)
+    } else {
+        Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!("{what} must be a loopback address (127.0.0.1:PORT), got {addr}"),
+        ))
+    }
+}
+
+pub(crate) fn local(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::Local, message)
+}
+
+/// Reads a JSON file; `None` when it does not exist.
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, AppError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(local(format!("cannot read {} ({e})", path.display()))),
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        local(format!(
+            "{} is damaged ({e}); remove it and run `amosync connect` again",
+            path.display()
+        ))
+    })
+}
+
+/// Writes JSON atomically (temp file in the same folder, fsync, rename).
+/// `private` makes the file owner-only (0600) from its creation on.
+pub(crate) fn write_json_atomic<T: Serialize>(
+    path: &Path,
+    value: &T,
+    private: bool,
+) -> Result<(), AppError> {
+    let text = serde_json::to_vec_pretty(value)
+        .map_err(|e| local(format!("cannot encode {} ({e})", path.display())))?;
+    let fail = |e: std::io::Error| local(format!("cannot write {} ({e})", path.display()));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if private { 0o600 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(&text)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_data_dir_wins() {
+        let dir = DataDir::resolve(Some(Path::new("/tmp/x"))).unwrap();
+        assert_eq!(dir.root(), Path::new("/tmp/x"));
+        assert_eq!(dir.store_path(), Path::new("/tmp/x/amosync.redb"));
+        assert_eq!(dir.child("demo").root(), Path::new("/tmp/x/demo"));
+    }
+
+    #[test]
+    fn config_round_trips_atomically() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path().join("data"));
+        assert_eq!(dir.load_config().unwrap(), None);
+        dir.ensure().unwrap();
+        let config = Config {
+            base_url: "https://office.amocrm.ru".into(),
+            listen: Config::default_listen(),
+        };
+        dir.save_config(&config).unwrap();
+        assert_eq!(dir.load_config().unwrap(), Some(config));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    #[test]
+    fn damaged_config_says_what_to_do() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path());
+        std::fs::write(dir.config_path(), "{not json").unwrap();
+        let err = dir.load_config().unwrap_err();
+        assert_eq!(err.code, ErrorCode::Local);
+        assert!(err.message.contains("amosync connect"), "{}", err.message);
+    }
+
+    #[test]
+    fn only_loopback_is_accepted() {
+        assert!(check_loopback("127.0.0.1:0".parse().unwrap(), "--listen").is_ok());
+        assert!(check_loopback("[::1]:80".parse().unwrap(), "--listen").is_ok());
+        assert!(check_loopback("0.0.0.0:80".parse().unwrap(), "--listen").is_err());
+    }
+}

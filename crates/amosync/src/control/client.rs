@@ -1,0 +1,103 @@
+//! Asking a running `amosync serve` over its control channel.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::cli::query::Query;
+use crate::config::DataDir;
+use crate::control::ServeFile;
+use crate::{AppError, ErrorCode};
+
+/// Queries answer within this; a catch-up (possibly a full pull) within [`SYNC_TIMEOUT`].
+const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// A client of one running `serve`.
+pub struct ControlClient {
+    file: ServeFile,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for ControlClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlClient")
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+fn local(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::Local, message)
+}
+
+impl ControlClient {
+    /// The live `serve` of this data folder, if any (stale files are removed).
+    pub fn discover(data: &DataDir) -> Result<Option<ControlClient>, AppError> {
+        let Some(file) = ServeFile::live(data)? else {
+            return Ok(None);
+        };
+        Ok(Some(ControlClient::new(file)?))
+    }
+
+    pub fn new(file: ServeFile) -> Result<ControlClient, AppError> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .map_err(|e| local(format!("cannot build the control client ({e})")))?;
+        Ok(ControlClient { file, http })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.file.pid
+    }
+
+    /// The query's JSON as the serving process computed it.
+    pub async fn query(&self, query: &Query) -> Result<Value, AppError> {
+        self.post("/v1/query", Some(query), QUERY_TIMEOUT).await
+    }
+
+    /// A catch-up pass run by the serving engine.
+    pub async fn sync(&self) -> Result<Value, AppError> {
+        self.post::<()>("/v1/sync", None, SYNC_TIMEOUT).await
+    }
+
+    async fn post<B: serde::Serialize>(
+        &self,
+        path: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<Value, AppError> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.file.control_url))
+            .bearer_auth(&self.file.token)
+            .timeout(timeout);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let unreachable = |e: reqwest::Error| {
+            local(format!(
+                "the running `amosync serve` (pid {}) did not answer on its control channel ({}); stop it and retry",
+                self.file.pid,
+                e.without_url()
+            ))
+        };
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(unreachable)?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| local(format!("the control channel answered with bad JSON ({e})")));
+        }
+        Err(
+            serde_json::from_slice::<AppError>(&bytes).unwrap_or_else(|_| {
+                local(format!(
+                    "the running `amosync serve` (pid {}) answered {status}; see its log",
+                    self.file.pid
+                ))
+            }),
+        )
+    }
+}

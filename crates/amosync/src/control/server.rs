@@ -1,0 +1,227 @@
+//! The control API of a running `amosync serve` (127.0.0.1, random port, bearer token).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /v1/health` | `{"pid": N}` |
+//! | `POST /v1/query` with a [`Query`] | the query's JSON, exactly what the command prints |
+//! | `POST /v1/sync` | a catch-up pass by the engine: its report |
+//!
+//! Errors answer with `{code, message}` ([`AppError`]); a missing or wrong
+//! token answers 401.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use amosync_store::Store;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::cli::query::{Query, execute, status_context};
+use crate::config::DataDir;
+use crate::{AppError, ErrorCode};
+
+/// What the control API needs from the sync engine.
+pub trait EngineControl: Send + Sync + 'static {
+    /// The engine's status as JSON (no secrets).
+    fn status(&self) -> Value;
+    /// One catch-up pass now; its report as JSON.
+    fn catch_up(&self) -> BoxFuture<'_, Result<Value, AppError>>;
+}
+
+impl EngineControl for amosync_sync::EngineHandle {
+    fn status(&self) -> Value {
+        serde_json::to_value(amosync_sync::EngineHandle::status(self)).unwrap_or(Value::Null)
+    }
+
+    fn catch_up(&self) -> BoxFuture<'_, Result<Value, AppError>> {
+        Box::pin(async move {
+            let report = self.catch_up_now().await?;
+            Ok(serde_json::to_value(report).unwrap_or(Value::Null))
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Ctl {
+    store: Store,
+    data: DataDir,
+    token: Arc<String>,
+    engine: Option<Arc<dyn EngineControl>>,
+    control_url: Arc<String>,
+}
+
+impl Ctl {
+    fn serve_json(&self) -> Value {
+        json!({
+            "pid": std::process::id(),
+            "control_url": *self.control_url,
+            "engine": self.engine.as_ref().map(|e| e.status()),
+        })
+    }
+}
+
+/// A running control server.
+pub struct ControlServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    join: JoinHandle<()>,
+}
+
+impl ControlServer {
+    /// Binds 127.0.0.1 on a random port and serves until [`ControlServer::stop`].
+    pub async fn start(
+        store: Store,
+        data: DataDir,
+        token: String,
+        engine: Option<Arc<dyn EngineControl>>,
+    ) -> Result<ControlServer, AppError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| {
+                AppError::new(
+                    ErrorCode::Local,
+                    format!(
+                        "cannot open the local control port ({e}); check the loopback interface"
+                    ),
+                )
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| AppError::new(ErrorCode::Local, format!("control port: {e}")))?;
+        let ctl = Ctl {
+            store,
+            data,
+            token: Arc::new(token),
+            engine,
+            control_url: Arc::new(format!("http://{addr}")),
+        };
+        let app = router(ctl);
+        let (tx, rx) = oneshot::channel::<()>();
+        let join = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "control server stopped");
+            }
+        });
+        Ok(ControlServer {
+            addr,
+            stop: Some(tx),
+            join,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.join).await;
+    }
+}
+
+fn router(ctl: Ctl) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/query", post(query))
+        .route("/v1/sync", post(sync))
+        .layer(middleware::from_fn_with_state(ctl.clone(), auth))
+        .with_state(ctl)
+}
+
+/// Constant-time comparison (the token is a secret).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn auth(State(ctl): State<Ctl>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        Some(token) if same(token.as_bytes(), ctl.token.as_bytes()) => next.run(request).await,
+        _ => error_response(
+            StatusCode::UNAUTHORIZED,
+            AppError::new(
+                ErrorCode::Local,
+                "the control token was missing or wrong; query through `amosync` with the same --data",
+            ),
+        ),
+    }
+}
+
+fn error_response(status: StatusCode, err: AppError) -> Response {
+    (status, Json(err)).into_response()
+}
+
+fn status_for(err: &AppError) -> StatusCode {
+    match err.code {
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::NotConnected => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "pid": std::process::id() }))
+}
+
+async fn query(State(ctl): State<Ctl>, Json(query): Json<Query>) -> Response {
+    let serve = ctl.serve_json();
+    let ctx = status_context(&ctl.data, Some(serve));
+    let store = ctl.store.clone();
+    let answer = tokio::task::spawn_blocking(move || execute(&store, &ctx, &query)).await;
+    match answer {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err(err)) => error_response(status_for(&err), err),
+        Err(e) => error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::new(ErrorCode::Local, format!("the query failed: {e}")),
+        ),
+    }
+}
+
+async fn sync(State(ctl): State<Ctl>) -> Response {
+    match &ctl.engine {
+        Some(engine) => match engine.catch_up().await {
+            Ok(report) => Json(report).into_response(),
+            Err(err) => error_response(status_for(&err), err),
+        },
+        None => error_response(
+            StatusCode::CONFLICT,
+            AppError::new(ErrorCode::Local, "this server runs no sync engine"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn token_comparison() {
+        assert!(same(b"abc", b"abc"));
+        assert!(!same(b"abc", b"abd"));
+        assert!(!same(b"abc", b"ab"));
+    }
+}

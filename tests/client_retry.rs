@@ -49,12 +49,17 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
     let control = Control::new(&url);
     let client = client_with_token(&url, &emu.token().to_string());
     let retries = client.config().max_retries;
+    let normal_interval = client.limiter().current_interval();
 
     emu.state().reset_stats();
     control
         .api_faults(json!({ "error_rate": 1.0, "error_status": 503 }))
         .await;
     let err = client.account().await.expect_err("always 503");
+    assert!(
+        client.limiter().current_interval() > normal_interval,
+        "a 5xx slows every caller sharing the limiter, not only the one that got it"
+    );
     assert!(
         matches!(err, ApiError::Server { status: 503, .. }),
         "{err:?}"

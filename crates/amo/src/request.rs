@@ -167,9 +167,14 @@ impl Client {
                 delay_ms = delay.as_millis() as u64,
                 "retrying after backoff"
             );
-            if matches!(error, ApiError::RateLimited { .. }) {
+            if matches!(
+                error,
+                ApiError::RateLimited { .. } | ApiError::Server { .. }
+            ) {
                 // Everyone sharing the limiter waits out the delay, then runs
                 // at half rate for a while; our own retry queues behind them.
+                // A 5xx means amoCRM is struggling for the whole account, so
+                // the other callers back off too instead of piling on.
                 self.inner.limiter.penalize(delay, config.slowdown);
             } else {
                 tokio::time::sleep(delay).await;

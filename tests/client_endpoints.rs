@@ -4,7 +4,8 @@
 
 use amo::models::event_kinds;
 use amo::{
-    CompaniesQuery, CompanyWith, ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsQuery, UnsortedQuery, collect_all,
+    CompaniesQuery, CompanyWith, ContactWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith,
+    LeadsQuery, UnsortedQuery, collect_all,
 };
 use amosync_tests::{base_url, client_with_token, start_emulator};
 
@@ -49,7 +50,11 @@ async fn every_endpoint_decodes_the_emulator() {
     .await
     .expect("companies");
     assert!(!companies.is_empty(), "seed 61 has companies");
-    assert!(companies.windows(2).all(|w| w[0].updated_at <= w[1].updated_at));
+    assert!(
+        companies
+            .windows(2)
+            .all(|w| w[0].updated_at <= w[1].updated_at)
+    );
     let middle = companies[companies.len() / 2].updated_at;
     let newer = collect_all(client.companies(&CompaniesQuery::new().updated_from(middle)))
         .await

@@ -101,8 +101,7 @@ impl WriteTx<'_> {
                     }
                     return Ok(Applied::Unchanged);
                 }
-                let rank = |o: Origin| u8::from(o == Origin::Api);
-                rank(origin).cmp(&rank(o.sync.origin)).then(a.cmp(&b))
+                crate::newest::tie(origin, &a, o.sync.origin, &b)
             }
             other => other,
         };
@@ -120,20 +119,56 @@ impl WriteTx<'_> {
 
     /// Records a chat message once (by id) and updates its talk's activity
     /// (creating a placeholder talk record when the talk is not known yet).
+    ///
+    /// A message reported again (the events API carries no text, the webhook
+    /// does; either may land first) is **merged**: fields the stored copy
+    /// lacks (`text`, `author_name`, `talk_id`, `chat_id`, `contact_id`,
+    /// `lead_id`, `origin`) are filled from the new report, and the talk's
+    /// `last_text` follows when this is its newest message — so both arrival
+    /// orders end in the same message and talk.
     pub fn record_message(&mut self, message: &ChatMessage) -> StoreResult<Applied> {
         let id = message.id.as_str();
-        if self.t.messages.get(id)?.is_some() {
-            return Ok(Applied::Unchanged);
-        }
-        let bytes = to_json(message)?;
+        let stored: Option<ChatMessage> = match self.t.messages.get(id)? {
+            Some(v) => Some(from_json(v.value(), "a stored chat message")?),
+            None => None,
+        };
+        let (msg, linked_lead, linked_talk) = match &stored {
+            None => (message.clone(), message.lead_id, message.talk_id),
+            Some(old) => {
+                let merged = merge_message(old, message);
+                if merged == *old {
+                    return Ok(Applied::Unchanged);
+                }
+                let lead = merged.lead_id.filter(|_| old.lead_id.is_none());
+                let talk = merged.talk_id.filter(|_| old.talk_id.is_none());
+                (merged, lead, talk)
+            }
+        };
+        let bytes = to_json(&msg)?;
         self.t.messages.insert(id, bytes.as_slice())?;
-        if let Some(l) = message.lead_id {
+        if let Some(l) = linked_lead {
             self.t.msg_by_lead.insert(l, id)?;
         }
-        let Some(talk_id) = message.talk_id else {
-            return Ok(Applied::Inserted);
+        let applied = if stored.is_some() {
+            Applied::Updated
+        } else {
+            Applied::Inserted
         };
-        self.t.msg_by_talk.insert(talk_id, id)?;
+        match (linked_talk, msg.talk_id) {
+            // First time this message counts for its talk.
+            (Some(talk_id), _) => {
+                self.t.msg_by_talk.insert(talk_id, id)?;
+                self.count_message(talk_id, &msg)?;
+            }
+            // Counted already: only what the merge added may show.
+            (None, Some(talk_id)) => self.refresh_talk(talk_id, &msg)?,
+            (None, None) => {}
+        }
+        Ok(applied)
+    }
+
+    /// Adds a message to its talk's activity.
+    fn count_message(&mut self, talk_id: u64, message: &ChatMessage) -> StoreResult<()> {
         let old = self.talk(talk_id)?;
         let mut rec = match &old {
             Some(r) => r.clone(),
@@ -152,6 +187,7 @@ impl WriteTx<'_> {
                 },
             },
         };
+        fill_placeholder(&mut rec.talk, message);
         let at = message.created_at;
         match rec.last_message_at {
             Some(last) if at < last => {}
@@ -180,8 +216,66 @@ impl WriteTx<'_> {
             }
             Direction::Outgoing => {}
         }
-        self.put_talk(old.as_ref(), &rec)?;
-        Ok(Applied::Inserted)
+        self.put_talk(old.as_ref(), &rec)
+    }
+
+    /// After a merge filled a message already counted: the talk's
+    /// `last_text` (when it is the newest message) and a placeholder talk's
+    /// unknown fields.
+    fn refresh_talk(&mut self, talk_id: u64, message: &ChatMessage) -> StoreResult<()> {
+        let Some(old) = self.talk(talk_id)? else {
+            return Ok(());
+        };
+        let mut rec = old.clone();
+        fill_placeholder(&mut rec.talk, message);
+        if rec.last_message_at == Some(message.created_at) && message.text.is_some() {
+            rec.last_text = message.text.clone();
+        }
+        if rec != old {
+            self.put_talk(Some(&old), &rec)?;
+        }
+        Ok(())
+    }
+}
+
+/// `old` with the fields it lacks taken from `new` (the message's identity,
+/// direction and time stay as first recorded).
+fn merge_message(old: &ChatMessage, new: &ChatMessage) -> ChatMessage {
+    fn fill<T: Clone>(a: &Option<T>, b: &Option<T>) -> Option<T> {
+        a.clone().or_else(|| b.clone())
+    }
+    ChatMessage {
+        talk_id: fill(&old.talk_id, &new.talk_id),
+        chat_id: fill(&old.chat_id, &new.chat_id),
+        contact_id: fill(&old.contact_id, &new.contact_id),
+        lead_id: fill(&old.lead_id, &new.lead_id),
+        origin: fill(&old.origin, &new.origin),
+        text: fill(&old.text, &new.text),
+        author_name: fill(&old.author_name, &new.author_name),
+        ..old.clone()
+    }
+}
+
+/// A placeholder talk (`updated_at` 0, known only from messages) learns what
+/// a message says and it lacks; a talk read from amoCRM is left alone.
+fn fill_placeholder(t: &mut Talk, m: &ChatMessage) {
+    if t.updated_at != 0 {
+        return;
+    }
+    if t.chat_id.is_empty()
+        && let Some(c) = &m.chat_id
+    {
+        t.chat_id = c.clone();
+    }
+    if t.contact_id.is_none() {
+        t.contact_id = m.contact_id;
+    }
+    if t.entity_id.is_none() && m.lead_id.is_some() {
+        t.entity_id = m.lead_id;
+        t.entity_type = Some("lead".into());
+    }
+    if t.origin.is_none() {
+        t.origin = m.origin.clone();
     }
 }
 

@@ -111,7 +111,12 @@ impl WriteTx<'_> {
         }
     }
 
-    /// Newest wins.
+    /// A company as stored (tombstones included), read inside this transaction.
+    pub fn company(&self, id: u64) -> StoreResult<Option<CompanyRecord>> {
+        get(&self.t.companies, id)
+    }
+
+    /// Newest wins, like [`WriteTx::upsert_lead`].
     pub fn upsert_company(&mut self, company: &Company, origin: Origin) -> StoreResult<Applied> {
         let (applied, _, _) =
             upsert::<CompanyRecord>(&mut self.t.companies, company, origin, self.now_ms)?;

@@ -10,7 +10,9 @@ use ts_rs::TS;
 pub enum Origin {
     /// Built from a webhook (a hint, not yet confirmed).
     Webhook,
-    /// Read from the API (the truth). On equal `updated_at`, Api beats Webhook.
+    /// Read from the API (the truth). On equal `updated_at`, an API read
+    /// replaces the stored version (API or webhook); a webhook never
+    /// replaces an API version.
     Api,
 }
 

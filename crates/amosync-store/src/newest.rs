@@ -1,10 +1,16 @@
 //! "Newest wins": the one rule every upsert of a versioned record follows.
 //!
-//! A version ranks by `(time, deleted, origin, content)`: the newer
-//! `updated_at` wins; at the same time a tombstone beats a live version (an
-//! upsert not newer than the deletion never revives), the API beats a
-//! webhook, and as a last resort the larger JSON wins, so applying any
-//! permutation of the same versions ends in the same record.
+//! A version ranks by `(time, deleted, origin)`: the newer `updated_at`
+//! wins; at the same time a tombstone beats a live version (an upsert not
+//! newer than the deletion never revives), and then [`tie`] decides:
+//!
+//! * an **API read replaces** whatever is stored at that time (API or
+//!   webhook): amoCRM versions are whole seconds, so two edits in one second
+//!   share a version, and the later read is the truth (the fetcher and
+//!   catch-up read in real time order);
+//! * a **webhook never replaces** an API version at the same time;
+//! * between two **webhooks** the larger JSON wins, so applying any
+//!   permutation of the same webhook hints ends in the same record.
 
 use std::cmp::Ordering;
 
@@ -154,10 +160,17 @@ record!(ContactRecord, Contact, contact, "a stored contact");
 record!(CompanyRecord, Company, company, "a stored company");
 record!(NoteRecord, Note, note, "a stored note");
 
-fn origin_rank(o: Origin) -> u8 {
-    match o {
-        Origin::Webhook => 0,
-        Origin::Api => 1,
+/// How an incoming version (`origin`, JSON `new`) ranks against a stored one
+/// (`old_origin`, JSON `old`) with the same time and tombstone state and
+/// different content: `Greater` replaces it.
+pub(crate) fn tie(origin: Origin, new: &[u8], old_origin: Origin, old: &[u8]) -> Ordering {
+    match (origin, old_origin) {
+        // The later API read is the truth.
+        (Origin::Api, _) => Ordering::Greater,
+        // A hint never overrides what the API said at that time.
+        (Origin::Webhook, Origin::Api) => Ordering::Less,
+        // Deterministic among hints (permutation invariance).
+        (Origin::Webhook, Origin::Webhook) => new.cmp(old),
     }
 }
 
@@ -224,9 +237,7 @@ pub(crate) fn decide<R: Record>(
                 }
                 return Ok(Decision::Same(None));
             }
-            origin_rank(origin)
-                .cmp(&origin_rank(old.sync().origin))
-                .then(a.cmp(&b))
+            tie(origin, &a, old.sync().origin, &b)
         }
         o => o,
     };

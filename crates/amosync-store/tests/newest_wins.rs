@@ -207,11 +207,27 @@ fn snapshot(s: &Store) -> String {
     format!("{}\n{:?}", serde_json::to_string(&leads).unwrap(), f)
 }
 
+/// Keeps at most one API version per (lead, time): the rest become webhook
+/// versions. Two API reads of one version are ordered by when they were read
+/// (the later wins, [`api_reads_in_one_second_later_wins`]), so only webhook
+/// hints — and API reads of distinct times — may arrive in any order.
+fn api_times_distinct(versions: Vec<Tagged>) -> Vec<Tagged> {
+    let mut api = std::collections::BTreeSet::new();
+    versions
+        .into_iter()
+        .map(|(id, (t, status, price, is_api, deleted))| {
+            let is_api = is_api && api.insert((id, t));
+            (id, (t, status, price, is_api, deleted))
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
     fn any_permutation_converges(
-        versions in prop::collection::vec((1u64..4, version()), 1..12),
+        versions in prop::collection::vec((1u64..4, version()), 1..12)
+            .prop_map(api_times_distinct),
         seed in any::<u64>(),
     ) {
         let build = |(id, (t, status, price, api, deleted)): &Tagged| {
@@ -241,4 +257,164 @@ proptest! {
         };
         prop_assert_eq!(apply(&versions), apply(&shuffled));
     }
+}
+
+fn company(id: u64, name: &str, updated_at: i64) -> amo::models::Company {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "name": name, "responsible_user_id": 1, "created_at": 1_700_000_000,
+        "updated_at": updated_at, "account_id": 31234567
+    }))
+    .expect("company")
+}
+
+fn note(id: u64, lead: u64, text: &str, updated_at: i64) -> amo::models::Note {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "entity_id": lead, "note_type": "common", "params": {"text": text},
+        "created_at": 1_700_000_000, "updated_at": updated_at, "account_id": 31234567
+    }))
+    .expect("note")
+}
+
+/// Two edits in one second share `updated_at`: the API read made later is
+/// the truth, whatever its JSON sorts like; a webhook of that second never
+/// overrides it. Leads, contacts, companies, notes and talks alike.
+#[test]
+fn api_reads_in_one_second_later_wins() {
+    let (_d, s) = store();
+    s.write(|w| w.put_pipelines(&[primary()])).unwrap();
+    let apply =
+        |f: &dyn Fn(&mut amosync_store::WriteTx<'_>) -> amosync_store::StoreResult<Applied>| {
+            s.write(|w| {
+                w.set_now_ms(1000);
+                f(w)
+            })
+            .unwrap()
+        };
+
+    // Leads: the second read's JSON sorts lower ("price":100 < "price":900).
+    let first = lead(1, 500, WORK, 900);
+    let later = lead(1, 500, WORK, 100);
+    assert_eq!(
+        apply(&|w| w.upsert_lead(&first, Origin::Api)),
+        Applied::Inserted
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_lead(&later, Origin::Api)),
+        Applied::Updated
+    );
+    assert_eq!(s.lead_record(1).unwrap().unwrap().lead.price, 100);
+    // …and the other way round.
+    assert_eq!(
+        apply(&|w| w.upsert_lead(&first, Origin::Api)),
+        Applied::Updated
+    );
+    assert_eq!(s.lead_record(1).unwrap().unwrap().lead.price, 900);
+    // A webhook of that second does not override the API, in either JSON order.
+    assert_eq!(
+        apply(&|w| w.upsert_lead(&later, Origin::Webhook)),
+        Applied::Stale
+    );
+    let mut higher = first.clone();
+    higher.price = 999;
+    assert_eq!(
+        apply(&|w| w.upsert_lead(&higher, Origin::Webhook)),
+        Applied::Stale
+    );
+    let f = s
+        .funnel(&amosync_store::FunnelQuery {
+            pipeline_id: PRIMARY,
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (f.total_count, f.total_price),
+        (1, 900),
+        "aggregates follow"
+    );
+    // Among webhooks the JSON decides (permutation invariance).
+    let w1 = lead(2, 500, WORK, 100);
+    let w2 = lead(2, 500, WORK, 900);
+    assert_eq!(
+        apply(&|w| w.upsert_lead(&w2, Origin::Webhook)),
+        Applied::Inserted
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_lead(&w1, Origin::Webhook)),
+        Applied::Stale
+    );
+    assert_eq!(s.lead_record(2).unwrap().unwrap().lead.price, 900);
+
+    // Contacts ("Б…" > "А…").
+    let first = contact(5, "Борис", "+7 900 000-00-01", "b@example.ru", 500);
+    let later = contact(5, "Анна", "+7 900 000-00-01", "b@example.ru", 500);
+    assert_eq!(
+        apply(&|w| w.upsert_contact(&first, Origin::Api)),
+        Applied::Inserted
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_contact(&later, Origin::Api)),
+        Applied::Updated
+    );
+    assert_eq!(s.contact(5).unwrap().unwrap().contact.contact.name, "Анна");
+    assert_eq!(
+        apply(&|w| w.upsert_contact(&first, Origin::Webhook)),
+        Applied::Stale
+    );
+    assert_eq!(
+        s.contacts(&amosync_store::ContactsQuery {
+            search: Some("Анна".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .total,
+        1,
+        "search text follows"
+    );
+
+    // Companies.
+    assert_eq!(
+        apply(&|w| w.upsert_company(&company(7, "Бета", 500), Origin::Api)),
+        Applied::Inserted
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_company(&company(7, "Альфа", 500), Origin::Api)),
+        Applied::Updated
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_company(&company(7, "Бета", 500), Origin::Webhook)),
+        Applied::Stale
+    );
+    let stored = s.write(|w| w.company(7)).unwrap().unwrap();
+    assert_eq!(stored.company.name, "Альфа");
+
+    // Notes ("второй" < "первый").
+    assert_eq!(
+        apply(&|w| w.upsert_note(&note(9, 1, "первый", 500), Origin::Api)),
+        Applied::Inserted
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_note(&note(9, 1, "второй", 500), Origin::Api)),
+        Applied::Updated
+    );
+    let notes = s.lead(1).unwrap().unwrap().notes;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].note.text(), Some("второй"));
+
+    // Talks (read ↔ unread in one second: "is_read":false < "is_read":true).
+    assert_eq!(
+        apply(&|w| w.upsert_talk(&talk(3, 1, 5, "waba", 500, true), Origin::Api)),
+        Applied::Inserted
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_talk(&talk(3, 1, 5, "waba", 500, false), Origin::Api)),
+        Applied::Updated
+    );
+    assert_eq!(
+        apply(&|w| w.upsert_talk(&talk(3, 1, 5, "waba", 500, true), Origin::Webhook)),
+        Applied::Stale
+    );
+    let talks = s.talks(&amosync_store::TalksQuery::default()).unwrap();
+    assert!(!talks[0].talk.is_read);
+    assert_eq!(talks[0].sync.origin, Origin::Api);
 }

@@ -113,8 +113,15 @@ pub enum Op {
         /// Unix seconds of the restore.
         at: i64,
     },
-    /// Upsert a company.
+    /// Merge and upsert a company.
     Company(ContactEvent),
+    /// Revive a company, then upsert the webhook version.
+    RestoreCompany {
+        /// The webhook's fields.
+        company: ContactEvent,
+        /// Unix seconds of the restore.
+        at: i64,
+    },
     /// Tombstone a company at `at`.
     DeleteCompany {
         /// Company id.
@@ -222,9 +229,10 @@ fn plan_event(event: &WebhookEvent, received_s: i64, plan: &mut Plan) {
                         ContactAction::Delete => {
                             plan.ops.push(Op::DeleteCompany { id: contact.id, at })
                         }
-                        // No restore in the store for companies: the API read
-                        // (newer than the tombstone) revives it.
-                        ContactAction::Restore => {}
+                        ContactAction::Restore => plan.ops.push(Op::RestoreCompany {
+                            company: contact.clone(),
+                            at,
+                        }),
                         _ => plan.ops.push(Op::Company(contact.clone())),
                     }
                 }
@@ -461,6 +469,43 @@ pub fn contact_from_webhook(stored: Option<&Contact>, ev: &ContactEvent) -> Cont
     c
 }
 
+/// The company a `contacts[…]` event of type `company` describes, merged
+/// over the stored version (pure): what webhooks never carry (linked leads
+/// and contacts, fields of other integrations) is kept.
+pub fn merge_company_from_webhook(stored: Option<&Company>, ev: &ContactEvent) -> Company {
+    let Some(stored) = stored else {
+        return company_from_webhook(ev);
+    };
+    let mut c = stored.clone();
+    c.id = ev.id;
+    if let Some(name) = &ev.name {
+        c.name = name.clone();
+    }
+    if let Some(v) = ev.responsible_user_id {
+        c.responsible_user_id = v;
+    }
+    if let Some(v) = ev.created_user_id {
+        c.created_by = v;
+    }
+    if let Some(v) = ev.modified_user_id {
+        c.updated_by = v;
+    }
+    if let Some(v) = ev.created_at.or(ev.date_create) {
+        c.created_at = v;
+    }
+    if let Some(v) = contact_time(ev) {
+        c.updated_at = v;
+    }
+    if let Some(v) = ev.account_id {
+        c.account_id = v;
+    }
+    c.is_deleted = None;
+    c.custom_fields_values = custom_fields_from_webhook(&ev.custom_fields);
+    let embedded = c.embedded.get_or_insert_with(Default::default);
+    embedded.tags = tags_from_webhook(&ev.tags);
+    c
+}
+
 /// The company a `contacts[…]` event of type `company` describes (pure).
 pub fn company_from_webhook(ev: &ContactEvent) -> Company {
     let mut c: Company = serde_json::from_value(serde_json::json!({ "id": ev.id }))
@@ -634,7 +679,19 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 )?;
             }
             Op::Company(ev) => {
-                tx.upsert_company(&company_from_webhook(ev), Origin::Webhook)?;
+                let stored = tx.company(ev.id)?.map(|r| r.company);
+                tx.upsert_company(
+                    &merge_company_from_webhook(stored.as_ref(), ev),
+                    Origin::Webhook,
+                )?;
+            }
+            Op::RestoreCompany { company, at } => {
+                tx.restore_company(company.id, *at)?;
+                let stored = tx.company(company.id)?.map(|r| r.company);
+                tx.upsert_company(
+                    &merge_company_from_webhook(stored.as_ref(), company),
+                    Origin::Webhook,
+                )?;
             }
             Op::DeleteCompany { id, at } => {
                 tx.delete_company(*id, *at)?;
@@ -919,7 +976,7 @@ mod tests {
             case(
                 "company restore",
                 "contacts[restore][0][id]=8&contacts[restore][0][type]=company",
-                vec![],
+                vec!["restore_company"],
                 vec![],
                 vec![],
                 vec![8],
@@ -1013,6 +1070,7 @@ mod tests {
                     Op::RestoreContact { .. } => "restore_contact",
                     Op::Company(_) => "company",
                     Op::DeleteCompany { .. } => "delete_company",
+                    Op::RestoreCompany { .. } => "restore_company",
                     Op::Note(_) => "note",
                     Op::Message(_) => "message",
                     Op::Talk(_) => "talk",
@@ -1229,6 +1287,59 @@ mod tests {
                 updated.updated_at
             ),
             ("c", true, 8)
+        );
+    }
+
+    /// A company deleted and restored by webhooks only comes back (the
+    /// store's `restore_company`), keeping the links webhooks never carry.
+    #[test]
+    fn company_delete_then_restore_by_webhooks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.redb")).expect("store");
+        let api: Company = serde_json::from_value(serde_json::json!({
+            "id": 8, "name": "ООО Ромашка", "created_at": 50, "updated_at": 100,
+            "_embedded": {"tags": [], "leads": [{"id": 5}]}
+        }))
+        .expect("company");
+        store
+            .write(|tx| tx.upsert_company(&api, Origin::Api))
+            .expect("seed");
+        let run = |body: &str| {
+            let body = format!("{body}&account[subdomain]=office&account[id]=1")
+                .replace('[', "%5B")
+                .replace(']', "%5D");
+            let plan = plan_payload(&payload(&body), 1_000_000);
+            store.write(|tx| execute(tx, &plan)).expect("execute");
+            store
+                .write(|tx| tx.company(8))
+                .expect("read")
+                .expect("stored")
+        };
+        let gone = run(
+            "contacts[delete][0][id]=8&contacts[delete][0][type]=company&contacts[delete][0][updated_at]=150",
+        );
+        assert_eq!(gone.sync.deleted_at, Some(150));
+        let back = run(
+            "contacts[restore][0][id]=8&contacts[restore][0][type]=company&contacts[restore][0][updated_at]=160&contacts[restore][0][name]=ООО Ромашка",
+        );
+        assert_eq!(back.sync.deleted_at, None, "{back:?}");
+        assert_eq!(back.company.is_deleted, None);
+        assert_eq!(back.company.updated_at, 160);
+        assert_eq!(back.sync.origin, Origin::Webhook);
+        let leads = back.company.embedded.as_ref().and_then(|e| e.leads.clone());
+        assert_eq!(leads.map(|l| l.len()), Some(1), "links kept: {back:?}");
+        // An update webhook merges over the stored company too.
+        let renamed = run(
+            "contacts[update][0][id]=8&contacts[update][0][type]=company&contacts[update][0][updated_at]=170&contacts[update][0][name]=ООО Лютик",
+        );
+        assert_eq!(renamed.company.name, "ООО Лютик");
+        assert_eq!(renamed.company.created_at, 50, "not reset by the webhook");
+        assert!(
+            renamed
+                .company
+                .embedded
+                .as_ref()
+                .is_some_and(|e| e.leads.is_some())
         );
     }
 }

@@ -5,30 +5,32 @@
 //! 1. `GET /api/v4/account` (must be the bound account), users (skipped
 //!    with a warning when the token is not an admin's) and pipelines — both
 //!    replaced in the store.
-//! 2. Three reads run **concurrently** under the client's shared limiter, so
+//! 2. Four reads run **concurrently** under the client's shared limiter, so
 //!    the limiter always has a request queued (the store writes happen in a
 //!    separate writer task on the blocking pool, overlapping the next request):
 //!    * leads `with=contacts`, `order[updated_at]=asc`, 250 per page;
 //!    * contacts, `order[updated_at]=asc`, 250 per page;
+//!    * companies `with=leads,contacts`, `order[updated_at]=asc`, 250 per page;
 //!    * events (`lead_added`, `lead_status_changed`, `lead_deleted`,
 //!      `lead_restored`, `incoming_chat_message`, `outgoing_chat_message`),
 //!      `order[created_at]=asc`, 100 per page.
-//! 3. Then, by id: leads the events say were restored, talks the chat
+//! 3. Then, by id: leads the events say were restored, and talks the chat
 //!    events mention (when the store's copy is missing or older than the
-//!    message), and the companies the leads and contacts read link to (the
-//!    client has no company list endpoint yet).
+//!    message).
+//! 4. Bookkeeping: the API usage of the pass (the client's counters, retries
+//!    included) is added to `SyncState.api_requests`/`api_429s`.
 //!
 //! **Full pull** (the store never finished one: `initial_sync_at` is
-//! `None`): leads and contacts from the beginning (or resumed from a cursor an
-//! interrupted full pull left, minus the overlap); events of the last
+//! `None`): leads, contacts and companies from the beginning (or resumed from
+//! a cursor an interrupted full pull left, minus the overlap); events of the last
 //! [`CatchupOptions::initial_history`] (default 7 days). Older status history
 //! and chat activity are not pulled: the current state of every lead is
 //! complete after the pull, and history accumulates from then on — an
 //! account's whole event history can be tens of thousands of pages at
 //! 100 per page, which would hold the first sync for hours.
 //!
-//! **Incremental**: leads and contacts with `filter[updated_at][from] =
-//! cursor − overlap`, events with `filter[created_at][from] = events_cursor −
+//! **Incremental**: leads, contacts and companies with
+//! `filter[updated_at][from] = cursor − overlap`, events with `filter[created_at][from] = events_cursor −
 //! overlap`. Every write is idempotent (newest wins; status changes and
 //! messages are recorded once), so the overlap only costs a few re-reads.
 //!
@@ -49,10 +51,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use amo::models::{Contact, Event, Lead, StatusKey, event_kinds};
+use amo::models::{Company, Contact, Event, Lead, StatusKey, event_kinds};
 use amo::{
-    ApiError, ContactsOrder, ContactsQuery, EventsQuery, LeadWith, LeadsOrder, LeadsQuery,
-    PageStream, SortDirection,
+    ApiError, CompaniesQuery, CompanyWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith,
+    LeadsOrder, LeadsQuery, PageStream, SortDirection,
 };
 use amosync_store::{ChatMessage, Direction, Origin, StatusChange, Store, SyncState};
 use futures::StreamExt;
@@ -62,7 +64,8 @@ use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::error::SyncError;
-use crate::util::{changed, read, write};
+use crate::usage::{ApiMeter, usage_delta};
+use crate::util::{changed, read, write, write_counting};
 
 /// Catch-up settings.
 #[derive(Debug, Clone)]
@@ -99,8 +102,11 @@ pub struct CatchupReport {
     pub talks: u64,
     /// Records that changed the store.
     pub changed: u64,
-    /// API requests made.
+    /// API requests sent during the pass (the client's counter: retries
+    /// included, and requests of clones running meanwhile).
     pub requests: u64,
+    /// Of those, answered 429.
+    pub rate_limited: u64,
     /// Milliseconds taken.
     pub elapsed_ms: u64,
 }
@@ -124,6 +130,8 @@ pub struct PassPlan {
     pub leads_from: Option<i64>,
     /// Contacts `filter[updated_at][from]`.
     pub contacts_from: Option<i64>,
+    /// Companies `filter[updated_at][from]`.
+    pub companies_from: Option<i64>,
     /// Events `filter[created_at][from]`.
     pub events_from: i64,
 }
@@ -139,6 +147,7 @@ pub fn plan_pass(state: &SyncState, now_s: i64, options: &CatchupOptions) -> Pas
         full,
         leads_from: back(state.leads_cursor),
         contacts_from: back(state.contacts_cursor),
+        companies_from: back(state.companies_cursor),
         events_from: match (full, back(state.events_cursor)) {
             // A full pull reads the recent history, even when an interrupted
             // one left an events cursor further back.
@@ -177,11 +186,12 @@ pub fn keyset_step(from: Option<i64>, times: &[i64]) -> KeysetStep {
 enum Job {
     Leads(Vec<Lead>),
     Contacts(Vec<Contact>),
+    Companies(Vec<Company>),
     Events(Vec<Event>),
 }
 
 /// Reads a list with keyset paging, sending each page (minus records already
-/// sent at the same time) to `out`. Returns (records sent, requests made).
+/// sent at the same time) to `out`. Returns the records sent.
 async fn keyset_read<T, O, K, I, W>(
     start: Option<i64>,
     open: O,
@@ -189,7 +199,7 @@ async fn keyset_read<T, O, K, I, W>(
     id_of: I,
     wrap: W,
     out: mpsc::Sender<Job>,
-) -> Result<(u64, u64), SyncError>
+) -> Result<u64, SyncError>
 where
     T: Send + 'static,
     O: Fn(Option<i64>) -> PageStream<T>,
@@ -200,13 +210,11 @@ where
     let mut from = start;
     let mut seen: HashMap<String, i64> = HashMap::new();
     let mut sent = 0u64;
-    let mut requests = 0u64;
     // A pass cannot loop forever: every restart moves `from` forward, and
     // within one time the stream follows its own (bounded) pages.
     'restart: loop {
         let mut stream = open(from);
         loop {
-            requests += 1;
             let Some(page) = stream.next().await else {
                 break 'restart;
             };
@@ -236,7 +244,7 @@ where
             }
         }
     }
-    Ok((sent, requests))
+    Ok(sent)
 }
 
 /// What the writer collected.
@@ -245,7 +253,6 @@ struct Written {
     changed: u64,
     restored: BTreeSet<u64>,
     talks: BTreeSet<u64>,
-    companies: BTreeSet<u64>,
 }
 
 /// The store side of an event (pure): what to do with it.
@@ -346,15 +353,13 @@ async fn writer(
         let now_ms = clock.now_ms();
         match job {
             Job::Leads(leads) => {
-                let (n, companies) = write(&store, now_ms, move |tx| {
+                let n = write(&store, now_ms, move |tx| {
                     let mut n = 0;
-                    let mut companies = Vec::new();
                     let mut max = None::<i64>;
                     for l in &leads {
                         if changed(tx.upsert_lead(l, Origin::Api)?) {
                             n += 1;
                         }
-                        companies.extend(l.company_ids());
                         max = Some(max.map_or(l.updated_at, |m: i64| m.max(l.updated_at)));
                     }
                     if let Some(max) = max {
@@ -362,23 +367,18 @@ async fn writer(
                             s.leads_cursor = Some(s.leads_cursor.map_or(max, |c| c.max(max)));
                         })?;
                     }
-                    Ok((n, companies))
+                    Ok(n)
                 })
                 .await?;
                 w.changed += n;
-                w.companies.extend(companies);
             }
             Job::Contacts(contacts) => {
-                let (n, companies) = write(&store, now_ms, move |tx| {
+                let n = write(&store, now_ms, move |tx| {
                     let mut n = 0;
-                    let mut companies = Vec::new();
                     let mut max = None::<i64>;
                     for c in &contacts {
                         if changed(tx.upsert_contact(c, Origin::Api)?) {
                             n += 1;
-                        }
-                        if let Some(e) = &c.embedded {
-                            companies.extend(e.companies.iter().map(|r| r.id));
                         }
                         max = Some(max.map_or(c.updated_at, |m: i64| m.max(c.updated_at)));
                     }
@@ -387,11 +387,31 @@ async fn writer(
                             s.contacts_cursor = Some(s.contacts_cursor.map_or(max, |c| c.max(max)));
                         })?;
                     }
-                    Ok((n, companies))
+                    Ok(n)
                 })
                 .await?;
                 w.changed += n;
-                w.companies.extend(companies);
+            }
+            Job::Companies(companies) => {
+                let n = write(&store, now_ms, move |tx| {
+                    let mut n = 0;
+                    let mut max = None::<i64>;
+                    for c in &companies {
+                        if changed(tx.upsert_company(c, Origin::Api)?) {
+                            n += 1;
+                        }
+                        max = Some(max.map_or(c.updated_at, |m: i64| m.max(c.updated_at)));
+                    }
+                    if let Some(max) = max {
+                        tx.update_sync_state(|s| {
+                            s.companies_cursor =
+                                Some(s.companies_cursor.map_or(max, |c| c.max(max)));
+                        })?;
+                    }
+                    Ok(n)
+                })
+                .await?;
+                w.changed += n;
             }
             Job::Events(events) => {
                 let (n, restored, talks) = write(&store, now_ms, move |tx| {
@@ -480,15 +500,27 @@ pub async fn catch_up(
     clock: &dyn Clock,
     options: &CatchupOptions,
 ) -> Result<CatchupReport, SyncError> {
+    catch_up_metered(store, client, clock, options, &ApiMeter::new(client)).await
+}
+
+/// [`catch_up`], recording API usage through `meter` (shared with the
+/// fetcher in the engine, so no request is counted twice).
+pub(crate) async fn catch_up_metered(
+    store: &Store,
+    client: &amo::Client,
+    clock: &dyn Clock,
+    options: &CatchupOptions,
+    meter: &ApiMeter,
+) -> Result<CatchupReport, SyncError> {
     let started = Instant::now();
-    let result = pass(store, client, clock, options, started)
+    let result = pass(store, client, clock, options, started, meter)
         .instrument(tracing::info_span!("catch_up"))
         .await;
     if let Err(e) = &result {
         let message = e.to_string();
         let code = e.code();
         tracing::warn!(error = %message, code, "catch-up failed");
-        let _ = write(store, clock.now_ms(), move |tx| {
+        let _ = write_counting(store, clock.now_ms(), meter, client, move |tx| {
             tx.update_sync_state(|s| s.last_error = Some(message))
         })
         .await;
@@ -516,11 +548,13 @@ async fn pass(
     clock: &dyn Clock,
     options: &CatchupOptions,
     started: Instant,
+    meter: &ApiMeter,
 ) -> Result<CatchupReport, SyncError> {
+    let usage_before = client.usage();
     let (binding, state) = read(store, |s| Ok((s.binding()?, s.sync_state()?))).await?;
     let binding = binding.ok_or(SyncError::NotConnected)?;
     let plan = plan_pass(&state, clock.now_s(), options);
-    tracing::info!(full = plan.full, leads_from = ?plan.leads_from, contacts_from = ?plan.contacts_from, events_from = plan.events_from, "catch-up starts");
+    tracing::info!(full = plan.full, leads_from = ?plan.leads_from, contacts_from = ?plan.contacts_from, companies_from = ?plan.companies_from, events_from = plan.events_from, "catch-up starts");
     let mut report = CatchupReport {
         full: plan.full,
         ..CatchupReport::default()
@@ -528,7 +562,6 @@ async fn pass(
 
     // 1. Account, users, pipelines.
     let account = client.account().await?;
-    report.requests += 1;
     if account.id != binding.account_id {
         return Err(SyncError::WrongAccount {
             expected: binding.account_id,
@@ -543,9 +576,7 @@ async fn pass(
         }
         Err(e) => return Err(e.into()),
     };
-    report.requests += 1;
     let pipelines = client.pipelines().await?;
-    report.requests += 1;
     write(store, clock.now_ms(), move |tx| {
         tx.put_pipelines(&pipelines)?;
         if let Some(users) = &users {
@@ -555,7 +586,7 @@ async fn pass(
     })
     .await?;
 
-    // 2. Leads, contacts, events: concurrently, one writer.
+    // 2. Leads, contacts, companies, events: concurrently, one writer.
     let (tx, rx) = mpsc::channel::<Job>(8);
     let writer_task = writer(
         store.clone(),
@@ -604,6 +635,27 @@ async fn pass(
             tx.clone(),
         )
     };
+    let companies = {
+        let client = client.clone();
+        keyset_read(
+            plan.companies_from,
+            move |from| {
+                let mut q = CompaniesQuery::new()
+                    .with(CompanyWith::Leads)
+                    .with(CompanyWith::Contacts)
+                    .order(ContactsOrder::UpdatedAt(SortDirection::Asc))
+                    .limit(amo::MAX_LIMIT);
+                if let Some(from) = from {
+                    q = q.updated_from(from);
+                }
+                client.companies(&q)
+            },
+            |c: &Company| c.updated_at,
+            |c: &Company| c.id.to_string(),
+            Job::Companies,
+            tx.clone(),
+        )
+    };
     let events = {
         let client = client.clone();
         keyset_read(
@@ -623,19 +675,19 @@ async fn pass(
         )
     };
     let (reads, written) = tokio::join!(
-        async { tokio::try_join!(leads, contacts, events) },
+        async { tokio::try_join!(leads, contacts, companies, events) },
         writer_task
     );
-    let ((n_leads, r1), (n_contacts, r2), (n_events, r3)) = reads?;
+    let (n_leads, n_contacts, n_companies, n_events) = reads?;
     let written = written?;
     report.leads = n_leads;
     report.contacts = n_contacts;
+    report.companies = n_companies;
     report.events = n_events;
-    report.requests += r1 + r2 + r3;
     report.changed += written.changed;
 
-    // 3. By id: restored leads, talks, companies — a few requests in flight
-    //    at a time so the limiter, not the round trip, sets the pace.
+    // 3. By id: restored leads, talks — a few requests in flight at a time
+    //    so the limiter, not the round trip, sets the pace.
     let restored: Vec<u64> = written.restored.iter().copied().collect();
     let restored_leads = async {
         if restored.is_empty() {
@@ -644,14 +696,9 @@ async fn pass(
         client.leads_by_ids(&restored, &[LeadWith::Contacts]).await
     };
     let talks = by_id(written.talks.iter().copied(), |id| client.talk(id));
-    let companies = by_id(written.companies.iter().copied(), |id| client.company(id));
-    let (found, talks, companies) = tokio::try_join!(restored_leads, talks, companies)?;
-    report.requests += restored.len().div_ceil(amo::MAX_IDS_PER_REQUEST) as u64
-        + written.talks.len() as u64
-        + written.companies.len() as u64;
+    let (found, talks) = tokio::try_join!(restored_leads, talks)?;
     report.leads += found.len() as u64;
     report.talks = talks.len() as u64;
-    report.companies = companies.len() as u64;
     report.changed += write(store, clock.now_ms(), move |tx| {
         let mut n = 0;
         for l in &found {
@@ -664,26 +711,22 @@ async fn pass(
                 n += 1;
             }
         }
-        for c in &companies {
-            if changed(tx.upsert_company(c, Origin::Api)?) {
-                n += 1;
-            }
-        }
         Ok(n)
     })
     .await?;
 
-    // 4. Bookkeeping.
+    // 4. Bookkeeping (the pass's API usage in the same write).
     let now_s = clock.now_s();
     let full = plan.full;
-    let requests = report.requests;
-    write(store, clock.now_ms(), move |tx| {
+    let used = usage_delta(client.usage(), usage_before);
+    report.requests = used.requests;
+    report.rate_limited = used.rate_limited;
+    write_counting(store, clock.now_ms(), meter, client, move |tx| {
         tx.update_sync_state(|s| {
             s.last_catchup_at = Some(now_s);
             if full {
                 s.initial_sync_at = Some(now_s);
             }
-            s.api_requests += requests;
             s.last_error = None;
         })
     })
@@ -698,6 +741,7 @@ async fn pass(
         talks = report.talks,
         changed = report.changed,
         requests = report.requests,
+        rate_limited = report.rate_limited,
         elapsed_ms = report.elapsed_ms,
         "catch-up finished"
     );
@@ -753,6 +797,7 @@ mod tests {
             initial_sync_at: initial,
             leads_cursor: leads,
             contacts_cursor: leads,
+            companies_cursor: leads,
             events_cursor: events,
             ..SyncState::default()
         };
@@ -764,6 +809,7 @@ mod tests {
                     full: true,
                     leads_from: None,
                     contacts_from: None,
+                    companies_from: None,
                     events_from: now - week,
                 },
             ),
@@ -774,6 +820,7 @@ mod tests {
                     full: true,
                     leads_from: Some(499_700),
                     contacts_from: Some(499_700),
+                    companies_from: Some(499_700),
                     events_from: 998_700,
                 },
             ),
@@ -784,6 +831,7 @@ mod tests {
                     full: true,
                     leads_from: Some(499_700),
                     contacts_from: Some(499_700),
+                    companies_from: Some(499_700),
                     events_from: now - week,
                 },
             ),
@@ -794,6 +842,7 @@ mod tests {
                     full: false,
                     leads_from: Some(989_700),
                     contacts_from: Some(989_700),
+                    companies_from: Some(989_700),
                     events_from: 994_700,
                 },
             ),
@@ -804,6 +853,7 @@ mod tests {
                     full: false,
                     leads_from: Some(0),
                     contacts_from: Some(0),
+                    companies_from: Some(0),
                     events_from: 0,
                 },
             ),

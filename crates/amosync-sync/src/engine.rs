@@ -30,14 +30,15 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::applier::apply_pending;
-use crate::catchup::{CatchupOptions, CatchupReport, catch_up};
+use crate::catchup::{CatchupOptions, CatchupReport, catch_up_metered};
 use crate::clock::Clock;
 use crate::error::{SyncError, api_stops};
 use crate::fetcher::{FetchQueue, FetcherConfig};
 use crate::ingest::{IngestConfig, IngestStats};
 use crate::receiver::{BoundAccount, ReceiverState, ReceiverStats};
 use crate::secret::WebhookSecret;
-use crate::util::{read, write};
+use crate::usage::{ApiMeter, usage_delta};
+use crate::util::{read, write_counting};
 
 /// How often `receiver_alive_at` is written.
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
@@ -96,6 +97,17 @@ pub struct EngineStatus {
     pub last_catchup_at: Option<i64>,
     /// The last error, if any.
     pub last_error: Option<String>,
+    /// Why API reads are stopped until the next successful catch-up (the
+    /// token was revoked, the account blocked or unpaid: a person must act,
+    /// e.g. "Reconnect amoCRM in Settings"); `None` while syncing normally.
+    pub halted: Option<String>,
+    /// The stable code of `halted`: `auth_revoked`, `account_blocked` or
+    /// `payment_required` (branch on this, not on the message).
+    pub halted_code: Option<String>,
+    /// API requests sent, all time (`SyncState.api_requests` plus this run's).
+    pub api_requests: u64,
+    /// Of those, answered 429, all time.
+    pub api_429s: u64,
 }
 
 /// Everything the tasks share.
@@ -109,6 +121,11 @@ struct Shared {
     receiver_stats: Arc<ReceiverStats>,
     ingest_stats: Arc<IngestStats>,
     queue: Arc<FetchQueue>,
+    /// API usage recording shared by catch-up and the fetcher.
+    meter: Arc<ApiMeter>,
+    /// Client usage at start, and the all-time counters stored then.
+    usage_at_start: amo::ApiUsage,
+    stored_usage_at_start: amo::ApiUsage,
     committed: Arc<Notify>,
     /// Log entries pending when the engine started.
     initial_pending: u64,
@@ -142,6 +159,7 @@ impl Shared {
             .or_else(|| lock(&self.catchup_error).clone())
             .or_else(|| self.queue.last_error())
             .or_else(|| lock(&self.applier_error).clone());
+        let run = usage_delta(self.client.usage(), self.usage_at_start);
         EngineStatus {
             receiver: self.receiver_url.clone(),
             webhooks_accepted: self.receiver_stats.accepted.load(Ordering::Relaxed),
@@ -151,6 +169,16 @@ impl Shared {
             catching_up: self.catching_up.load(Ordering::SeqCst),
             last_catchup_at: *lock(&self.last_catchup_at),
             last_error,
+            halted: self.queue.halted(),
+            halted_code: self.queue.halted_code().map(str::to_owned),
+            api_requests: self
+                .stored_usage_at_start
+                .requests
+                .saturating_add(run.requests),
+            api_429s: self
+                .stored_usage_at_start
+                .rate_limited
+                .saturating_add(run.rate_limited),
         }
     }
 
@@ -192,7 +220,14 @@ impl Shared {
             overlap: self.config.overlap,
             ..CatchupOptions::default()
         };
-        let result = catch_up(&self.store, &self.client, &*self.clock, &options).await;
+        let result = catch_up_metered(
+            &self.store,
+            &self.client,
+            &*self.clock,
+            &options,
+            &self.meter,
+        )
+        .await;
         match &result {
             Ok(_) => {
                 *lock(&self.last_catchup_at) = Some(self.clock.now_s());
@@ -204,7 +239,7 @@ impl Shared {
                 if let SyncError::Api(api) = e
                     && api_stops(api)
                 {
-                    self.queue.halt(api.to_string());
+                    self.queue.halt_api(api);
                 }
             }
         }
@@ -282,8 +317,12 @@ impl Engine {
         let (status_tx, _) = watch::channel(EngineStatus {
             receiver: receiver_url.clone(),
             events_pending: initial_pending,
+            api_requests: state.api_requests,
+            api_429s: state.api_429s,
             ..EngineStatus::default()
         });
+        let queue = FetchQueue::new();
+        let meter = queue.meter(&client);
         let shared = Arc::new(Shared {
             store: store.clone(),
             client: client.clone(),
@@ -293,7 +332,13 @@ impl Engine {
             receiver_url: receiver_url.clone(),
             receiver_stats: receiver_state.stats.clone(),
             ingest_stats: ingest.stats().clone(),
-            queue: FetchQueue::new(),
+            queue,
+            meter,
+            usage_at_start: client.usage(),
+            stored_usage_at_start: amo::ApiUsage {
+                requests: state.api_requests,
+                rate_limited: state.api_429s,
+            },
             committed,
             initial_pending,
             applied: AtomicU64::new(0),
@@ -443,11 +488,17 @@ async fn catchup_task(shared: Arc<Shared>, first: bool, mut stop: watch::Receive
     }
 }
 
+/// Writes `receiver_alive_at`, and the API usage not recorded yet (requests
+/// of failed reads, which no record write carried).
 async fn beat(shared: &Shared) {
     let now_s = shared.clock.now_s();
-    if let Err(e) = write(&shared.store, shared.clock.now_ms(), move |tx| {
-        tx.update_sync_state(|s| s.receiver_alive_at = Some(now_s))
-    })
+    if let Err(e) = write_counting(
+        &shared.store,
+        shared.clock.now_ms(),
+        &shared.meter,
+        &shared.client,
+        move |tx| tx.update_sync_state(|s| s.receiver_alive_at = Some(now_s)),
+    )
     .await
     {
         tracing::warn!(error = %e, "heartbeat not written");

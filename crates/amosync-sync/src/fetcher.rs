@@ -20,17 +20,21 @@
 //! 3. **contacts** — `GET /api/v4/contacts?filter[id][]=…`; a stored live
 //!    contact missing from the answer is tombstoned at now (the client has no
 //!    trash read for contacts).
-//! 4. **companies** — `GET /api/v4/companies/{id}` each; 204 → tombstone at now.
+//! 4. **companies** — `GET /api/v4/companies?filter[id][]=…&with=leads,contacts`
+//!    (≤ 250 ids per request); ids missing from the answer → tombstone at now.
 //!
 //! Records read here are upserted with [`Origin::Api`]: on equal
-//! `updated_at` the API beats the webhook version.
+//! `updated_at` the API read replaces the stored version. Each write also
+//! adds the API usage since the last one (the client's counters, retries
+//! included) to `SyncState.api_requests`/`api_429s`.
 //!
 //! Errors: retryable API errors (429, 5xx, timeouts, network) put the
 //! unfinished ids back and back off (doubling, bounded; after
 //! [`FetcherConfig::max_attempts`] failures in a row the batch is dropped —
 //! the next catch-up covers it). 401 (revoked), 403 (blocked) and 402 stop
-//! the fetcher: the error shows in `EngineStatus::last_error`, queued ids are
-//! dropped, and fetching resumes after the next successful catch-up.
+//! the fetcher: the error shows in `EngineStatus::halted` (with
+//! `halted_code`) and `last_error`, queued ids are dropped, and fetching
+//! resumes after the next successful catch-up.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -39,7 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use amo::models::{Company, Contact, Lead, Talk};
-use amo::{ApiError, LeadWith};
+use amo::{ApiError, CompanyWith, LeadWith};
 use amosync_store::{Origin, Store, StoreError};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
@@ -47,7 +51,8 @@ use tracing::Instrument;
 use crate::applier::Touched;
 use crate::clock::Clock;
 use crate::error::{api_code, api_stops};
-use crate::util::{changed, write};
+use crate::usage::ApiMeter;
+use crate::util::{changed, write_counting};
 
 /// Fetcher settings.
 #[derive(Debug, Clone)]
@@ -90,6 +95,7 @@ struct QueueState {
     pending: Touched,
     in_flight: bool,
     halted: Option<String>,
+    halted_code: Option<&'static str>,
     last_error: Option<String>,
 }
 
@@ -101,6 +107,8 @@ pub struct FetchQueue {
     notify: Notify,
     generation: AtomicU64,
     requests: AtomicU64,
+    /// API usage recording shared by the fetcher and catch-up.
+    meter: Mutex<Option<Arc<ApiMeter>>>,
 }
 
 impl FetchQueue {
@@ -162,6 +170,24 @@ impl FetchQueue {
         self.lock().last_error.clone()
     }
 
+    /// The stable code of why fetching is stopped (`auth_revoked`,
+    /// `account_blocked`, `payment_required`), when known.
+    pub fn halted_code(&self) -> Option<&'static str> {
+        self.lock().halted_code
+    }
+
+    /// The usage meter of `client` shared by whoever uses this queue (the
+    /// fetcher and the engine's catch-up); created on first use, counting
+    /// from then.
+    pub(crate) fn meter(&self, client: &amo::Client) -> Arc<ApiMeter> {
+        let mut m = self
+            .meter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get_or_insert_with(|| Arc::new(ApiMeter::new(client)))
+            .clone()
+    }
+
     /// API requests made by the fetcher since start.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -169,11 +195,21 @@ impl FetchQueue {
 
     /// Stops fetching (a person must act) and drops the queued ids.
     pub fn halt(&self, reason: String) {
+        self.halt_inner(None, reason);
+    }
+
+    /// [`FetchQueue::halt`] for an API refusal, keeping its code.
+    pub(crate) fn halt_api(&self, e: &ApiError) {
+        self.halt_inner(Some(api_code(e)), e.to_string());
+    }
+
+    fn halt_inner(&self, code: Option<&'static str>, reason: String) {
         {
             let mut s = self.lock();
             s.pending = Touched::default();
             s.last_error = Some(reason.clone());
             s.halted = Some(reason);
+            s.halted_code = code;
         }
         self.bump();
     }
@@ -183,6 +219,7 @@ impl FetchQueue {
         let was = {
             let mut s = self.lock();
             let was = s.halted.take().is_some();
+            s.halted_code = None;
             if was {
                 s.last_error = None;
             }
@@ -271,11 +308,23 @@ fn chunks_of(n: usize) -> u64 {
 }
 
 /// Confirms one batch. On error, `work` holds what is still unconfirmed.
+/// The batch's API usage is added to the sync state with its records.
 pub async fn fetch_batch(
     store: &Store,
     client: &amo::Client,
     clock: &dyn Clock,
     work: &mut Touched,
+) -> Result<FetchReport, FetchError> {
+    fetch_batch_metered(store, client, clock, work, &ApiMeter::new(client)).await
+}
+
+/// [`fetch_batch`], recording API usage through `meter`.
+pub(crate) async fn fetch_batch_metered(
+    store: &Store,
+    client: &amo::Client,
+    clock: &dyn Clock,
+    work: &mut Touched,
+    meter: &ApiMeter,
 ) -> Result<FetchReport, FetchError> {
     let mut report = FetchReport::default();
 
@@ -287,32 +336,31 @@ pub async fn fetch_batch(
             .await
             .map_err(FetchError::Api)?;
         report.read += talks.len() as u64;
-        let requests = report.requests;
-        let (n, leads, contacts) = write(store, clock.now_ms(), move |tx| {
-            let mut n = 0;
-            let mut leads = Vec::new();
-            let mut contacts = Vec::new();
-            for t in &talks {
-                if changed(tx.upsert_talk(t, Origin::Api)?) {
-                    n += 1;
+        let (n, leads, contacts) =
+            write_counting(store, clock.now_ms(), meter, client, move |tx| {
+                let mut n = 0;
+                let mut leads = Vec::new();
+                let mut contacts = Vec::new();
+                for t in &talks {
+                    if changed(tx.upsert_talk(t, Origin::Api)?) {
+                        n += 1;
+                    }
+                    if t.entity_type.as_deref() == Some("lead")
+                        && let Some(id) = t.entity_id
+                        && tx.lead(id)?.is_none()
+                    {
+                        leads.push(id);
+                    }
+                    if let Some(id) = t.contact_id
+                        && tx.contact(id)?.is_none()
+                    {
+                        contacts.push(id);
+                    }
                 }
-                if t.entity_type.as_deref() == Some("lead")
-                    && let Some(id) = t.entity_id
-                    && tx.lead(id)?.is_none()
-                {
-                    leads.push(id);
-                }
-                if let Some(id) = t.contact_id
-                    && tx.contact(id)?.is_none()
-                {
-                    contacts.push(id);
-                }
-            }
-            tx.update_sync_state(|s| s.api_requests += requests)?;
-            Ok((n, leads, contacts))
-        })
-        .await
-        .map_err(FetchError::Store)?;
+                Ok((n, leads, contacts))
+            })
+            .await
+            .map_err(FetchError::Store)?;
         report.changed += n;
         work.talks.clear();
         work.leads.extend(leads);
@@ -342,7 +390,7 @@ pub async fn fetch_batch(
         report.requests += requests;
         report.read += (found.len() + trashed.len()) as u64;
         let now_s = clock.now_s();
-        let (n, dead, contacts) = write(store, clock.now_ms(), move |tx| {
+        let (n, dead, contacts) = write_counting(store, clock.now_ms(), meter, client, move |tx| {
             let mut n = 0;
             let mut dead = 0;
             let mut contacts = Vec::new();
@@ -368,7 +416,6 @@ pub async fn fetch_batch(
                     dead += 1;
                 }
             }
-            tx.update_sync_state(|s| s.api_requests += requests)?;
             Ok((n, dead, contacts))
         })
         .await
@@ -398,7 +445,7 @@ pub async fn fetch_batch(
         report.requests += requests;
         report.read += found.len() as u64;
         let now_s = clock.now_s();
-        let (n, dead) = write(store, clock.now_ms(), move |tx| {
+        let (n, dead) = write_counting(store, clock.now_ms(), meter, client, move |tx| {
             let mut n = 0;
             let mut dead = 0;
             for c in &found {
@@ -414,7 +461,6 @@ pub async fn fetch_batch(
                     dead += 1;
                 }
             }
-            tx.update_sync_state(|s| s.api_requests += requests)?;
             Ok((n, dead))
         })
         .await
@@ -427,17 +473,16 @@ pub async fn fetch_batch(
     // 4. Companies.
     if !work.companies.is_empty() {
         let ids: Vec<u64> = work.companies.iter().copied().collect();
-        let found: Vec<Company> =
-            crate::catchup::by_id(ids.iter().copied(), |id| client.company(id))
-                .await
-                .map_err(FetchError::Api)?;
+        let found: Vec<Company> = client
+            .companies_by_ids(&ids, &[CompanyWith::Leads, CompanyWith::Contacts])
+            .await
+            .map_err(FetchError::Api)?;
         let found_ids: BTreeSet<u64> = found.iter().map(|c| c.id).collect();
         let gone = missing_ids(&ids, &found_ids);
-        let requests = ids.len() as u64;
-        report.requests += requests;
+        report.requests += chunks_of(ids.len());
         report.read += found.len() as u64;
         let now_s = clock.now_s();
-        let n = write(store, clock.now_ms(), move |tx| {
+        let n = write_counting(store, clock.now_ms(), meter, client, move |tx| {
             let mut n = 0;
             for c in &found {
                 if changed(tx.upsert_company(c, Origin::Api)?) {
@@ -449,7 +494,6 @@ pub async fn fetch_batch(
                     n += 1;
                 }
             }
-            tx.update_sync_state(|s| s.api_requests += requests)?;
             Ok(n)
         })
         .await
@@ -469,6 +513,7 @@ pub async fn run(
     config: FetcherConfig,
     mut stop: watch::Receiver<bool>,
 ) {
+    let meter = queue.meter(&client);
     let mut failures: u32 = 0;
     loop {
         if *stop.borrow() {
@@ -497,7 +542,7 @@ pub async fn run(
             talks = work.talks.len()
         );
         let result = tokio::select! {
-            r = fetch_batch(&store, &client, &*clock, &mut work).instrument(span) => r,
+            r = fetch_batch_metered(&store, &client, &*clock, &mut work, &meter).instrument(span) => r,
             _ = stop.changed() => {
                 queue.finish(None, None);
                 break;
@@ -537,7 +582,7 @@ pub async fn run(
                 failures = 0;
                 tracing::error!(error = %e, code = api_code(&e), "amoCRM refused the fetcher; stopped until the next catch-up");
                 queue.finish(None, None);
-                queue.halt(e.to_string());
+                queue.halt_api(&e);
             }
             Err(e) => {
                 failures = 0;

@@ -21,6 +21,7 @@ pub mod fetcher;
 pub mod ingest;
 pub mod receiver;
 mod secret;
+mod usage;
 mod util;
 
 pub use catchup::{CatchupOptions, CatchupReport, catch_up};

@@ -2,6 +2,8 @@
 
 use amosync_store::{Store, StoreError, StoreResult, WriteTx};
 
+use crate::usage::{ApiMeter, add_usage};
+
 /// Runs one write transaction on the blocking pool.
 pub(crate) async fn write<T, F>(store: &Store, now_ms: i64, f: F) -> StoreResult<T>
 where
@@ -17,6 +19,34 @@ where
     })
     .await
     .unwrap_or_else(|e| Err(StoreError::Io(format!("a store task failed: {e}"))))
+}
+
+/// Like [`write`], and adds the API usage `meter` has not recorded yet to
+/// `SyncState.api_requests`/`api_429s` in the same transaction.
+pub(crate) async fn write_counting<T, F>(
+    store: &Store,
+    now_ms: i64,
+    meter: &ApiMeter,
+    client: &amo::Client,
+    f: F,
+) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut WriteTx<'_>) -> StoreResult<T> + Send + 'static,
+{
+    let delta = meter.take(client);
+    let result = write(store, now_ms, move |tx| {
+        let out = f(tx)?;
+        if delta != amo::ApiUsage::default() {
+            tx.update_sync_state(|s| add_usage(s, delta))?;
+        }
+        Ok(out)
+    })
+    .await;
+    if result.is_err() {
+        meter.give_back(delta);
+    }
+    result
 }
 
 /// Runs a blocking store read on the blocking pool.

@@ -40,6 +40,12 @@ async fn full_pull_then_incremental_after_dropped_webhooks() {
     assert!(!h.store.pipelines().expect("pipelines").is_empty());
     assert!(!h.store.users().expect("users").is_empty());
     assert_eq!(engine.status().last_catchup_at, state.last_catchup_at);
+    assert!(state.companies_cursor.is_some(), "{state:?}");
+    let companies = h.assert_companies_synced().await;
+    assert!(
+        companies > 0 && report.companies >= companies as u64,
+        "{report:?}"
+    );
 
     // Every webhook is lost from now on.
     h.webhook_faults(json!({"drop_rate": 1.0})).await;
@@ -85,6 +91,20 @@ async fn full_pull_then_incremental_after_dropped_webhooks() {
         )
         .await;
     let talk = u(&msg["talk_id"]);
+    let company = amo::collect_all(h.client.companies(&amo::CompaniesQuery::new()))
+        .await
+        .expect("companies")
+        .first()
+        .map(|c| c.id)
+        .expect("a seeded company");
+    h.patch(
+        &format!("/companies/{company}"),
+        json!({"name": "Компания без вебхука"}),
+    )
+    .await;
+    let new_company = u(&h
+        .post("/companies", json!({"name": "Новая компания без вебхука"}))
+        .await["id"]);
     h.settle(&engine).await;
     assert_eq!(
         engine.status().webhooks_accepted,
@@ -95,6 +115,12 @@ async fn full_pull_then_incremental_after_dropped_webhooks() {
         h.store.lead_record(new_lead).expect("read").is_none(),
         "not known before catch-up"
     );
+    let stale = h
+        .store
+        .write(|tx| tx.company(company))
+        .expect("read")
+        .expect("company from the full pull");
+    assert_ne!(stale.company.name, "Компания без вебхука");
 
     // Incremental pass.
     let report = engine.catch_up_now().await.expect("incremental");
@@ -129,7 +155,79 @@ async fn full_pull_then_incremental_after_dropped_webhooks() {
             .any(|t| t.talk.talk_id == talk && t.talk.updated_at > 0),
         "talk read by id"
     );
+    // Companies: the edit and the new one came back from the companies list.
+    h.assert_companies_synced().await;
+    let edited = h
+        .store
+        .write(|tx| tx.company(company))
+        .expect("read")
+        .expect("company");
+    assert_eq!(edited.company.name, "Компания без вебхука");
+    assert_eq!(edited.sync.origin, amosync_store::Origin::Api);
+    assert!(
+        h.store
+            .write(|tx| tx.company(new_company))
+            .expect("read")
+            .is_some(),
+        "new company read by the incremental pass"
+    );
+    assert!(report.companies >= 2, "{report:?}");
     assert_eq!(status_429(&h), 0, "never over the limit");
+    engine.shutdown().await;
+}
+
+/// `SyncState.api_requests`/`api_429s` count what the API really received:
+/// a standalone pass, then the engine's catch-up and fetcher side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_usage_is_recorded_in_sync_state() {
+    let h = Harness::start(40).await;
+    let client = h.new_client();
+    h.emu.state().reset_stats();
+    let report = amosync_sync::catch_up(
+        &h.store,
+        &client,
+        &amosync_sync::SystemClock,
+        &amosync_sync::CatchupOptions::default(),
+    )
+    .await
+    .expect("full pull");
+    let stats = h.emu.state().stats();
+    let state = h.store.sync_state().expect("state");
+    assert!(stats.requests > 5, "{stats:?}");
+    assert_eq!(state.api_requests, stats.requests, "{report:?}");
+    assert_eq!(report.requests, stats.requests);
+    assert_eq!(
+        (state.api_429s, report.rate_limited, stats.rate_limited),
+        (0, 0, 0)
+    );
+
+    // The engine: its catch-up, then webhooks confirmed by the fetcher.
+    let engine = h.engine(h.config()).await;
+    assert_eq!(engine.status().api_requests, state.api_requests);
+    h.emu.state().reset_stats();
+    let report = engine.catch_up_now().await.expect("incremental");
+    let lead = u(&h.post("/leads", json!({"name": "Считаем запросы"})).await["id"]);
+    h.settle(&engine).await;
+    assert!(
+        h.store
+            .lead_record(lead)
+            .expect("read")
+            .is_some_and(|r| r.sync.origin == amosync_store::Origin::Api),
+        "confirmed by the fetcher"
+    );
+    let stats = h.emu.state().stats();
+    let now = h.store.sync_state().expect("state");
+    assert!(
+        stats.requests > report.requests,
+        "the fetcher read too: {stats:?}"
+    );
+    assert_eq!(now.api_requests - state.api_requests, stats.requests);
+    assert_eq!(now.api_429s, 0);
+    let status = engine.status();
+    assert_eq!(
+        (status.api_requests, status.api_429s),
+        (now.api_requests, 0)
+    );
     engine.shutdown().await;
 }
 

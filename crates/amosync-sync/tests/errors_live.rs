@@ -35,6 +35,16 @@ async fn revoked_token_stops_fetching_until_catch_up() {
             .contains("Reconnect"),
         "{got:?}"
     );
+    let status = engine.status();
+    assert_eq!(
+        status.halted_code.as_deref(),
+        Some("auth_revoked"),
+        "{status:?}"
+    );
+    assert!(
+        status.halted.as_deref().unwrap_or("").contains("Reconnect"),
+        "{status:?}"
+    );
     assert!(engine.settle(WAIT).await, "halted fetcher is idle");
     // The webhook version was applied; the API confirmation did not happen.
     let stored = h.store.lead_record(lead).expect("read").expect("lead");
@@ -47,6 +57,11 @@ async fn revoked_token_stops_fetching_until_catch_up() {
         .await
         .expect("catch-up after the fault");
     assert_eq!(engine.status().last_error, None);
+    assert_eq!(
+        (engine.status().halted, engine.status().halted_code),
+        (None, None),
+        "resumed"
+    );
     tick().await;
     h.patch(&format!("/leads/{lead}"), json!({"price": 4200}))
         .await;

@@ -332,6 +332,44 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Every live company of the account equals the store's copy.
+    pub async fn assert_companies_synced(&self) -> usize {
+        let companies: Vec<amo::models::Company> =
+            amo::collect_all(self.client.companies(&amo::CompaniesQuery::new()))
+                .await
+                .expect("all companies");
+        for api in &companies {
+            let stored = self
+                .store
+                .write(|tx| tx.company(api.id))
+                .expect("read")
+                .unwrap_or_else(|| panic!("company {} missing from the store", api.id));
+            assert!(
+                stored.sync.deleted_at.is_none(),
+                "company {} tombstoned",
+                api.id
+            );
+            assert_eq!(
+                strip_company(stored.company),
+                strip_company(api.clone()),
+                "company {}",
+                api.id
+            );
+        }
+        companies.len()
+    }
+}
+
+/// Links and the "not deleted" flag are not content.
+pub fn strip_company(mut c: amo::models::Company) -> amo::models::Company {
+    c.links = None;
+    if c.is_deleted == Some(false) {
+        c.is_deleted = None;
+    }
+    c
+}
+
 /// HAL links carry the host (same here); drop them to compare content.
 pub fn strip_lead(mut l: Lead) -> Lead {
     l.links = None;

@@ -2,8 +2,9 @@
 # Runs every check AmoSync has, installing what is missing first:
 # formatting, lints, UI type check/lint/unit tests, all Rust tests (core against
 # the real emulator over loopback HTTP), the desktop window end-to-end under
-# Xvfb through WebDriver, the decoder's fuzz smoke run, and the emulator
-# start-up benchmark. Exits non-zero on the first failure.
+# Xvfb through WebDriver, the decoder's fuzz smoke run, the emulator
+# start-up benchmark and a quick run of the AmoSync benchmark.
+# Exits non-zero on the first failure.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -41,6 +42,9 @@ scripts/fuzz-smoke.sh 20; ok
 
 stage "benchmark: emulator start-up"
 scripts/bench-emulator-start.sh | tee "$artifacts/bench-emulator-start.json"; ok
+
+stage "benchmark: AmoSync quick run (ingest, funnel vs SQLite, catch-up, memory; debug build, a smoke check)"
+AMOSYNC_BENCH_PROFILE=dev scripts/bench.sh --quick | tee "$artifacts/bench-amosync-quick.json"; ok
 
 trap - ERR
 echo

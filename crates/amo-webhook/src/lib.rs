@@ -48,6 +48,16 @@ pub fn decode(body: &[u8]) -> Result<WebhookPayload, DecodeError> {
     decode_with_limits(body, &DecodeLimits::default())
 }
 
+/// Checks a body the way [`decode_with_limits`] does (limits, percent-encoding,
+/// UTF-8, key syntax, duplicates, `account[subdomain]` present) and returns
+/// only its account block, without typing the events: what a receiver needs
+/// to accept or refuse a body before making it durable, at a fraction of the
+/// cost. A body accepted here is accepted by [`decode_with_limits`] too.
+pub fn read_account(body: &[u8], limits: &DecodeLimits) -> Result<AccountBlock, DecodeError> {
+    let mut root = parse_form(body, limits)?;
+    AccountBlock::read(root.remove("account"))
+}
+
 /// Decodes a webhook body with the given limits.
 ///
 /// Fails when the body breaks a limit, is not well-formed, or has no

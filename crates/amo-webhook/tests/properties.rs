@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use amo_webhook::events::*;
 use amo_webhook::{
     DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, decode_with_limits, encode,
+    read_account,
 };
 use proptest::prelude::*;
 
@@ -24,6 +25,20 @@ proptest! {
         let _ = decode(body.as_bytes());
         let tight = DecodeLimits { max_body_bytes: 200, max_pairs: 5, max_depth: 2, max_key_bytes: 12, max_value_bytes: 6 };
         let _ = decode_with_limits(body.as_bytes(), &tight);
+    }
+
+    #[test]
+    fn read_account_accepts_exactly_what_decode_accepts(pairs in prop::collection::vec(pair(), 0..30), account in any::<bool>()) {
+        let mut body = pairs.join("&");
+        if account {
+            body.push_str("&account[subdomain]=acme&account[id]=7");
+        }
+        let limits = DecodeLimits { max_pairs: 20, ..DecodeLimits::default() };
+        match (decode_with_limits(body.as_bytes(), &limits), read_account(body.as_bytes(), &limits)) {
+            (Ok(p), Ok(a)) => prop_assert_eq!(p.account, a),
+            (Err(d), Err(r)) => prop_assert_eq!(d.code(), r.code()),
+            (d, r) => prop_assert!(false, "decode {:?} but read_account {:?}", d.map(|_| ()), r.map(|_| ())),
+        }
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub struct AccountBlock {
 }
 
 impl AccountBlock {
-    fn read(node: Option<Node>) -> Result<Self, DecodeError> {
+    pub(crate) fn read(node: Option<Node>) -> Result<Self, DecodeError> {
         let invalid = |e: FieldError| DecodeError::InvalidAccount {
             reason: format!("account[{}]: {}", e.field.unwrap_or_default(), e.problem),
         };

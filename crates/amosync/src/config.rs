@@ -6,6 +6,8 @@
 //!   config.json               base_url, listen (no secrets)
 //!   credentials.json   0600   token + webhook secret (see crate::credentials)
 //!   serve.json         0600   the running `amosync serve`: pid, control URL, control token
+//!   serve.lock         0600   locked by `amosync serve` while it runs (see crate::lock)
+//!   demo.lock          0600   locked by `amosync demo` while it runs (its store is DATA/demo/)
 //! ```
 
 use std::io::Write;
@@ -80,20 +82,31 @@ impl DataDir {
         self.root.join("serve.json")
     }
 
-    /// Creates the folder (owner-only on Unix) if absent.
+    /// Held by `amosync serve` for its whole life.
+    pub fn serve_lock_path(&self) -> PathBuf {
+        self.root.join("serve.lock")
+    }
+
+    /// Creates the folder if absent — owner-only (0700) on Unix, like the
+    /// parent folders it creates. An existing folder keeps its permissions
+    /// (it may be shared on purpose; the secrets in it are 0600 anyway).
     pub fn ensure(&self) -> Result<(), AppError> {
-        std::fs::create_dir_all(&self.root).map_err(|e| {
+        if self.root.is_dir() {
+            return Ok(());
+        }
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&self.root).map_err(|e| {
             local(format!(
                 "cannot create the data folder {} ({e}); pass another --data DIR",
                 self.root.display()
             ))
-        })?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700));
-        }
-        Ok(())
+        })
     }
 
     pub fn load_config(&self) -> Result<Option<Config>, AppError> {
@@ -230,6 +243,24 @@ mod tests {
         let err = dir.load_config().unwrap_err();
         assert_eq!(err.code, ErrorCode::Local);
         assert!(err.message.contains("amosync connect"), "{}", err.message);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ensure_makes_new_folders_private_and_leaves_existing_ones_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+
+        let fresh = DataDir::new(tmp.path().join("a").join("data"));
+        fresh.ensure().unwrap();
+        assert_eq!(mode(fresh.root()), 0o700);
+
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        DataDir::new(&shared).ensure().unwrap();
+        assert_eq!(mode(&shared), 0o755, "an existing folder keeps its mode");
     }
 
     #[test]

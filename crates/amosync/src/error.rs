@@ -71,9 +71,29 @@ impl From<ApiError> for AppError {
     }
 }
 
+/// What to do about a damaged store: a fresh store is unbound, so `sync`
+/// alone would answer "not connected" — connect first, then pull.
+const REBUILD: &str = "move it aside, then run `amosync connect` again (the same --subdomain/--base-url and token) and `amosync sync` to rebuild it";
+
 impl From<amosync_store::StoreError> for AppError {
     fn from(err: amosync_store::StoreError) -> Self {
-        AppError::new(ErrorCode::StoreUnavailable, err.to_string())
+        use amosync_store::StoreError;
+        let message = match err {
+            StoreError::Corrupt { path, reason } => {
+                format!("the store file {path} cannot be read ({reason}); {REBUILD}")
+            }
+            StoreError::Record(detail) => {
+                // The store's own advice (if any) names flags this CLI lacks.
+                let detail = detail
+                    .split_once("; run `")
+                    .map_or(detail.as_str(), |(d, _)| d);
+                format!(
+                    "a stored record could not be read ({detail}); the store file is damaged: {REBUILD}"
+                )
+            }
+            other => other.to_string(),
+        };
+        AppError::new(ErrorCode::StoreUnavailable, message)
     }
 }
 
@@ -89,5 +109,36 @@ impl From<amosync_sync::SyncError> for AppError {
             }
             other => AppError::new(ErrorCode::Local, other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amosync_store::StoreError;
+
+    #[test]
+    fn damaged_store_advice_names_only_real_commands() {
+        for err in [
+            StoreError::Corrupt {
+                path: "/d/amosync.redb".into(),
+                reason: "bad page".into(),
+            },
+            StoreError::Record(
+                "lead 7 is damaged (eof); run `amosync sync --full` to fetch it again".into(),
+            ),
+        ] {
+            let app = AppError::from(err);
+            assert_eq!(app.code, ErrorCode::StoreUnavailable);
+            assert!(app.message.contains("amosync connect"), "{}", app.message);
+            assert!(!app.message.contains("--full"), "{}", app.message);
+            assert!(!app.message.contains('\n'));
+        }
+        let record = AppError::from(StoreError::Record("lead 7 is damaged (eof)".into()));
+        assert!(
+            record.message.contains("lead 7 is damaged (eof)"),
+            "{}",
+            record.message
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod control;
 pub mod credentials;
 pub mod demo;
 mod error;
+pub mod lock;
 pub mod logging;
 mod overview;
 

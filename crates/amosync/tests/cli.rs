@@ -397,7 +397,13 @@ async fn serve_answers_queries_over_the_control_channel_and_stops_on_sigterm() {
         let data = data.clone();
         async move {
             let s = amosync_in(&data, &["status"]).await.json();
-            (s["counts"]["leads"] == json!(api_count)).then_some(())
+            // All leads in, and the pass at start over (a `sync` during it
+            // would get that full pass's report).
+            let engine = &s["serve"]["engine"];
+            (s["counts"]["leads"] == json!(api_count)
+                && engine["last_catchup_at"].is_i64()
+                && engine["catching_up"] == json!(false))
+            .then_some(())
         }
     })
     .await;
@@ -475,9 +481,20 @@ async fn a_stale_serve_file_is_removed_and_the_query_answered_locally() {
             .to_string(),
     )
     .unwrap();
+    // Another process (this test, like the desktop app) holds the store:
+    // the query must not trust the file's live pid and try its control URL.
+    let store = amosync_store::Store::open(&data.join("amosync.redb")).unwrap();
+    let run = amosync_in(&data, &["status"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("takes no queries"), "{line}");
+    assert!(
+        !data.join("serve.json").exists(),
+        "the stale file was not removed"
+    );
+    drop(store);
     let status = amosync_in(&data, &["status"]).await.json();
     assert_eq!(status["serve"], Value::Null);
-    assert!(!data.join("serve.json").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -537,11 +554,31 @@ async fn a_bad_token_exits_1_with_one_line() {
     )
     .await;
     assert_eq!(run.code, 1, "{run:?}");
-    let last = run.stderr.lines().last().unwrap_or_default();
+    // Exactly one line: no retry logs before it at the default verbosity.
+    let line = run.error_line();
     assert!(
-        last.starts_with("amosync: ") && last.ends_with("[Unreachable]"),
+        line.starts_with("amosync: ") && line.ends_with("[Unreachable]"),
         "{run:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_sync_is_one_line_and_verbose_logs_more() {
+    let emu = emulator(3).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    connect(&data, &emu).await;
+    // Every API request answers 500: the client retries, the pass fails.
+    office(&emu, "/faults/force", json!({"status": 500, "count": 1000})).await;
+    let run = amosync_in(&data, &["sync"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    assert!(line.ends_with("[Unreachable]"), "{line}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    // -v still shows what happened on the way.
+    let verbose = amosync_in(&data, &["sync", "-v"]).await;
+    assert_eq!(verbose.code, 1, "{verbose:?}");
+    assert!(verbose.stderr.lines().count() > 1, "{verbose:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -621,4 +658,160 @@ async fn demo_starts_serves_and_answers_status() {
     assert_eq!(status["connected"], json!(true));
     assert_eq!(status["serve"]["pid"], json!(served.pid()));
     assert_eq!(served.stop_with(libc::SIGINT).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_right_at_ready_stops_cleanly() {
+    let emu = emulator(5).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data_s = data.to_str().unwrap().to_owned();
+    connect(&data, &emu).await;
+    for round in 0..5 {
+        let served = Served::start(&["serve", "--data", &data_s, "--no-tunnel"]).await;
+        // No pause: the signal lands while serve has just printed `ready`.
+        let code = served.stop_with(libc::SIGTERM).await;
+        assert_eq!(code, 0, "round {round}: SIGTERM right after `ready`");
+        assert!(
+            !data.join("serve.json").exists(),
+            "round {round}: serve.json left behind"
+        );
+    }
+    let status = amosync_in(&data, &["status"]).await.json();
+    assert_eq!(status["serve"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_demo_on_the_same_folder_is_refused_even_while_the_first_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    let root_s = root.to_str().unwrap().to_owned();
+    let args = [
+        "demo",
+        "--data",
+        root_s.as_str(),
+        "--leads",
+        "1500",
+        "--now",
+        "1750000000",
+    ];
+    let first = Served::spawn(&args);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let second = amosync(&args).await;
+    assert_eq!(second.code, 1, "{second:?}");
+    let line = second.error_line();
+    assert!(
+        line.contains("a demo is already running") && line.contains("another --data"),
+        "{line}"
+    );
+    // The first one was not disturbed: it comes up and answers.
+    let first = Served::ready(first, &args).await;
+    let demo_data = first.field("data");
+    let status = amosync(&["status", "--data", &demo_data]).await.json();
+    assert_eq!(status["serve"]["pid"], json!(first.pid()));
+    assert_eq!(first.stop_with(libc::SIGTERM).await, 0);
+    assert!(!root.join("demo").join("serve.json").exists());
+    // Stopped: a new demo may wipe and start again.
+    let again = Served::start(&[
+        "demo",
+        "--data",
+        &root_s,
+        "--leads",
+        "5",
+        "--now",
+        "1750000000",
+    ])
+    .await;
+    assert_eq!(again.stop_with(libc::SIGINT).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_a_sync_in_flight_and_says_so() {
+    let emu = emulator(20).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data_s = data.to_str().unwrap().to_owned();
+    connect(&data, &emu).await;
+    let served = Served::start(&["serve", "--data", &data_s, "--no-tunnel"]).await;
+    // Every API answer now takes 60 s: a catch-up pass cannot finish soon.
+    office(
+        &emu,
+        "/faults/api",
+        json!({"slow_rate": 1.0, "slow_ms": 60_000}),
+    )
+    .await;
+    let sync = tokio::spawn({
+        let data = data.clone();
+        async move { amosync_in(&data, &["sync"]).await }
+    });
+    // Let the request reach serve (it waits on the slow pass).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !sync.is_finished(),
+        "the sync did not wait on the slow pass"
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(served.stop_with(libc::SIGTERM).await, 0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "serve took {:?} to stop",
+        started.elapsed()
+    );
+    assert!(!data.join("serve.json").exists());
+    let sync = tokio::time::timeout(WAIT, sync).await.unwrap().unwrap();
+    assert_eq!(sync.code, 1, "{sync:?}");
+    let line = sync.error_line();
+    assert!(line.contains("is shutting down"), "{line}");
+    assert!(line.contains("[StoreUnavailable]"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_ends_the_shutdown_at_once() {
+    let emu = emulator(5).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data_s = data.to_str().unwrap().to_owned();
+    let log = tmp.path().join("serve.log");
+    connect(&data, &emu).await;
+    let args = ["serve", "--data", data_s.as_str(), "--no-tunnel"];
+    let served = Served::ready(Served::spawn_logged(&args, &log), &args).await;
+    let code = served.stop_with_all(&[libc::SIGTERM, libc::SIGINT]).await;
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, 130, "{stderr}");
+    assert!(stderr.contains("stopped at once by a second"), "{stderr}");
+    assert!(!data.join("serve.json").exists());
+    // The store is usable again.
+    let status = amosync_in(&data, &["status"]).await.json();
+    assert_eq!(status["connected"], json!(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serve_file_whose_lock_is_free_is_stale_even_if_its_pid_lives() {
+    let emu = emulator(5).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    connect(&data, &emu).await;
+    // The pid of a live process (this test), as after a pid reuse; a
+    // serve.lock nobody holds, as a killed serve leaves it.
+    std::fs::write(data.join("serve.lock"), "").unwrap();
+    std::fs::write(
+        data.join("serve.json"),
+        json!({"pid": std::process::id(), "control_url": "http://127.0.0.1:9", "token": "x", "webhook_url": null, "started_at": 0})
+            .to_string(),
+    )
+    .unwrap();
+    // Another process (this test, like the desktop app) holds the store:
+    // the query must not trust the file's live pid and try its control URL.
+    let store = amosync_store::Store::open(&data.join("amosync.redb")).unwrap();
+    let run = amosync_in(&data, &["status"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("takes no queries"), "{line}");
+    assert!(
+        !data.join("serve.json").exists(),
+        "the stale file was not removed"
+    );
+    drop(store);
+    let status = amosync_in(&data, &["status"]).await.json();
+    assert_eq!(status["serve"], Value::Null);
 }

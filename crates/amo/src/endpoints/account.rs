@@ -6,11 +6,15 @@ use crate::models::{Account, User};
 use crate::query::MAX_LIMIT;
 
 impl Client {
-    /// The connected account, with `amojo_id` and user groups.
+    /// The connected account, with `amojo_id`, user groups and its date/time
+    /// settings (`datetime_settings.timezone`, kept in [`Account::extra`]).
     pub async fn account(&self) -> Result<Account, ApiError> {
         let url = self.url(
             "/api/v4/account",
-            &[("with".into(), "amojo_id,users_groups".into())],
+            &[(
+                "with".into(),
+                "amojo_id,users_groups,datetime_settings".into(),
+            )],
         );
         self.get_one(url).await?.ok_or_else(|| ApiError::Decode {
             detail: "amoCRM answered the account request with no body".into(),

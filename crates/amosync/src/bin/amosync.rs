@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    amosync::logging::init_cli(cli.verbose);
+    amosync::logging::init_cli(cli.verbose, cli.command.is_long_running());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use amo::Secret;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -65,6 +66,18 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
+impl Command {
+    /// `serve` and `demo` run until a signal; the others do one thing and exit.
+    pub fn is_long_running(&self) -> bool {
+        matches!(self, Command::Serve(_) | Command::Demo(_))
+    }
+}
+
+/// `--token`: kept as a [`Secret`] from the start, so `Debug` prints `***`.
+fn secret(raw: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(raw.to_owned()))
+}
+
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("account").required(true).args(["base_url", "subdomain"])))]
 pub struct ConnectArgs {
@@ -77,8 +90,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// Long-lived token of a private integration ($AMOSYNC_TOKEN if omitted).
-    #[arg(long, value_name = "TOKEN")]
-    pub token: Option<String>,
+    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    pub token: Option<Secret>,
     /// Where `serve` will listen for webhooks (kept in config.json).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -238,6 +251,37 @@ mod tests {
             Cli::try_parse_from(["amosync", "connect", "--subdomain", "x", "--base-url", "y"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let cli = Cli::try_parse_from([
+            "amosync",
+            "connect",
+            "--subdomain",
+            "x",
+            "--token",
+            "tok-very-secret-42",
+        ])
+        .unwrap();
+        let text = format!("{cli:?}");
+        assert!(!text.contains("tok-very-secret-42"), "{text}");
+        assert!(text.contains("***"), "{text}");
+        match cli.command {
+            Command::Connect(args) => {
+                assert_eq!(args.token.unwrap().expose(), "tok-very-secret-42")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_serve_and_demo_run_long() {
+        let long = |args: &[&str]| Cli::try_parse_from(args).unwrap().command.is_long_running();
+        assert!(long(&["amosync", "serve"]));
+        assert!(long(&["amosync", "demo"]));
+        assert!(!long(&["amosync", "sync"]));
+        assert!(!long(&["amosync", "connect", "--subdomain", "x"]));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use amo::models::Account;
 use amo::{ApiError, Client, ClientConfig, Secret, StaticToken};
 use amosync_store::{AccountBinding, StoreError};
 use amosync_sync::Clock;
@@ -82,7 +83,7 @@ pub fn api_error(err: ApiError, base_url: &str) -> AppError {
     let code = AppError::from(err.clone()).code;
     let message = if err.needs_reconnect() {
         format!(
-            "amoCRM at {base_url} did not accept the token ({}); create a long-lived token in the integration's settings and run `amosync connect --token TOKEN` again",
+            "amoCRM at {base_url} did not accept the token ({}); create a long-lived token in the integration's settings and run `amosync connect --base-url {base_url} --token TOKEN` again",
             err.code()
         )
     } else if matches!(code, ErrorCode::Unreachable) {
@@ -93,18 +94,41 @@ pub fn api_error(err: ApiError, base_url: &str) -> AppError {
     AppError::new(code, message)
 }
 
-/// A client for the connected account.
-pub fn client(base_url: &str, token: Secret) -> Result<Client, AppError> {
-    let config = ClientConfig::from_url(base_url).map_err(|e| api_error(e, base_url))?;
+/// How hard a client tries before it gives up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// Someone waits at the terminal (`connect`): one retry, 20 s per request,
+    /// then say what is wrong.
+    Interactive,
+    /// The sync passes (`sync`, `serve`): the client's default retries.
+    Background,
+}
+
+/// A client for the account at `base_url`.
+pub fn client(base_url: &str, token: Secret, patience: Patience) -> Result<Client, AppError> {
+    let mut config = ClientConfig::from_url(base_url).map_err(|e| api_error(e, base_url))?;
+    if patience == Patience::Interactive {
+        config.max_retries = 1;
+        config.timeout = std::time::Duration::from_secs(20);
+    }
     Client::new(config, StaticToken::new(token)).map_err(|e| api_error(e, base_url))
 }
 
-/// `connect` is interactive: one retry, then say what is wrong.
-fn interactive_client(base_url: &str, token: Secret) -> Result<Client, AppError> {
-    let mut config = ClientConfig::from_url(base_url).map_err(|e| api_error(e, base_url))?;
-    config.max_retries = 1;
-    config.timeout = std::time::Duration::from_secs(20);
-    Client::new(config, StaticToken::new(token)).map_err(|e| api_error(e, base_url))
+/// The account's time zone (`datetime_settings.timezone`, e.g.
+/// `Asia/Tbilisi`) if the account answer carries it. amoCRM sends it only
+/// for `GET /api/v4/account?with=datetime_settings`; look at the top level
+/// (where amoCRM puts it) and in `_embedded`.
+pub fn account_timezone(account: &Account) -> Option<String> {
+    let from = |extra: &serde_json::Map<String, Value>| {
+        extra
+            .get("datetime_settings")?
+            .get("timezone")?
+            .as_str()
+            .map(str::trim)
+            .filter(|tz| !tz.is_empty())
+            .map(str::to_owned)
+    };
+    from(&account.extra).or_else(|| account.embedded.as_ref().and_then(|e| from(&e.extra)))
 }
 
 fn store_error(data: &DataDir, err: StoreError) -> AppError {
@@ -134,7 +158,7 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
     if let Some(listen) = request.listen {
         check_loopback(listen, "--listen")?;
     }
-    let client = interactive_client(&base_url, request.token.clone())?;
+    let client = client(&base_url, request.token.clone(), Patience::Interactive)?;
     let account = client
         .account()
         .await
@@ -182,7 +206,10 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
         name: account.name.clone(),
         base_url: base_url.clone(),
         currency: account.currency.clone(),
-        timezone: None,
+        // Today's client does not ask for `with=datetime_settings`: keep
+        // what an earlier connect learned rather than forget it.
+        timezone: account_timezone(&account)
+            .or_else(|| existing.as_ref().and_then(|b| b.timezone.clone())),
         connected_at: SystemClock.now_s(),
     };
     {
@@ -253,6 +280,26 @@ mod tests {
     }
 
     #[test]
+    fn the_time_zone_comes_from_datetime_settings() {
+        let account = |v: Value| serde_json::from_value::<Account>(v).unwrap();
+        let top = account(json!({
+            "id": 1, "name": "x", "subdomain": "x",
+            "datetime_settings": {"timezone": "Asia/Tbilisi", "timezone_offset": "+04:00"}
+        }));
+        assert_eq!(account_timezone(&top).as_deref(), Some("Asia/Tbilisi"));
+        let embedded = account(json!({
+            "id": 1, "name": "x", "subdomain": "x",
+            "_embedded": {"datetime_settings": {"timezone": "Europe/Moscow"}}
+        }));
+        assert_eq!(
+            account_timezone(&embedded).as_deref(),
+            Some("Europe/Moscow")
+        );
+        let none = account(json!({"id": 1, "name": "x", "subdomain": "x"}));
+        assert_eq!(account_timezone(&none), None);
+    }
+
+    #[test]
     fn revoked_tokens_say_to_reconnect_from_the_cli() {
         let err = api_error(
             ApiError::Unauthorized {
@@ -261,7 +308,12 @@ mod tests {
             "https://x.amocrm.ru",
         );
         assert_eq!(err.code, ErrorCode::AuthRevoked);
-        assert!(err.message.contains("amosync connect"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("amosync connect --base-url https://x.amocrm.ru --token TOKEN"),
+            "{}",
+            err.message
+        );
         assert!(!err.message.contains('\n'));
     }
 }

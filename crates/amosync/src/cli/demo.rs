@@ -1,21 +1,24 @@
 //! `amosync demo`: the built-in emulator with sample data, connected and
 //! served into a fresh store — what a newcomer runs first.
 
-use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 
 use amo::Secret;
 
 use crate::cli::connect::{ConnectRequest, connect};
+use crate::cli::print_line;
 use crate::cli::serve::{ServeOptions, serve};
+use crate::cli::shutdown::Shutdown;
 use crate::config::DataDir;
 use crate::control::ServeFile;
 use crate::demo::{Demo, DemoOptions};
+use crate::lock::FileLock;
 use crate::{AppError, ErrorCode};
 
 /// The demo's data folder inside the data folder; wiped at every start.
 pub const DEMO_FOLDER: &str = "demo";
+/// Locked by a running demo, in the data folder (not in the wiped one).
+pub const DEMO_LOCK: &str = "demo.lock";
 
 /// What `amosync demo` runs.
 #[derive(Debug, Clone)]
@@ -27,19 +30,34 @@ pub struct DemoRun {
     pub listen: SocketAddr,
 }
 
+fn already_running(data: &DataDir, pid: Option<u32>) -> AppError {
+    let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+    AppError::new(
+        ErrorCode::StoreUnavailable,
+        format!(
+            "a demo is already running in {}{who}; stop it first or pass another --data DIR",
+            data.root().display()
+        ),
+    )
+}
+
 /// Starts the emulator, connects a fresh `DATA/demo` store to it, serves it
 /// until `shutdown`. Prints `data: …` and `emulator: …`, then what `serve` prints.
-pub async fn run(run: DemoRun, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
+///
+/// `DATA/demo.lock` is held for the demo's whole life, from before the wipe:
+/// a second demo on the same folder is refused even while the first one is
+/// still starting (before it has a `serve.json`).
+pub async fn run(run: DemoRun, mut shutdown: Shutdown) -> Result<(), AppError> {
     let data = run.data.child(DEMO_FOLDER);
-    if let Some(file) = ServeFile::live(&data)? {
-        return Err(AppError::new(
-            ErrorCode::StoreUnavailable,
-            format!(
-                "a demo is already running in {} (pid {}); stop it first or pass another --data DIR",
-                data.root().display(),
-                file.pid
-            ),
-        ));
+    run.data.ensure()?;
+    let Some(_demo_lock) = FileLock::try_exclusive(&run.data.root().join(DEMO_LOCK))? else {
+        let pid = ServeFile::live(&data).ok().flatten().map(|f| f.pid);
+        return Err(already_running(&data, pid));
+    };
+    // A plain `serve --data DATA/demo` holds no demo.lock.
+    if FileLock::held(&data.serve_lock_path()) == Some(true) || ServeFile::live(&data)?.is_some() {
+        let pid = ServeFile::live(&data).ok().flatten().map(|f| f.pid);
+        return Err(already_running(&data, pid));
     }
     if data.root().exists() {
         std::fs::remove_dir_all(data.root()).map_err(|e| {
@@ -52,27 +70,33 @@ pub async fn run(run: DemoRun, shutdown: impl Future<Output = ()>) -> Result<(),
             )
         })?;
     }
-    let demo = Demo::start(DemoOptions {
-        leads: run.leads,
-        now: run.now,
-    })
-    .await?;
-    let base_url = demo.emulator().base_url();
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "data: {}", data.root().display());
-        let _ = writeln!(out, "emulator: {base_url}");
-        let _ = out.flush();
-    }
-    connect(
-        &data,
-        ConnectRequest {
-            base_url,
-            token: Secret::new(demo.emulator().token()),
-            listen: Some(run.listen),
-        },
-    )
-    .await?;
+    let starting = async {
+        let demo = Demo::start(DemoOptions {
+            leads: run.leads,
+            now: run.now,
+        })
+        .await?;
+        let base_url = demo.emulator().base_url();
+        print_line(&format!("data: {}", data.root().display()));
+        print_line(&format!("emulator: {base_url}"));
+        connect(
+            &data,
+            ConnectRequest {
+                base_url,
+                token: Secret::new(demo.emulator().token()),
+                listen: Some(run.listen),
+            },
+        )
+        .await?;
+        Ok::<_, AppError>(demo)
+    };
+    let demo = tokio::select! {
+        demo = starting => demo?,
+        stop = shutdown.requested() => {
+            tracing::info!(signal = stop.name(), "stopped while starting");
+            return Ok(());
+        }
+    };
     let served = serve(
         &data,
         ServeOptions {

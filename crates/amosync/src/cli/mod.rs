@@ -10,6 +10,7 @@ pub mod demo;
 pub mod output;
 pub mod query;
 pub mod serve;
+pub mod shutdown;
 
 use std::io::Write;
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 use crate::cli::args::{Cli, Command};
 use crate::cli::query::{Query, Target};
+use crate::cli::shutdown::Shutdown;
 use crate::config::DataDir;
 use crate::{AppError, ErrorCode};
 
@@ -42,6 +44,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             };
             let token = args
                 .token
+                .map(Secret::into_inner)
                 .or_else(|| std::env::var(TOKEN_ENV).ok())
                 .filter(|t| !t.trim().is_empty())
                 .ok_or_else(|| {
@@ -63,14 +66,17 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             .await?
         }
         Command::Serve(args) => {
+            // First: from here on SIGINT/SIGTERM stop cleanly.
+            let shutdown = Shutdown::signals()?;
             let data = DataDir::resolve(args.data.data.as_deref())?;
             let options = serve::ServeOptions {
                 listen: args.listen,
                 no_tunnel: args.no_tunnel,
             };
-            return serve::serve(&data, options, serve::wait_for_signal()).await;
+            return serve::serve(&data, options, shutdown).await;
         }
         Command::Demo(args) => {
+            let shutdown = Shutdown::signals()?;
             let data = DataDir::resolve(args.data.as_deref())?;
             let run = demo::DemoRun {
                 data,
@@ -78,7 +84,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 now: args.now,
                 listen: args.listen,
             };
-            return demo::run(run, serve::wait_for_signal()).await;
+            return demo::run(run, shutdown).await;
         }
         Command::WebhookUrl(args) => {
             let data = DataDir::resolve(args.data.data.as_deref())?;
@@ -156,7 +162,11 @@ pub async fn sync_once(data: &DataDir) -> Result<Value, AppError> {
     let (config, credentials) = serve::connected(data)?;
     match query::target(data).await? {
         Target::Local(store) => {
-            let client = connect::client(&config.base_url, credentials.token)?;
+            let client = connect::client(
+                &config.base_url,
+                credentials.token,
+                connect::Patience::Background,
+            )?;
             let report = catch_up(&store, &client, &SystemClock, &CatchupOptions::default())
                 .await
                 .map_err(|e| match e {
@@ -169,7 +179,8 @@ pub async fn sync_once(data: &DataDir) -> Result<Value, AppError> {
     }
 }
 
-fn print_line(line: &str) {
+/// One line on stdout, flushed (the `serve` lines are read as they come).
+pub(crate) fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

@@ -206,6 +206,41 @@ pub async fn open_store(data: &DataDir) -> Result<Store, StoreError> {
     }
 }
 
+/// What [`open_store_waiting`] got.
+pub enum Opened<T> {
+    /// This process holds the store.
+    Store(Store),
+    /// Another process holds it, and `on_locked` said who.
+    Held(T),
+}
+
+/// Opens the store; while another process holds it, asks `on_locked` at
+/// each attempt (`Some` ends the wait with its answer) and retries every
+/// 100 ms for up to `within`, then fails with `busy()`.
+pub async fn open_store_waiting<T>(
+    data: &DataDir,
+    within: Duration,
+    mut on_locked: impl FnMut() -> Result<Option<T>, AppError>,
+    busy: impl FnOnce() -> AppError,
+) -> Result<Opened<T>, AppError> {
+    let started = Instant::now();
+    loop {
+        match open_store(data).await {
+            Ok(store) => return Ok(Opened::Store(store)),
+            Err(StoreError::Locked { .. }) => {
+                if let Some(answer) = on_locked()? {
+                    return Ok(Opened::Held(answer));
+                }
+                if started.elapsed() >= within {
+                    return Err(busy());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Who answers a query.
 pub enum Target {
     /// This process holds the store.
@@ -222,31 +257,29 @@ pub async fn target(data: &DataDir) -> Result<Target, AppError> {
     if data.load_config()?.is_none() || !data.store_path().exists() {
         return Err(not_connected(data));
     }
-    let started = Instant::now();
-    loop {
-        match open_store(data).await {
-            Ok(store) => {
-                ServeFile::remove_if_stale(data);
-                return Ok(Target::Local(store));
-            }
-            Err(StoreError::Locked { .. }) => {
-                if let Some(client) = ControlClient::discover(data)? {
-                    return Ok(Target::Remote(client));
-                }
-                if started.elapsed() >= SERVE_APPEARS_WITHIN {
-                    return Err(AppError::new(
-                        ErrorCode::StoreUnavailable,
-                        format!(
-                            "the store in {} is in use by another process that takes no queries (the desktop app?); close it, or query while `amosync serve` runs",
-                            data.root().display()
-                        ),
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => return Err(e.into()),
+    let busy = || {
+        AppError::new(
+            ErrorCode::StoreUnavailable,
+            format!(
+                "the store in {} is in use by another process that takes no queries (the desktop app?); close it, or query while `amosync serve` runs",
+                data.root().display()
+            ),
+        )
+    };
+    let opened = open_store_waiting(
+        data,
+        SERVE_APPEARS_WITHIN,
+        || ControlClient::discover(data),
+        busy,
+    )
+    .await?;
+    Ok(match opened {
+        Opened::Store(store) => {
+            ServeFile::remove_if_stale(data);
+            Target::Local(store)
         }
-    }
+        Opened::Held(client) => Target::Remote(client),
+    })
 }
 
 /// Runs one query wherever the store is.

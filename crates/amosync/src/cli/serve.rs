@@ -1,22 +1,32 @@
 //! `amosync serve`: the webhook receiver + sync engine, and the control
 //! channel that answers queries while the store is held.
+//!
+//! Life of a `serve`: take `serve.lock` (one `serve` per folder), open the
+//! store, start the engine and the control server, publish `serve.json`,
+//! print `ready`. On SIGINT/SIGTERM: the control server answers 503
+//! "shutting down" (a `/v1/sync` in flight is cancelled), the engine stops,
+//! the control server stops, `serve.json` is removed — last, so a query
+//! never finds the store held with no explanation — and the lock is let go.
+//! A second signal during that ends the process at once (exit 130).
 
-use std::future::Future;
-use std::io::Write;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use amosync_store::{Store, StoreError};
-use amosync_sync::{Clock, Engine, EngineConfig, EngineHandle, SystemClock, WebhookSecret};
+use amosync_store::Store;
+use amosync_sync::{Clock, Engine, EngineConfig, SystemClock, WebhookSecret};
 use serde_json::Value;
 
-use crate::cli::connect::{client, is_loopback_url};
-use crate::cli::query::{not_connected, open_store};
+use crate::cli::connect::{Patience, client, is_loopback_url};
+use crate::cli::print_line;
+use crate::cli::query::{Opened, not_connected, open_store_waiting};
+use crate::cli::shutdown::{FORCED_EXIT, Shutdown};
 use crate::config::{Config, DataDir, check_loopback};
-use crate::control::server::{ControlServer, EngineControl};
+use crate::control::server::{ControlServer, EngineControl, SharedEngine};
 use crate::control::{ServeFile, random_token};
 use crate::credentials::{CredentialStore, Credentials, FileCredentialStore};
+use crate::lock::FileLock;
 use crate::{AppError, ErrorCode};
 
 /// Every settings code of amocrm.md §1: what the office does that the mirror
@@ -76,54 +86,89 @@ pub fn connected(data: &DataDir) -> Result<(Config, Credentials), AppError> {
 
 /// How long `serve` waits for a short-lived query process to let go of the store.
 const STORE_FREE_WITHIN: Duration = Duration::from_secs(5);
+/// Processes that only check `serve.lock` hold it for an instant.
+const SERVE_LOCK_WITHIN: Duration = Duration::from_secs(1);
+/// Bounds of the shutdown steps.
+const ENGINE_STOPS_WITHIN: Duration = Duration::from_secs(20);
+const CONTROL_STOPS_WITHIN: Duration = Duration::from_secs(10);
+
+/// `serve.lock`, or "already served".
+async fn lock_for_serve(data: &DataDir) -> Result<FileLock, AppError> {
+    if let Some(lock) =
+        FileLock::exclusive_within(&data.serve_lock_path(), SERVE_LOCK_WITHIN).await?
+    {
+        return Ok(lock);
+    }
+    let who = match ServeFile::live(data).ok().flatten() {
+        Some(file) => format!("`amosync serve` (pid {})", file.pid),
+        None => "another `amosync serve` (starting or stopping)".into(),
+    };
+    Err(AppError::new(
+        ErrorCode::StoreUnavailable,
+        format!(
+            "{} is already served by {who}; stop it first or use another --data DIR",
+            data.root().display()
+        ),
+    ))
+}
 
 async fn open_for_serve(data: &DataDir) -> Result<Store, AppError> {
-    let started = Instant::now();
-    loop {
-        match open_store(data).await {
-            Ok(store) => return Ok(store),
-            Err(StoreError::Locked { .. }) => {
-                if let Some(file) = ServeFile::live(data)? {
-                    return Err(AppError::new(
-                        ErrorCode::StoreUnavailable,
-                        format!(
-                            "{} is already served by `amosync serve` (pid {}); stop it first or use another --data DIR",
-                            data.root().display(),
-                            file.pid
-                        ),
-                    ));
-                }
-                if started.elapsed() >= STORE_FREE_WITHIN {
-                    return Err(AppError::new(
-                        ErrorCode::StoreUnavailable,
-                        format!(
-                            "the store in {} is in use by another AmoSync process (the desktop app?); close it first",
-                            data.root().display()
-                        ),
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
+    // We hold serve.lock: whoever holds the store is no `serve` of ours.
+    let busy = || {
+        AppError::new(
+            ErrorCode::StoreUnavailable,
+            format!(
+                "the store in {} is in use by another AmoSync process (the desktop app?); close it first",
+                data.root().display()
+            ),
+        )
+    };
+    match open_store_waiting(data, STORE_FREE_WITHIN, || Ok(None::<Infallible>), busy).await? {
+        Opened::Store(store) => Ok(store),
+        Opened::Held(never) => match never {},
     }
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+/// A started `serve`, not yet published.
+struct Running {
+    store: Store,
+    engine: Arc<SharedEngine>,
+    control: ControlServer,
+    control_url: String,
+    webhook_url: String,
+    local_addr: SocketAddr,
 }
 
-/// Runs until `shutdown` resolves, then stops cleanly. Prints
-/// `webhook_url: …` and `ready` on stdout once queries and webhooks are served.
-pub async fn serve(
+async fn stop_engine(engine: &SharedEngine) {
+    if !engine.shutdown(ENGINE_STOPS_WITHIN).await {
+        tracing::warn!("the sync engine did not stop within {ENGINE_STOPS_WITHIN:?}");
+    }
+}
+
+impl Running {
+    /// The shutdown, in order; every step bounded.
+    async fn stop(self) {
+        self.control.begin_stop();
+        stop_engine(&self.engine).await;
+        if tokio::time::timeout(CONTROL_STOPS_WITHIN, self.control.stop())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the control server did not stop within {CONTROL_STOPS_WITHIN:?}");
+        }
+        drop(self.store);
+    }
+}
+
+/// Starts the engine and the control server on `store`.
+async fn start(
     data: &DataDir,
-    options: ServeOptions,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), AppError> {
-    let (mut config, credentials) = connected(data)?;
-    let listen = check_loopback(options.listen.unwrap_or(config.listen), "--listen")?;
+    mut config: Config,
+    credentials: Credentials,
+    listen: SocketAddr,
+    options: &ServeOptions,
+    token: String,
+) -> Result<Running, AppError> {
     let store = open_for_serve(data).await?;
     let bound = {
         let store = store.clone();
@@ -134,9 +179,14 @@ pub async fn serve(
     if bound.is_none() {
         return Err(not_connected(data));
     }
-    ServeFile::remove_if_stale(data);
+    // We hold serve.lock and the store: any serve.json is a crashed run's.
+    ServeFile::remove(data);
 
-    let client = client(&config.base_url, credentials.token.clone())?;
+    let client = client(
+        &config.base_url,
+        credentials.token.clone(),
+        Patience::Background,
+    )?;
     let engine = Engine::start(
         store.clone(),
         client.clone(),
@@ -149,10 +199,14 @@ pub async fn serve(
     if webhook_url != local_webhook_url(local_addr, &credentials.webhook_secret) {
         tracing::warn!("the engine's webhook path differs from `amosync webhook-url`'s");
     }
+    let engine = Arc::new(SharedEngine::new(engine));
     // Keep the actual port, so the URL amoCRM knows stays valid across restarts.
     if config.listen != local_addr {
         config.listen = local_addr;
-        data.save_config(&config)?;
+        if let Err(e) = data.save_config(&config) {
+            stop_engine(&engine).await;
+            return Err(e);
+        }
     }
 
     if is_loopback_url(&config.base_url) {
@@ -174,66 +228,92 @@ pub async fn serve(
         );
     }
 
-    let engine = Arc::new(engine);
-    let token = random_token();
     let control = ControlServer::start(
         store.clone(),
         data.clone(),
-        token.clone(),
+        token,
         Some(engine.clone() as Arc<dyn EngineControl>),
     )
     .await;
     let control = match control {
         Ok(c) => c,
         Err(e) => {
-            stop_engine(engine).await;
+            stop_engine(&engine).await;
             return Err(e);
         }
     };
     let control_url = control.url();
+    Ok(Running {
+        store,
+        engine,
+        control,
+        control_url,
+        webhook_url,
+        local_addr,
+    })
+}
+
+/// Runs until `shutdown` asks to stop, then stops cleanly. Prints
+/// `webhook_url: …`, `control_url: …` and `ready` on stdout once queries
+/// and webhooks are served. A stop request while starting ends the start.
+pub async fn serve(
+    data: &DataDir,
+    options: ServeOptions,
+    mut shutdown: Shutdown,
+) -> Result<(), AppError> {
+    let (config, credentials) = connected(data)?;
+    let listen = check_loopback(options.listen.unwrap_or(config.listen), "--listen")?;
+    let lock = lock_for_serve(data).await?;
+    let token = random_token();
+
+    let starting = start(data, config, credentials, listen, &options, token.clone());
+    let running = tokio::select! {
+        running = starting => running?,
+        stop = shutdown.requested() => {
+            // Whatever had started stops as it is dropped; nothing was published.
+            tracing::info!(signal = stop.name(), "stopped while starting");
+            return Ok(());
+        }
+    };
     let file = ServeFile {
         pid: std::process::id(),
-        control_url: control_url.clone(),
+        control_url: running.control_url.clone(),
         token,
-        webhook_url: Some(webhook_url.clone()),
+        webhook_url: Some(running.webhook_url.clone()),
         started_at: SystemClock.now_s(),
     };
     if let Err(e) = file.write(data) {
-        control.stop().await;
-        stop_engine(engine).await;
+        running.stop().await;
         return Err(e);
     }
 
-    say(&format!("webhook_url: {webhook_url}"));
-    say(&format!("control_url: {control_url}"));
-    say("ready");
-    tracing::info!(receiver = %local_addr, control = %control_url, "serving");
+    print_line(&format!("webhook_url: {}", running.webhook_url));
+    print_line(&format!("control_url: {}", running.control_url));
+    print_line("ready");
+    tracing::info!(receiver = %running.local_addr, control = %running.control_url, "serving");
 
-    shutdown.await;
-    tracing::info!("stopping");
+    let stop = shutdown.requested().await;
+    tracing::info!(signal = stop.name(), "stopping");
+    // A second signal: the user does not want to wait.
+    let forced = {
+        let data = data.clone();
+        let file = file.clone();
+        tokio::spawn(async move {
+            let again = shutdown.requested().await;
+            file.remove_if_unchanged(&data);
+            eprintln!(
+                "amosync: stopped at once by a second {} before the shutdown finished; the next start catches up",
+                again.name()
+            );
+            std::process::exit(FORCED_EXIT);
+        })
+    };
+    running.stop().await;
+    // Last: until here queries were told "shutting down".
     ServeFile::remove(data);
-    if tokio::time::timeout(Duration::from_secs(10), control.stop())
-        .await
-        .is_err()
-    {
-        tracing::warn!("the control server did not stop within 10 s");
-    }
-    stop_engine(engine).await;
+    drop(lock);
+    forced.abort();
     Ok(())
-}
-
-async fn stop_engine(engine: Arc<EngineHandle>) {
-    match Arc::try_unwrap(engine) {
-        Ok(engine) => {
-            if tokio::time::timeout(Duration::from_secs(20), engine.shutdown())
-                .await
-                .is_err()
-            {
-                tracing::warn!("the sync engine did not stop within 20 s");
-            }
-        }
-        Err(_) => tracing::warn!("the sync engine is still in use; leaving it to the exit"),
-    }
 }
 
 /// `http://127.0.0.1:8787/amocrm/<secret>/` → `http://127.0.0.1:8787/amocrm/***/`.
@@ -256,29 +336,6 @@ pub fn webhook_url(data: &DataDir) -> Result<Value, AppError> {
         config.listen,
         &credentials.webhook_secret,
     )))
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 #[cfg(test)]

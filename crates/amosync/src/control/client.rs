@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::AppError;
 use crate::cli::query::Query;
-use crate::config::DataDir;
+use crate::config::{DataDir, local};
 use crate::control::ServeFile;
-use crate::{AppError, ErrorCode};
 
 /// Queries answer within this; a catch-up (possibly a full pull) within [`SYNC_TIMEOUT`].
 const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -25,10 +25,6 @@ impl std::fmt::Debug for ControlClient {
             .field("file", &self.file)
             .finish()
     }
-}
-
-fn local(message: impl Into<String>) -> AppError {
-    AppError::new(ErrorCode::Local, message)
 }
 
 impl ControlClient {
@@ -93,11 +89,25 @@ impl ControlClient {
         }
         Err(
             serde_json::from_slice::<AppError>(&bytes).unwrap_or_else(|_| {
-                local(format!(
-                    "the running `amosync serve` (pid {}) answered {status}; see its log",
-                    self.file.pid
-                ))
+                if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                    shutting_down(self.file.pid)
+                } else {
+                    local(format!(
+                        "the running `amosync serve` (pid {}) answered {status}; see its log",
+                        self.file.pid
+                    ))
+                }
             }),
         )
     }
+}
+
+/// What a query gets from a `serve` that is stopping (HTTP 503).
+pub fn shutting_down(pid: u32) -> AppError {
+    AppError::new(
+        crate::ErrorCode::StoreUnavailable,
+        format!(
+            "the running `amosync serve` (pid {pid}) is shutting down; run the command again once it has stopped"
+        ),
+    )
 }

@@ -6,7 +6,8 @@
 //! webhook receiver, never exposed through a tunnel — and publishes
 //! `DATA/serve.json` (0600): its pid, the control URL and a random bearer
 //! token. A query command that finds the store locked reads that file and
-//! asks the process ([`client`]); the answer is the same JSON.
+//! asks the process ([`client`]); the answer is the same JSON. The file is
+//! trusted only while `serve` holds `DATA/serve.lock` (see [`ServeFile::live`]).
 
 pub mod client;
 pub mod server;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppError;
 use crate::config::{DataDir, read_json, write_json_atomic};
+use crate::lock::FileLock;
 
 /// `DATA/serve.json`, written by `serve` once it answers, removed at shutdown.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,36 +53,60 @@ impl ServeFile {
         write_json_atomic(&data.serve_path(), self, true)
     }
 
+    /// Removes `serve.json` whatever it holds: only for the process that
+    /// holds `serve.lock` (so no other `serve` can have written it).
     pub fn remove(data: &DataDir) {
         let _ = std::fs::remove_file(data.serve_path());
     }
 
-    /// Called by a process that holds the store: no `serve` can be running
-    /// on it then, so any `serve.json` left behind (a crash, SIGKILL) is stale.
-    pub fn remove_if_stale(data: &DataDir) {
-        if data.serve_path().exists() {
-            tracing::info!(path = %data.serve_path().display(), "removing a stale serve.json");
+    /// Removes `serve.json` if it is still this file (same token): a file a
+    /// starting `serve` renamed in meanwhile stays.
+    pub fn remove_if_unchanged(&self, data: &DataDir) {
+        if let Ok(Some(now)) = ServeFile::read(data)
+            && now.token == self.token
+        {
+            tracing::info!(path = %data.serve_path().display(), pid = self.pid, "removing a stale serve.json");
             ServeFile::remove(data);
         }
     }
 
-    /// The published server, if its process still lives (a dead one's file is removed).
+    /// Called by a process that holds the store: any `serve.json` whose
+    /// `serve` no longer runs (a crash, SIGKILL) is removed.
+    pub fn remove_if_stale(data: &DataDir) {
+        let _ = ServeFile::live(data);
+    }
+
+    /// The published server, if it still runs; a stale file is removed.
+    ///
+    /// `serve` holds `serve.lock` for its whole life, and the kernel lets go
+    /// of it when the process ends however it ends: a free lock means the
+    /// file is stale, even when its pid has been reused by another process.
+    /// A held lock with a dead pid is a `serve` still starting (the file is
+    /// its crashed predecessor's; the new one replaces it). Without a lock
+    /// file (a `serve` of an older build) the pid decides.
     pub fn live(data: &DataDir) -> Result<Option<ServeFile>, AppError> {
+        let lock = FileLock::held(&data.serve_lock_path());
         let file = match ServeFile::read(data) {
-            Ok(file) => file,
-            // A half-written or damaged file: treat it like a stale one.
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(None),
+            // A damaged file (serve writes atomically, so not a live one's).
             Err(_) => {
-                ServeFile::remove(data);
-                None
+                if lock != Some(true) && ServeFile::read(data).is_err() {
+                    ServeFile::remove(data);
+                }
+                return Ok(None);
             }
         };
-        match file {
-            Some(file) if pid_alive(file.pid) => Ok(Some(file)),
-            Some(_) => {
-                ServeFile::remove(data);
-                Ok(None)
-            }
-            None => Ok(None),
+        let running = match lock {
+            Some(true) => return Ok(pid_alive(file.pid).then_some(file)),
+            Some(false) => false,
+            None => pid_alive(file.pid),
+        };
+        if running {
+            Ok(Some(file))
+        } else {
+            file.remove_if_unchanged(data);
+            Ok(None)
         }
     }
 }
@@ -153,6 +179,53 @@ mod tests {
             "{text}"
         );
         assert_eq!(ServeFile::live(&data).unwrap(), None);
+        assert!(!data.serve_path().exists());
+    }
+
+    fn own_file(token: &str) -> ServeFile {
+        ServeFile {
+            pid: std::process::id(),
+            control_url: "http://127.0.0.1:1".into(),
+            token: token.into(),
+            webhook_url: None,
+            started_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_serve_lock_decides_not_the_pid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = DataDir::new(tmp.path());
+        // The pid is alive (it is this process), as after a pid reuse.
+        let file = own_file("a");
+        file.write(&data).unwrap();
+
+        // No lock file: an older build's serve — judged by its pid.
+        assert_eq!(ServeFile::live(&data).unwrap(), Some(file.clone()));
+
+        // The lock is held: a serve runs.
+        let lock = FileLock::try_exclusive(&data.serve_lock_path())
+            .unwrap()
+            .unwrap();
+        assert_eq!(ServeFile::live(&data).unwrap(), Some(file.clone()));
+
+        // The lock is free: whatever the pid, the file is stale.
+        drop(lock);
+        assert_eq!(ServeFile::live(&data).unwrap(), None);
+        assert!(!data.serve_path().exists());
+    }
+
+    #[test]
+    fn a_replaced_file_is_not_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = DataDir::new(tmp.path());
+        let old = own_file("old");
+        old.write(&data).unwrap();
+        let fresh = own_file("fresh");
+        fresh.write(&data).unwrap();
+        old.remove_if_unchanged(&data);
+        assert_eq!(ServeFile::read(&data).unwrap(), Some(fresh.clone()));
+        fresh.remove_if_unchanged(&data);
         assert!(!data.serve_path().exists());
     }
 }

@@ -7,10 +7,12 @@
 //! | `POST /v1/sync` | a catch-up pass by the engine: its report |
 //!
 //! Errors answer with `{code, message}` ([`AppError`]); a missing or wrong
-//! token answers 401.
+//! token answers 401. From [`ControlServer::begin_stop`] on, every request
+//! answers 503 "shutting down" and a `/v1/sync` in flight is cancelled.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use amosync_store::Store;
 use axum::extract::{Request, State};
@@ -21,11 +23,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{RwLock, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::cli::query::{Query, execute, status_context};
 use crate::config::DataDir;
+use crate::control::client::shutting_down;
 use crate::{AppError, ErrorCode};
 
 /// What the control API needs from the sync engine.
@@ -36,14 +39,53 @@ pub trait EngineControl: Send + Sync + 'static {
     fn catch_up(&self) -> BoxFuture<'_, Result<Value, AppError>>;
 }
 
-impl EngineControl for amosync_sync::EngineHandle {
+/// The sync engine shared by `serve` and the control API. `serve` shuts it
+/// down through [`SharedEngine::shutdown`] whatever the router still holds.
+#[derive(Debug)]
+pub struct SharedEngine {
+    slot: RwLock<Option<amosync_sync::EngineHandle>>,
+}
+
+impl SharedEngine {
+    pub fn new(engine: amosync_sync::EngineHandle) -> SharedEngine {
+        SharedEngine {
+            slot: RwLock::new(Some(engine)),
+        }
+    }
+
+    /// Takes the engine out (waiting for catch-ups in flight to let go of it)
+    /// and stops it; `false` if that took longer than `within` (what is left
+    /// stops when the handle drops).
+    pub async fn shutdown(&self, within: Duration) -> bool {
+        let stop = async {
+            let engine = self.slot.write().await.take();
+            if let Some(engine) = engine {
+                engine.shutdown().await;
+            }
+        };
+        tokio::time::timeout(within, stop).await.is_ok()
+    }
+}
+
+impl EngineControl for SharedEngine {
     fn status(&self) -> Value {
-        serde_json::to_value(amosync_sync::EngineHandle::status(self)).unwrap_or(Value::Null)
+        match self.slot.try_read() {
+            Ok(slot) => slot
+                .as_ref()
+                .and_then(|engine| serde_json::to_value(engine.status()).ok())
+                .unwrap_or(Value::Null),
+            // Being taken out for the shutdown.
+            Err(_) => Value::Null,
+        }
     }
 
     fn catch_up(&self) -> BoxFuture<'_, Result<Value, AppError>> {
         Box::pin(async move {
-            let report = self.catch_up_now().await?;
+            let slot = self.slot.read().await;
+            let engine = slot
+                .as_ref()
+                .ok_or_else(|| shutting_down(std::process::id()))?;
+            let report = engine.catch_up_now().await?;
             Ok(serde_json::to_value(report).unwrap_or(Value::Null))
         })
     }
@@ -56,6 +98,7 @@ struct Ctl {
     token: Arc<String>,
     engine: Option<Arc<dyn EngineControl>>,
     control_url: Arc<String>,
+    stopping: watch::Receiver<bool>,
 }
 
 impl Ctl {
@@ -71,6 +114,7 @@ impl Ctl {
 /// A running control server.
 pub struct ControlServer {
     addr: SocketAddr,
+    stopping: watch::Sender<bool>,
     stop: Option<oneshot::Sender<()>>,
     join: JoinHandle<()>,
 }
@@ -96,12 +140,14 @@ impl ControlServer {
         let addr = listener
             .local_addr()
             .map_err(|e| AppError::new(ErrorCode::Local, format!("control port: {e}")))?;
+        let (stopping, stopping_rx) = watch::channel(false);
         let ctl = Ctl {
             store,
             data,
             token: Arc::new(token),
             engine,
             control_url: Arc::new(format!("http://{addr}")),
+            stopping: stopping_rx,
         };
         let app = router(ctl);
         let (tx, rx) = oneshot::channel::<()>();
@@ -117,6 +163,7 @@ impl ControlServer {
         });
         Ok(ControlServer {
             addr,
+            stopping,
             stop: Some(tx),
             join,
         })
@@ -124,6 +171,12 @@ impl ControlServer {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// From now on every request answers 503 "shutting down", and a
+    /// `/v1/sync` in flight is cancelled (it answers the same).
+    pub fn begin_stop(&self) {
+        let _ = self.stopping.send(true);
     }
 
     /// Stops accepting, lets in-flight requests finish.
@@ -140,6 +193,10 @@ fn router(ctl: Ctl) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/query", post(query))
         .route("/v1/sync", post(sync))
+        .layer(middleware::from_fn_with_state(
+            ctl.clone(),
+            refuse_while_stopping,
+        ))
         .layer(middleware::from_fn_with_state(ctl.clone(), auth))
         .with_state(ctl)
 }
@@ -168,6 +225,21 @@ async fn auth(State(ctl): State<Ctl>, request: Request, next: Next) -> Response 
             ),
         ),
     }
+}
+
+/// Runs after `auth` (the outer layer).
+async fn refuse_while_stopping(State(ctl): State<Ctl>, request: Request, next: Next) -> Response {
+    if *ctl.stopping.borrow() {
+        return stopping_response();
+    }
+    next.run(request).await
+}
+
+fn stopping_response() -> Response {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        shutting_down(std::process::id()),
+    )
 }
 
 fn error_response(status: StatusCode, err: AppError) -> Response {
@@ -202,10 +274,16 @@ async fn query(State(ctl): State<Ctl>, Json(query): Json<Query>) -> Response {
 }
 
 async fn sync(State(ctl): State<Ctl>) -> Response {
+    let mut stopping = ctl.stopping.clone();
     match &ctl.engine {
-        Some(engine) => match engine.catch_up().await {
-            Ok(report) => Json(report).into_response(),
-            Err(err) => error_response(status_for(&err), err),
+        Some(engine) => tokio::select! {
+            done = engine.catch_up() => match done {
+                Ok(report) => Json(report).into_response(),
+                Err(err) => error_response(status_for(&err), err),
+            },
+            // Shutting down: the pass is dropped (passes resume from their
+            // cursors), so the engine can stop now.
+            _ = stopping.wait_for(|stopping| *stopping) => stopping_response(),
         },
         None => error_response(
             StatusCode::CONFLICT,

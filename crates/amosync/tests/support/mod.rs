@@ -60,7 +60,8 @@ fn command(args: &[&str]) -> Command {
     cmd.args(args)
         .env_remove("AMOSYNC_DATA")
         .env_remove("AMOSYNC_TOKEN")
-        .env("RUST_LOG", "warn")
+        // The default verbosity is part of the contract (one stderr line).
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .kill_on_drop(true);
     cmd
@@ -117,11 +118,30 @@ pub struct Served {
 impl Served {
     /// Starts `amosync ARGS` and waits (bounded) for its `ready` line.
     pub async fn start(args: &[&str]) -> Served {
-        let mut child = command(args)
+        Served::ready(Served::spawn(args), args).await
+    }
+
+    /// Starts `amosync ARGS` (stdout piped, for [`Served::ready`]).
+    pub fn spawn(args: &[&str]) -> Child {
+        command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("amosync starts");
+            .expect("amosync starts")
+    }
+
+    /// [`Served::spawn`] with stderr written to `log`.
+    pub fn spawn_logged(args: &[&str], log: &Path) -> Child {
+        let stderr = std::fs::File::create(log).expect("log file");
+        command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("amosync starts")
+    }
+
+    /// Waits (bounded) for the `ready` line of a [`Served::spawn`]ed child.
+    pub async fn ready(mut child: Child, args: &[&str]) -> Served {
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout).lines();
         let mut lines = Vec::new();
@@ -160,10 +180,17 @@ impl Served {
     }
 
     /// Sends `signal` and waits (bounded) for the exit code.
-    pub async fn stop_with(mut self, signal: i32) -> i32 {
+    pub async fn stop_with(self, signal: i32) -> i32 {
+        self.stop_with_all(&[signal]).await
+    }
+
+    /// Sends each of `signals` back to back, then waits (bounded) for the exit code.
+    pub async fn stop_with_all(mut self, signals: &[i32]) -> i32 {
         let pid = libc::pid_t::try_from(self.pid()).expect("pid");
-        // SAFETY: plain kill(2) of our own child.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        for &signal in signals {
+            // SAFETY: plain kill(2) of our own child.
+            assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        }
         let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
             .await
             .expect("exits within 60 s after the signal")

@@ -146,7 +146,11 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
     out.insert("bench".into(), json!("amosync"));
     out.insert("quick".into(), json!(cli.quick));
     // Debug-build figures are a smoke check only; the README quotes release runs.
-    let profile = if cfg!(debug_assertions) { "dev" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "dev"
+    } else {
+        "release"
+    };
     out.insert("profile".into(), json!(profile));
     out.insert(
         "build".into(),

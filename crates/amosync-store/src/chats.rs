@@ -9,7 +9,7 @@ use redb::{ReadTransaction, ReadableMultimapTable, ReadableTable};
 
 use crate::codec::{from_json, to_json};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{ChatMessage, Direction, Origin, SyncMeta, TalkRecord};
+use crate::model::{ChatMessage, Confirm, Direction, Origin, SyncMeta, TalkRecord};
 use crate::query::{ChannelCount, ChatActivity, TalksQuery};
 use crate::tables::*;
 use crate::write::{Applied, WriteTx};
@@ -66,7 +66,23 @@ impl WriteTx<'_> {
     }
 
     /// Newest wins (by `updated_at`); message-derived activity is kept.
+    ///
+    /// Keeps the durable "to confirm" list in step: an API read (whatever it
+    /// changed) removes the talk from it; a webhook version that is stored
+    /// adds it, so a talk is re-read until the API has confirmed it.
     pub fn upsert_talk(&mut self, talk: &Talk, origin: Origin) -> StoreResult<Applied> {
+        let applied = self.upsert_talk_inner(talk, origin)?;
+        match origin {
+            Origin::Api => self.unqueue_confirm(Confirm::Talk, talk.talk_id)?,
+            Origin::Webhook if matches!(applied, Applied::Inserted | Applied::Updated) => {
+                self.queue_confirm(Confirm::Talk, talk.talk_id)?;
+            }
+            Origin::Webhook => {}
+        }
+        Ok(applied)
+    }
+
+    fn upsert_talk_inner(&mut self, talk: &Talk, origin: Origin) -> StoreResult<Applied> {
         let old = self.talk(talk.talk_id)?;
         let sync = SyncMeta {
             origin,
@@ -95,13 +111,24 @@ impl WriteTx<'_> {
                     if origin == Origin::Api {
                         let mut same = o.clone();
                         same.sync.origin = Origin::Api;
-                        same.sync.confirmed_at_ms = Some(self.now_ms);
+                        same.sync.confirmed_at_ms = Some(
+                            o.sync
+                                .confirmed_at_ms
+                                .map_or(self.now_ms, |c| c.max(self.now_ms)),
+                        );
                         let bytes = to_json(&same)?;
                         self.t.talks.insert(talk.talk_id, bytes.as_slice())?;
                     }
                     return Ok(Applied::Unchanged);
                 }
-                crate::newest::tie(origin, &a, o.sync.origin, &b)
+                crate::newest::tie(
+                    origin,
+                    &a,
+                    self.now_ms,
+                    o.sync.origin,
+                    &b,
+                    o.sync.confirmed_at_ms,
+                )
             }
             other => other,
         };
@@ -170,6 +197,10 @@ impl WriteTx<'_> {
     /// Adds a message to its talk's activity.
     fn count_message(&mut self, talk_id: u64, message: &ChatMessage) -> StoreResult<()> {
         let old = self.talk(talk_id)?;
+        if old.is_none() {
+            // Known only from a message: read it from the API until confirmed.
+            self.queue_confirm(Confirm::Talk, talk_id)?;
+        }
         let mut rec = match &old {
             Some(r) => r.clone(),
             None => TalkRecord {

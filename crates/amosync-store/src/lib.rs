@@ -41,7 +41,7 @@ mod write;
 
 pub use error::{StoreError, StoreResult};
 pub use model::{
-    AccountBinding, ChatMessage, CompanyRecord, ContactRecord, Direction, EventLogQuery,
+    AccountBinding, ChatMessage, CompanyRecord, Confirm, ContactRecord, Direction, EventLogQuery,
     EventOutcome, LeadRecord, LoggedEvent, NoteRecord, Origin, RawEvent, StatusChange, SyncMeta,
     SyncState, TalkRecord,
 };

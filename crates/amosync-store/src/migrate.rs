@@ -13,8 +13,9 @@ use crate::write::WriteTx;
 
 /// Version of the derived indexes (facts, aggregates, search text, links).
 /// Bump it when their layout or meaning changes: the next open rebuilds them
-/// from the primary records. (2: store-wide lead counts in `funnel_agg`.)
-pub(crate) const INDEX_VERSION: u32 = 2;
+/// from the primary records. (2: store-wide lead counts in `funnel_agg`;
+/// 3: talks never confirmed by the API are queued in `to_confirm`.)
+pub(crate) const INDEX_VERSION: u32 = 3;
 
 /// One step of the schema: turns a file at `from` into `from + 1`.
 pub(crate) struct Migration {
@@ -289,11 +290,22 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
         }
         Ok(())
     })?;
+    // `to_confirm` is primary (it also holds ids only catch-up knows), so it
+    // is kept; talks whose stored version the API never confirmed (webhook
+    // hints, placeholders built from messages, also from stores written
+    // before the list existed) are added to it.
+    let talk_code = crate::model::Confirm::Talk.code();
     for_each_batch(tx, TALKS, |batch| {
         let mut by_lead = tx.open_multimap_table(TALKS_BY_LEAD)?;
         let mut by_contact = tx.open_multimap_table(TALKS_BY_CONTACT)?;
+        let mut to_confirm = tx.open_table(TO_CONFIRM)?;
         for (id, bytes) in batch {
             let rec: TalkRecord = from_json(&bytes, "a stored talk")?;
+            if rec.sync.origin != crate::model::Origin::Api
+                && to_confirm.get((talk_code, id))?.is_none()
+            {
+                to_confirm.insert((talk_code, id), rec.sync.stored_at_ms)?;
+            }
             if let Some(l) = crate::chats::lead_of(&rec.talk) {
                 by_lead.insert(l, id)?;
             }

@@ -11,9 +11,46 @@ pub enum Origin {
     /// Built from a webhook (a hint, not yet confirmed).
     Webhook,
     /// Read from the API (the truth). On equal `updated_at`, an API read
-    /// replaces the stored version (API or webhook); a webhook never
-    /// replaces an API version.
+    /// replaces a webhook version, and an API version read earlier (by
+    /// `confirmed_at_ms`, the read time the writer passes as the transaction
+    /// clock) — never one read later; a webhook never replaces an API version.
     Api,
+}
+
+/// What kind of record waits in the durable "to confirm" list
+/// ([`crate::WriteTx::queue_confirm`], [`crate::Store::to_confirm`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirm {
+    /// A lead (e.g. restored: read it again).
+    Lead,
+    /// A contact.
+    Contact,
+    /// A company.
+    Company,
+    /// A talk: its stored version is a webhook hint or a placeholder built
+    /// from messages, never confirmed by `GET /api/v4/talks/{id}`.
+    Talk,
+}
+
+impl Confirm {
+    /// Every kind.
+    pub const ALL: [Confirm; 4] = [
+        Confirm::Lead,
+        Confirm::Contact,
+        Confirm::Company,
+        Confirm::Talk,
+    ];
+
+    /// The stored code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Confirm::Lead => 1,
+            Confirm::Contact => 2,
+            Confirm::Company => 3,
+            Confirm::Talk => 4,
+        }
+    }
 }
 
 /// Local bookkeeping printed under `_sync` next to a record.

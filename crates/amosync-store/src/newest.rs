@@ -4,10 +4,14 @@
 //! wins; at the same time a tombstone beats a live version (an upsert not
 //! newer than the deletion never revives), and then [`tie`] decides:
 //!
-//! * an **API read replaces** whatever is stored at that time (API or
-//!   webhook): amoCRM versions are whole seconds, so two edits in one second
-//!   share a version, and the later read is the truth (the fetcher and
-//!   catch-up read in real time order);
+//! * an **API read replaces** a webhook version at that time, and an API
+//!   version **read earlier**: amoCRM versions are whole seconds, so two
+//!   edits in one second share a version, and the later *read* is the truth.
+//!   "Later" is the read time the caller passes as the transaction clock
+//!   ([`crate::WriteTx::set_now_ms`]: when the HTTP answer arrived), compared
+//!   with the stored `confirmed_at_ms` — not the order of the writes, since
+//!   catch-up queues pages and may write a page read before a fetcher read
+//!   after it. At equal read times the later write wins;
 //! * a **webhook never replaces** an API version at the same time;
 //! * between two **webhooks** the larger JSON wins, so applying any
 //!   permutation of the same webhook hints ends in the same record.
@@ -163,10 +167,29 @@ record!(NoteRecord, Note, note, "a stored note");
 /// How an incoming version (`origin`, JSON `new`) ranks against a stored one
 /// (`old_origin`, JSON `old`) with the same time and tombstone state and
 /// different content: `Greater` replaces it.
-pub(crate) fn tie(origin: Origin, new: &[u8], old_origin: Origin, old: &[u8]) -> Ordering {
+///
+/// `read_ms` is the incoming read's time (the transaction clock) and
+/// `old_confirmed_ms` the stored version's `confirmed_at_ms`.
+pub(crate) fn tie(
+    origin: Origin,
+    new: &[u8],
+    read_ms: i64,
+    old_origin: Origin,
+    old: &[u8],
+    old_confirmed_ms: Option<i64>,
+) -> Ordering {
     match (origin, old_origin) {
-        // The later API read is the truth.
-        (Origin::Api, _) => Ordering::Greater,
+        // The later API read is the truth; an older read never replaces a
+        // newer one, whatever order they are written in.
+        (Origin::Api, Origin::Api) => {
+            if read_ms >= old_confirmed_ms.unwrap_or(i64::MIN) {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        // An API read beats a hint.
+        (Origin::Api, Origin::Webhook) => Ordering::Greater,
         // A hint never overrides what the API said at that time.
         (Origin::Webhook, Origin::Api) => Ordering::Less,
         // Deterministic among hints (permutation invariance).
@@ -232,12 +255,20 @@ pub(crate) fn decide<R: Record>(
                 if origin == Origin::Api {
                     let mut same = R::make(old.entity().clone(), old.sync().clone());
                     same.sync_mut().origin = Origin::Api;
-                    same.sync_mut().confirmed_at_ms = Some(now_ms);
+                    let confirmed = old.sync().confirmed_at_ms.map_or(now_ms, |c| c.max(now_ms));
+                    same.sync_mut().confirmed_at_ms = Some(confirmed);
                     return Ok(Decision::Same(Some(same)));
                 }
                 return Ok(Decision::Same(None));
             }
-            tie(origin, &a, old.sync().origin, &b)
+            tie(
+                origin,
+                &a,
+                now_ms,
+                old.sync().origin,
+                &b,
+                old.sync().confirmed_at_ms,
+            )
         }
         o => o,
     };

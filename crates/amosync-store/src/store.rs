@@ -137,6 +137,26 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// Ids of `kind` waiting in the durable "to confirm" list (records
+    /// still to read from the API), ascending, at most `limit`.
+    pub fn to_confirm(&self, kind: crate::model::Confirm, limit: usize) -> StoreResult<Vec<u64>> {
+        let tx = self.read()?;
+        let t = match tx.open_table(TO_CONFIRM) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let code = kind.code();
+        let mut out = Vec::new();
+        for row in t.range((code, 0)..=(code, u64::MAX))? {
+            if out.len() >= limit {
+                break;
+            }
+            out.push(row?.0.value().1);
+        }
+        Ok(out)
+    }
+
     /// Pipelines with their statuses, in `sort` order.
     pub fn pipelines(&self) -> StoreResult<Vec<Pipeline>> {
         let tx = self.read()?;

@@ -33,6 +33,10 @@ pub(crate) const HISTORY: TableDefinition<(u64, i64, u64, u64), &[u8]> =
 pub(crate) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("event_log");
 /// Seqs not applied yet.
 pub(crate) const EVENTS_PENDING: TableDefinition<u64, ()> = TableDefinition::new("event_pending");
+/// (`Confirm` code, id) → unix ms when queued: records still to read from
+/// the API (a durable "to confirm" list that survives failed passes and
+/// restarts; see `WriteTx::queue_confirm`).
+pub(crate) const TO_CONFIRM: TableDefinition<(u8, u64), i64> = TableDefinition::new("to_confirm");
 
 // ---- derived (rebuildable) ----
 

@@ -11,7 +11,7 @@ use redb::{MultimapTable, ReadableTable, Table};
 
 use crate::codec::{AGG_LEN, Agg, FACTS_LEN, encode_event, from_json, io, to_json};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{AccountBinding, EventOutcome, SyncState};
+use crate::model::{AccountBinding, Confirm, EventOutcome, SyncState};
 use crate::tables::*;
 
 /// What an upsert/delete did.
@@ -42,6 +42,7 @@ pub(crate) struct Tables<'a> {
     pub history: Table<'a, (u64, i64, u64, u64), &'static [u8]>,
     pub events: Table<'a, u64, &'static [u8]>,
     pub events_pending: Table<'a, u64, ()>,
+    pub to_confirm: Table<'a, (u8, u64), i64>,
     pub lead_facts: Table<'a, u64, &'static [u8; FACTS_LEN]>,
     pub funnel_agg: Table<'a, (u64, u64), &'static [u8; AGG_LEN]>,
     pub lead_search: Table<'a, u64, &'static str>,
@@ -71,6 +72,7 @@ impl<'a> Tables<'a> {
             history: tx.open_table(HISTORY)?,
             events: tx.open_table(EVENTS)?,
             events_pending: tx.open_table(EVENTS_PENDING)?,
+            to_confirm: tx.open_table(TO_CONFIRM)?,
             lead_facts: tx.open_table(LEAD_FACTS)?,
             funnel_agg: tx.open_table(FUNNEL_AGG)?,
             lead_search: tx.open_table(LEAD_SEARCH)?,
@@ -133,8 +135,48 @@ impl<'a> WriteTx<'a> {
 
 impl WriteTx<'_> {
     /// Sets the clock used for bookkeeping in this transaction (tests pass time in).
+    ///
+    /// For API reads, pass the moment the HTTP answer arrived: it becomes the
+    /// record's `confirmed_at_ms`, and between two API versions with the same
+    /// `updated_at` the one read later wins ([`crate::Origin`]), whatever
+    /// order they are written in.
     pub fn set_now_ms(&mut self, now_ms: i64) {
         self.now_ms = now_ms;
+    }
+
+    /// The clock of this transaction (unix ms).
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    /// Queues a record to be read from the API (durably: the entry stays
+    /// until [`WriteTx::unqueue_confirm`] removes it, across failed passes
+    /// and restarts). Queuing an id already queued keeps the first time.
+    pub fn queue_confirm(&mut self, kind: Confirm, id: u64) -> StoreResult<()> {
+        let key = (kind.code(), id);
+        if self.t.to_confirm.get(key)?.is_none() {
+            self.t.to_confirm.insert(key, self.now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a record from the "to confirm" list (the API answered for it).
+    pub fn unqueue_confirm(&mut self, kind: Confirm, id: u64) -> StoreResult<()> {
+        self.t.to_confirm.remove((kind.code(), id))?;
+        Ok(())
+    }
+
+    /// Ids of `kind` waiting for an API read, ascending, at most `limit`.
+    pub fn to_confirm(&self, kind: Confirm, limit: usize) -> StoreResult<Vec<u64>> {
+        let code = kind.code();
+        let mut out = Vec::new();
+        for row in self.t.to_confirm.range((code, 0)..=(code, u64::MAX))? {
+            if out.len() >= limit {
+                break;
+            }
+            out.push(row?.0.value().1);
+        }
+        Ok(out)
     }
 
     /// Binds the store to an account (replaces any earlier binding).

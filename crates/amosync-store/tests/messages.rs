@@ -162,3 +162,53 @@ fn talk_id_learnt_later_links_the_message() {
     assert_eq!(talks[0].waiting_messages, 1);
     assert_eq!(s.lead(1).unwrap().unwrap().messages.len(), 1);
 }
+
+/// The durable "to confirm" list: a talk known only from a message (a
+/// placeholder) or from a webhook stays listed until an API read of it.
+#[test]
+fn unconfirmed_talks_stay_listed_until_an_api_read() {
+    use amosync_store::{Confirm, Origin};
+    let (_d, s) = store();
+    s.write(|w| {
+        w.record_message(&amosync_store::ChatMessage {
+            id: "m-1".into(),
+            talk_id: Some(41),
+            chat_id: None,
+            contact_id: None,
+            lead_id: Some(1),
+            direction: amosync_store::Direction::Incoming,
+            origin: None,
+            text: None,
+            author_name: None,
+            created_at: 100,
+        })
+    })
+    .unwrap();
+    assert_eq!(
+        s.to_confirm(Confirm::Talk, 10).unwrap(),
+        [41],
+        "placeholder"
+    );
+    s.write(|w| w.upsert_talk(&talk(42, 1, 7, "waba", 50, false), Origin::Webhook))
+        .unwrap();
+    assert_eq!(s.to_confirm(Confirm::Talk, 10).unwrap(), [41, 42], "hint");
+    s.write(|w| w.upsert_talk(&talk(41, 1, 7, "waba", 120, false), Origin::Api))
+        .unwrap();
+    assert_eq!(s.to_confirm(Confirm::Talk, 10).unwrap(), [42], "read");
+    // Other kinds: queued and removed explicitly (catch-up).
+    s.write(|w| {
+        w.queue_confirm(Confirm::Lead, 9)?;
+        w.queue_confirm(Confirm::Lead, 3)?;
+        w.queue_confirm(Confirm::Contact, 9)
+    })
+    .unwrap();
+    assert_eq!(s.to_confirm(Confirm::Lead, 10).unwrap(), [3, 9]);
+    assert_eq!(s.to_confirm(Confirm::Lead, 1).unwrap(), [3], "limit");
+    s.write(|w| w.unqueue_confirm(Confirm::Lead, 3)).unwrap();
+    assert_eq!(s.to_confirm(Confirm::Lead, 10).unwrap(), [9]);
+    assert_eq!(s.to_confirm(Confirm::Contact, 10).unwrap(), [9]);
+    // A rebuild of the derived indexes keeps the list.
+    s.rebuild_derived().unwrap();
+    assert_eq!(s.to_confirm(Confirm::Talk, 10).unwrap(), [42]);
+    assert_eq!(s.to_confirm(Confirm::Lead, 10).unwrap(), [9]);
+}

@@ -418,3 +418,73 @@ fn api_reads_in_one_second_later_wins() {
     assert!(!talks[0].talk.is_read);
     assert_eq!(talks[0].sync.origin, Origin::Api);
 }
+
+/// Two API reads of one version second, written out of read order (catch-up
+/// queues pages, so a page read before a fetcher read may be written after
+/// it): the later *read* wins, by the transaction clock = read time.
+#[test]
+fn same_second_api_reads_rank_by_read_time_not_write_order() {
+    let (_d, s) = store();
+    let at = |ms: i64, l: &amo::models::Lead| {
+        s.write(|w| {
+            w.set_now_ms(ms);
+            w.upsert_lead(l, Origin::Api)
+        })
+        .expect("write")
+    };
+    let older = lead(1, 100, NEW, 10);
+    let newer = lead(1, 100, NEW, 20);
+    // The newer read (ms 2000) lands first, the older one (ms 1500) after.
+    assert_eq!(at(2000, &newer), Applied::Inserted);
+    assert_eq!(at(1500, &older), Applied::Stale, "an older read never wins");
+    let r = s.lead_record(1).unwrap().unwrap();
+    assert_eq!((r.lead.price, r.sync.confirmed_at_ms), (20, Some(2000)));
+    // An identical older read does not move the confirmation back.
+    assert_eq!(at(1800, &newer), Applied::Unchanged);
+    assert_eq!(
+        s.lead_record(1).unwrap().unwrap().sync.confirmed_at_ms,
+        Some(2000)
+    );
+    // A later read wins at the same second; an equal read time, the later write.
+    assert_eq!(at(2500, &older), Applied::Updated);
+    assert_eq!(at(2500, &newer), Applied::Updated);
+    assert_eq!(s.lead_record(1).unwrap().unwrap().lead.price, 20);
+    // A webhook still never beats an API version of its second.
+    let mut hint = newer.clone();
+    hint.price = 99;
+    assert_eq!(
+        s.write(|w| {
+            w.set_now_ms(9_000);
+            w.upsert_lead(&hint, Origin::Webhook)
+        })
+        .unwrap(),
+        Applied::Stale
+    );
+
+    // Contacts and talks follow the same rule.
+    let c_old = contact(7, "Old", "+995 555 000-001", "a@b.ge", 300);
+    let c_new = contact(7, "New", "+995 555 000-001", "a@b.ge", 300);
+    let up_c = |ms: i64, c: &amo::models::Contact| {
+        s.write(|w| {
+            w.set_now_ms(ms);
+            w.upsert_contact(c, Origin::Api)
+        })
+        .unwrap()
+    };
+    assert_eq!(up_c(2000, &c_new), Applied::Inserted);
+    assert_eq!(up_c(1000, &c_old), Applied::Stale);
+    let stored = s.write(|w| w.contact(7)).unwrap().unwrap();
+    assert_eq!(stored.contact.name, "New", "contact");
+    let t_old = talk(5, 1, 7, "telegram", 400, false);
+    let t_new = talk(5, 1, 7, "telegram", 400, true);
+    let up_t = |ms: i64, t: &amo::models::Talk| {
+        s.write(|w| {
+            w.set_now_ms(ms);
+            w.upsert_talk(t, Origin::Api)
+        })
+        .unwrap()
+    };
+    assert_eq!(up_t(2000, &t_new), Applied::Inserted);
+    assert_eq!(up_t(1000, &t_old), Applied::Stale);
+    assert_eq!(up_t(3000, &t_old), Applied::Updated);
+}

@@ -7,18 +7,35 @@
 //!    replaced in the store.
 //! 2. Four reads run **concurrently** under the client's shared limiter, so
 //!    the limiter always has a request queued (the store writes happen in a
-//!    separate writer task on the blocking pool, overlapping the next request):
+//!    separate writer task on the blocking pool, overlapping the next request;
+//!    each page is written with the moment its answer arrived as the write's
+//!    clock, so an older read never replaces a newer one of the same second):
 //!    * leads `with=contacts`, `order[updated_at]=asc`, 250 per page;
 //!    * contacts, `order[updated_at]=asc`, 250 per page;
 //!    * companies `with=leads,contacts`, `order[updated_at]=asc`, 250 per page;
-//!    * events (`lead_added`, `lead_status_changed`, `lead_deleted`,
-//!      `lead_restored`, `incoming_chat_message`, `outgoing_chat_message`),
-//!      `order[created_at]=asc`, 100 per page.
-//! 3. Then, by id: leads the events say were restored, and talks the chat
-//!    events mention (when the store's copy is missing or older than the
-//!    message).
-//! 4. Bookkeeping: the API usage of the pass (the client's counters, retries
+//!    * events ([`EVENT_KINDS`]: lead added/moved/deleted/restored, contact
+//!      and company deleted/restored, chat messages),
+//!      `order[created_at]=asc`, 100 per page. The lists show live records
+//!      only, so deletions come from here.
+//! 3. Then, by id, everything in the store's durable **"to confirm" list**
+//!    ([`amosync_store::Confirm`]): records the event pages queued — leads,
+//!    contacts and companies restored, talks with chat activity newer than
+//!    the stored copy — in the same transaction as the page and the events
+//!    cursor, plus every talk the API never confirmed (placeholders built
+//!    from messages, webhook hints; the store keeps those listed). An entry
+//!    leaves the list only when the API answered for it, so a pass that
+//!    fails or is stopped before these reads (or a crash) leaves them to the
+//!    next pass instead of losing them behind the advanced cursor.
+//! 4. The **tail**: each list read again from where it ended (usually one
+//!    short page each), then step 3 again if events came. The pass then
+//!    covers every change made before its tail started, which is what
+//!    `EngineHandle::catch_up_now` relies on to reuse a running pass.
+//! 5. Bookkeeping: the API usage of the pass (the client's counters, retries
 //!    included) is added to `SyncState.api_requests`/`api_429s`.
+//!
+//! Company deletions: amoCRM writes `company_deleted` (and
+//! `company_restored`) events, read like the contact ones; the fetcher also
+//! tombstones a company a webhook mentioned that the API no longer lists.
 //!
 //! **Full pull** (the store never finished one: `initial_sync_at` is
 //! `None`): leads, contacts and companies from the beginning (or resumed from
@@ -47,8 +64,7 @@
 //! (one write transaction per page), so an interrupted pass resumes where
 //! it stopped.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use amo::models::{Company, Contact, Event, Lead, StatusKey, event_kinds};
@@ -56,7 +72,9 @@ use amo::{
     ApiError, CompaniesQuery, CompanyWith, ContactsOrder, ContactsQuery, EventsQuery, LeadWith,
     LeadsOrder, LeadsQuery, PageStream, SortDirection,
 };
-use amosync_store::{ChatMessage, Direction, Origin, StatusChange, Store, SyncState};
+use amosync_store::{
+    ChatMessage, Confirm, Direction, Origin, StatusChange, Store, StoreResult, SyncState, WriteTx,
+};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -111,12 +129,33 @@ pub struct CatchupReport {
     pub elapsed_ms: u64,
 }
 
+/// Event types catch-up reads beyond those `amo::models::event_kinds` names.
+pub mod more_kinds {
+    /// A contact was moved to the trash.
+    pub const CONTACT_DELETED: &str = "contact_deleted";
+    /// A deleted contact came back.
+    pub const CONTACT_RESTORED: &str = "contact_restored";
+    /// A company was deleted.
+    pub const COMPANY_DELETED: &str = "company_deleted";
+    /// A deleted company came back (amoCRM's event list has it; the
+    /// emulator cannot restore companies, so it never writes one).
+    pub const COMPANY_RESTORED: &str = "company_restored";
+}
+
 /// The event types catch-up reads.
-pub const EVENT_KINDS: [&str; 6] = [
+///
+/// Deletions must come from here: the lists (`/leads`, `/contacts`,
+/// `/companies`) show live records only, so a record whose delete webhook was
+/// lost would otherwise stay live in the store for ever.
+pub const EVENT_KINDS: [&str; 10] = [
     event_kinds::LEAD_ADDED,
     event_kinds::LEAD_STATUS_CHANGED,
     event_kinds::LEAD_DELETED,
     event_kinds::LEAD_RESTORED,
+    more_kinds::CONTACT_DELETED,
+    more_kinds::CONTACT_RESTORED,
+    more_kinds::COMPANY_DELETED,
+    more_kinds::COMPANY_RESTORED,
     event_kinds::INCOMING_CHAT_MESSAGE,
     event_kinds::OUTGOING_CHAT_MESSAGE,
 ];
@@ -182,43 +221,51 @@ pub fn keyset_step(from: Option<i64>, times: &[i64]) -> KeysetStep {
     }
 }
 
-/// One page for the writer.
+/// One page for the writer, with the unix ms its HTTP answer arrived (the
+/// write's clock: between two API versions of one second the later *read*
+/// wins, and the writer may run behind the readers).
 enum Job {
-    Leads(Vec<Lead>),
-    Contacts(Vec<Contact>),
-    Companies(Vec<Company>),
-    Events(Vec<Event>),
+    Leads(Vec<Lead>, i64),
+    Contacts(Vec<Contact>, i64),
+    Companies(Vec<Company>, i64),
+    Events(Vec<Event>, i64),
 }
 
 /// Reads a list with keyset paging, sending each page (minus records already
-/// sent at the same time) to `out`. Returns the records sent.
+/// sent at the same time) to `out`. Returns the records sent, the moment
+/// just before the read's last request was made (the list as read includes
+/// every change made before it), and where the read ended (its last start).
 async fn keyset_read<T, O, K, I, W>(
     start: Option<i64>,
     open: O,
     time_of: K,
     id_of: I,
     wrap: W,
+    clock: &dyn Clock,
     out: mpsc::Sender<Job>,
-) -> Result<u64, SyncError>
+) -> Result<(u64, Instant, Option<i64>), SyncError>
 where
     T: Send + 'static,
     O: Fn(Option<i64>) -> PageStream<T>,
     K: Fn(&T) -> i64,
     I: Fn(&T) -> String,
-    W: Fn(Vec<T>) -> Job,
+    W: Fn(Vec<T>, i64) -> Job,
 {
     let mut from = start;
     let mut seen: HashMap<String, i64> = HashMap::new();
     let mut sent = 0u64;
+    let mut last_request;
     // A pass cannot loop forever: every restart moves `from` forward, and
     // within one time the stream follows its own (bounded) pages.
     'restart: loop {
         let mut stream = open(from);
         loop {
+            last_request = Instant::now();
             let Some(page) = stream.next().await else {
                 break 'restart;
             };
             let page = page?;
+            let read_ms = clock.now_ms();
             let times: Vec<i64> = page.iter().map(&time_of).collect();
             let step = keyset_step(from, &times);
             let fresh: Vec<T> = page
@@ -230,7 +277,7 @@ where
                 .collect();
             if !fresh.is_empty() {
                 sent += fresh.len() as u64;
-                out.send(wrap(fresh))
+                out.send(wrap(fresh, read_ms))
                     .await
                     .map_err(|_| SyncError::Stopped)?;
             }
@@ -244,15 +291,13 @@ where
             }
         }
     }
-    Ok(sent)
+    Ok((sent, last_request, from))
 }
 
-/// What the writer collected.
+/// What the writer did.
 #[derive(Debug, Default)]
 struct Written {
     changed: u64,
-    restored: BTreeSet<u64>,
-    talks: BTreeSet<u64>,
 }
 
 /// The store side of an event (pure): what to do with it.
@@ -272,9 +317,38 @@ pub enum EventAction {
         /// Unix seconds.
         at: i64,
     },
+    /// Tombstone the contact at the event time (when known to the store).
+    DeleteContact {
+        /// Contact.
+        id: u64,
+        /// Unix seconds.
+        at: i64,
+    },
+    /// Revive the contact and read it again.
+    RestoreContact {
+        /// Contact.
+        id: u64,
+        /// Unix seconds.
+        at: i64,
+    },
+    /// Tombstone the company at the event time (when known to the store).
+    DeleteCompany {
+        /// Company.
+        id: u64,
+        /// Unix seconds.
+        at: i64,
+    },
+    /// Revive the company and read it again.
+    RestoreCompany {
+        /// Company.
+        id: u64,
+        /// Unix seconds.
+        at: i64,
+    },
     /// Record a status move.
     Status(StatusChange),
-    /// Record a chat message; read its talk when the store's copy is older.
+    /// Record a chat message; read its talk when the store's copy is older
+    /// (or never confirmed by the API).
     Message(ChatMessage),
     /// Nothing to do.
     Skip,
@@ -283,7 +357,21 @@ pub enum EventAction {
 /// Plans one event (pure).
 pub fn event_action(e: &Event) -> EventAction {
     let lead = (e.entity_type == "lead").then_some(e.entity_id);
+    let of = |entity: &str| (e.entity_type == entity && e.entity_id != 0).then_some(e.entity_id);
+    let at = e.created_at;
     match e.kind.as_str() {
+        more_kinds::CONTACT_DELETED => of("contact").map_or(EventAction::Skip, |id| {
+            EventAction::DeleteContact { id, at }
+        }),
+        more_kinds::CONTACT_RESTORED => of("contact").map_or(EventAction::Skip, |id| {
+            EventAction::RestoreContact { id, at }
+        }),
+        more_kinds::COMPANY_DELETED => of("company").map_or(EventAction::Skip, |id| {
+            EventAction::DeleteCompany { id, at }
+        }),
+        more_kinds::COMPANY_RESTORED => of("company").map_or(EventAction::Skip, |id| {
+            EventAction::RestoreCompany { id, at }
+        }),
         event_kinds::LEAD_DELETED => match lead {
             Some(id) => EventAction::DeleteLead {
                 id,
@@ -342,17 +430,19 @@ pub fn event_action(e: &Event) -> EventAction {
     }
 }
 
-/// Writes pages as they come (one write transaction per page).
-async fn writer(
-    store: Store,
-    clock: Arc<dyn Clock>,
-    mut rx: mpsc::Receiver<Job>,
-) -> Result<Written, SyncError> {
+/// Writes pages as they come (one write transaction per page, its clock the
+/// page's read time).
+///
+/// Records an event asks to read again (restored leads, contacts and
+/// companies; talks with newer chat activity or never confirmed) are queued
+/// in the store's durable "to confirm" list **in the same transaction** as
+/// the page and the events cursor, so a pass that fails before reading them
+/// (API trouble, shutdown, crash) leaves them for the next one.
+async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, SyncError> {
     let mut w = Written::default();
     while let Some(job) = rx.recv().await {
-        let now_ms = clock.now_ms();
         match job {
-            Job::Leads(leads) => {
+            Job::Leads(leads, now_ms) => {
                 let n = write(&store, now_ms, move |tx| {
                     let mut n = 0;
                     let mut max = None::<i64>;
@@ -372,7 +462,7 @@ async fn writer(
                 .await?;
                 w.changed += n;
             }
-            Job::Contacts(contacts) => {
+            Job::Contacts(contacts, now_ms) => {
                 let n = write(&store, now_ms, move |tx| {
                     let mut n = 0;
                     let mut max = None::<i64>;
@@ -392,7 +482,7 @@ async fn writer(
                 .await?;
                 w.changed += n;
             }
-            Job::Companies(companies) => {
+            Job::Companies(companies, now_ms) => {
                 let n = write(&store, now_ms, move |tx| {
                     let mut n = 0;
                     let mut max = None::<i64>;
@@ -413,45 +503,14 @@ async fn writer(
                 .await?;
                 w.changed += n;
             }
-            Job::Events(events) => {
-                let (n, restored, talks) = write(&store, now_ms, move |tx| {
+            Job::Events(events, now_ms) => {
+                let n = write(&store, now_ms, move |tx| {
                     let mut n = 0;
-                    let mut restored = Vec::new();
-                    let mut talks = Vec::new();
                     let mut max = None::<i64>;
                     for e in &events {
                         max = Some(max.map_or(e.created_at, |m: i64| m.max(e.created_at)));
-                        match event_action(e) {
-                            EventAction::DeleteLead { id, at } => {
-                                if tx.lead(id)?.is_some() && changed(tx.delete_lead(id, at)?) {
-                                    n += 1;
-                                }
-                            }
-                            EventAction::RestoreLead { id, at } => {
-                                if changed(tx.restore_lead(id, at)?) {
-                                    n += 1;
-                                }
-                                restored.push(id);
-                            }
-                            EventAction::Status(change) => {
-                                if changed(tx.record_status_change(&change)?) {
-                                    n += 1;
-                                }
-                            }
-                            EventAction::Message(m) => {
-                                if let Some(talk_id) = m.talk_id {
-                                    let stale = tx
-                                        .talk(talk_id)?
-                                        .is_none_or(|t| t.talk.updated_at < m.created_at);
-                                    if stale {
-                                        talks.push(talk_id);
-                                    }
-                                }
-                                if changed(tx.record_message(&m)?) {
-                                    n += 1;
-                                }
-                            }
-                            EventAction::Skip => {}
+                        if apply_event(tx, e)? {
+                            n += 1;
                         }
                     }
                     if let Some(max) = max {
@@ -459,16 +518,54 @@ async fn writer(
                             s.events_cursor = Some(s.events_cursor.map_or(max, |c| c.max(max)));
                         })?;
                     }
-                    Ok((n, restored, talks))
+                    Ok(n)
                 })
                 .await?;
                 w.changed += n;
-                w.restored.extend(restored);
-                w.talks.extend(talks);
             }
         }
     }
     Ok(w)
+}
+
+/// Applies one event inside the page's transaction; true when the store changed.
+fn apply_event(tx: &mut WriteTx<'_>, e: &Event) -> StoreResult<bool> {
+    Ok(match event_action(e) {
+        EventAction::DeleteLead { id, at } => {
+            tx.lead(id)?.is_some() && changed(tx.delete_lead(id, at)?)
+        }
+        EventAction::RestoreLead { id, at } => {
+            tx.queue_confirm(Confirm::Lead, id)?;
+            changed(tx.restore_lead(id, at)?)
+        }
+        EventAction::DeleteContact { id, at } => {
+            tx.contact(id)?.is_some() && changed(tx.delete_contact(id, at)?)
+        }
+        EventAction::RestoreContact { id, at } => {
+            tx.queue_confirm(Confirm::Contact, id)?;
+            changed(tx.restore_contact(id, at)?)
+        }
+        EventAction::DeleteCompany { id, at } => {
+            tx.company(id)?.is_some() && changed(tx.delete_company(id, at)?)
+        }
+        EventAction::RestoreCompany { id, at } => {
+            tx.queue_confirm(Confirm::Company, id)?;
+            changed(tx.restore_company(id, at)?)
+        }
+        EventAction::Status(change) => changed(tx.record_status_change(&change)?),
+        EventAction::Message(m) => {
+            if let Some(talk_id) = m.talk_id {
+                let stale = tx.talk(talk_id)?.is_none_or(|t| {
+                    t.talk.updated_at < m.created_at || t.sync.confirmed_at_ms.is_none()
+                });
+                if stale {
+                    tx.queue_confirm(Confirm::Talk, talk_id)?;
+                }
+            }
+            changed(tx.record_message(&m)?)
+        }
+        EventAction::Skip => false,
+    })
 }
 
 /// Requests in flight at once for by-id reads (the limiter still paces them).
@@ -493,6 +590,176 @@ where
     Ok(found.into_iter().flatten().collect())
 }
 
+/// Like [`by_id`], but keeps what succeeded: `(id, asked, answer)` for every
+/// id read (`asked`: just before its request was made; `None` = 204), and the
+/// first error, if any.
+pub(crate) async fn by_id_partial<T, F, Fut>(
+    ids: impl Iterator<Item = u64>,
+    get: F,
+) -> (Vec<(u64, Instant, Option<T>)>, Option<ApiError>)
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    let get = &get;
+    let answers: Vec<(u64, Instant, Result<Option<T>, ApiError>)> =
+        futures::stream::iter(ids.map(|id| async move {
+            let asked = Instant::now();
+            (id, asked, get(id).await)
+        }))
+        .buffer_unordered(BY_ID_CONCURRENCY)
+        .collect()
+        .await;
+    let mut ok = Vec::with_capacity(answers.len());
+    let mut error = None;
+    for (id, asked, answer) in answers {
+        match answer {
+            Ok(found) => ok.push((id, asked, found)),
+            Err(e) => {
+                error.get_or_insert(e);
+            }
+        }
+    }
+    (ok, error)
+}
+
+/// What [`confirm_queued`] did.
+#[derive(Debug, Default, Clone)]
+struct Confirmed {
+    leads: u64,
+    contacts: u64,
+    companies: u64,
+    talks: u64,
+    changed: u64,
+    /// Talks the API answered for, each with the moment just before it was asked.
+    talks_read: Vec<(u64, Instant)>,
+}
+
+/// Largest number of queued ids of one kind read per pass step.
+const CONFIRM_BATCH: usize = 5_000;
+
+/// Reads every record waiting in the store's durable "to confirm" list
+/// (restored leads/contacts/companies queued by event pages, talks the API
+/// never confirmed: placeholders built from messages, webhook hints) and
+/// removes each from the list once the API answered for it, in the same
+/// transaction as its upsert (the transaction clock is the read time).
+/// Leads, contacts and companies are read by id in batches; talks one by
+/// one, [`BY_ID_CONCURRENCY`] in flight. Talks read before an error are
+/// still written; the error is returned and the rest stays queued.
+async fn confirm_queued(
+    store: &Store,
+    client: &amo::Client,
+    clock: &dyn Clock,
+) -> Result<Confirmed, SyncError> {
+    let (leads, contacts, companies, talks) = read(store, |s| {
+        Ok((
+            s.to_confirm(Confirm::Lead, CONFIRM_BATCH)?,
+            s.to_confirm(Confirm::Contact, CONFIRM_BATCH)?,
+            s.to_confirm(Confirm::Company, CONFIRM_BATCH)?,
+            s.to_confirm(Confirm::Talk, CONFIRM_BATCH)?,
+        ))
+    })
+    .await?;
+    let mut done = Confirmed::default();
+    if leads.is_empty() && contacts.is_empty() && companies.is_empty() && talks.is_empty() {
+        return Ok(done);
+    }
+    tracing::debug!(
+        leads = leads.len(),
+        contacts = contacts.len(),
+        companies = companies.len(),
+        talks = talks.len(),
+        "reading records queued for confirmation"
+    );
+    let entities = async {
+        let l = if leads.is_empty() {
+            Vec::new()
+        } else {
+            client.leads_by_ids(&leads, &[LeadWith::Contacts]).await?
+        };
+        let c = if contacts.is_empty() {
+            Vec::new()
+        } else {
+            client.contacts_by_ids(&contacts, &[]).await?
+        };
+        let co = if companies.is_empty() {
+            Vec::new()
+        } else {
+            client
+                .companies_by_ids(&companies, &[CompanyWith::Leads, CompanyWith::Contacts])
+                .await?
+        };
+        Ok::<_, ApiError>((l, c, co, clock.now_ms()))
+    };
+    let talk_reads = async {
+        let (found, error) = by_id_partial(talks.iter().copied(), |id| client.talk(id)).await;
+        (found, error, clock.now_ms())
+    };
+    let (entities, (found_talks, talk_error, talks_read_ms)) = tokio::join!(entities, talk_reads);
+
+    // Talks first: what was read is kept even when something else failed.
+    done.talks = found_talks.iter().filter(|(_, _, t)| t.is_some()).count() as u64;
+    done.talks_read = found_talks.iter().map(|(id, at, _)| (*id, *at)).collect();
+    if !found_talks.is_empty() {
+        done.changed += write(store, talks_read_ms, move |tx| {
+            let mut n = 0;
+            for (id, _, talk) in &found_talks {
+                match talk {
+                    // Unqueues it too.
+                    Some(t) => {
+                        if changed(tx.upsert_talk(t, Origin::Api)?) {
+                            n += 1;
+                        }
+                    }
+                    // 204: amoCRM has no such talk; stop asking.
+                    None => tx.unqueue_confirm(Confirm::Talk, *id)?,
+                }
+            }
+            Ok(n)
+        })
+        .await?;
+    }
+    let (found_leads, found_contacts, found_companies, read_ms) = entities?;
+    done.leads = found_leads.len() as u64;
+    done.contacts = found_contacts.len() as u64;
+    done.companies = found_companies.len() as u64;
+    done.changed += write(store, read_ms, move |tx| {
+        let mut n = 0;
+        for l in &found_leads {
+            if changed(tx.upsert_lead(l, Origin::Api)?) {
+                n += 1;
+            }
+        }
+        for c in &found_contacts {
+            if changed(tx.upsert_contact(c, Origin::Api)?) {
+                n += 1;
+            }
+        }
+        for c in &found_companies {
+            if changed(tx.upsert_company(c, Origin::Api)?) {
+                n += 1;
+            }
+        }
+        // Answered for (found, or gone again: a later delete event or
+        // fetch settles those).
+        for id in &leads {
+            tx.unqueue_confirm(Confirm::Lead, *id)?;
+        }
+        for id in &contacts {
+            tx.unqueue_confirm(Confirm::Contact, *id)?;
+        }
+        for id in &companies {
+            tx.unqueue_confirm(Confirm::Company, *id)?;
+        }
+        Ok(n)
+    })
+    .await?;
+    if let Some(e) = talk_error {
+        return Err(e.into());
+    }
+    Ok(done)
+}
+
 /// One catch-up pass (a full pull when the store has never synced).
 pub async fn catch_up(
     store: &Store,
@@ -500,18 +767,34 @@ pub async fn catch_up(
     clock: &dyn Clock,
     options: &CatchupOptions,
 ) -> Result<CatchupReport, SyncError> {
-    catch_up_metered(store, client, clock, options, &ApiMeter::new(client)).await
+    catch_up_metered(store, client, clock, options, &ApiMeter::new(client))
+        .await
+        .map(|outcome| outcome.report)
+}
+
+/// A finished pass, for the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct PassOutcome {
+    /// What it did.
+    pub report: CatchupReport,
+    /// Every change made in amoCRM before this moment is in the store after
+    /// the pass (each list's last request, events included, came after it).
+    pub covers: Instant,
+    /// Talks the API answered for, each with the moment just before it was
+    /// asked (a fetcher read of it queued earlier is redundant).
+    pub talks_read: Vec<(u64, Instant)>,
 }
 
 /// [`catch_up`], recording API usage through `meter` (shared with the
-/// fetcher in the engine, so no request is counted twice).
+/// fetcher in the engine, so no request is counted twice); with what the
+/// engine needs besides the report ([`PassOutcome`]).
 pub(crate) async fn catch_up_metered(
     store: &Store,
     client: &amo::Client,
     clock: &dyn Clock,
     options: &CatchupOptions,
     meter: &ApiMeter,
-) -> Result<CatchupReport, SyncError> {
+) -> Result<PassOutcome, SyncError> {
     let started = Instant::now();
     let result = pass(store, client, clock, options, started, meter)
         .instrument(tracing::info_span!("catch_up"))
@@ -528,18 +811,144 @@ pub(crate) async fn catch_up_metered(
     result
 }
 
-/// The caller's clock at the start of the pass, advanced by elapsed time
-/// (the writer runs beside the readers and cannot borrow the caller's clock).
-struct Ticking {
-    base_ms: i64,
-    started: Instant,
+/// Where each list read starts (`None` = from the beginning).
+#[derive(Debug, Clone, Copy)]
+struct ListsFrom {
+    leads: Option<i64>,
+    contacts: Option<i64>,
+    companies: Option<i64>,
+    events: Option<i64>,
 }
 
-impl Clock for Ticking {
-    fn now_ms(&self) -> i64 {
-        self.base_ms
-            .saturating_add(i64::try_from(self.started.elapsed().as_millis()).unwrap_or(0))
-    }
+/// What [`read_lists`] did.
+#[derive(Debug, Clone, Copy)]
+struct ListsRead {
+    leads: u64,
+    contacts: u64,
+    companies: u64,
+    events: u64,
+    changed: u64,
+    /// Where each read ended (its last `from`): a read started there again
+    /// sees only what changed since (and the boundary second again).
+    ends: ListsFrom,
+    /// The earliest of the four reads' last requests: every change made
+    /// before it is in what was read.
+    covers: Instant,
+}
+
+/// Leads, contacts, companies and events, read concurrently under the shared
+/// limiter (so it always has a request queued) with keyset paging; one
+/// writer task stores the pages as they come (overlapping the next request).
+async fn read_lists(
+    store: &Store,
+    client: &amo::Client,
+    clock: &dyn Clock,
+    from: ListsFrom,
+) -> Result<ListsRead, SyncError> {
+    let (tx, rx) = mpsc::channel::<Job>(8);
+    let writer_task = writer(store.clone(), rx);
+    let leads = {
+        let client = client.clone();
+        keyset_read(
+            from.leads,
+            move |from| {
+                let mut q = LeadsQuery::new()
+                    .with(LeadWith::Contacts)
+                    .order(LeadsOrder::UpdatedAt(SortDirection::Asc))
+                    .limit(amo::MAX_LIMIT);
+                if let Some(from) = from {
+                    q = q.updated_from(from);
+                }
+                client.leads(&q)
+            },
+            |l: &Lead| l.updated_at,
+            |l: &Lead| l.id.to_string(),
+            Job::Leads,
+            clock,
+            tx.clone(),
+        )
+    };
+    let contacts = {
+        let client = client.clone();
+        keyset_read(
+            from.contacts,
+            move |from| {
+                let mut q = ContactsQuery::new()
+                    .order(ContactsOrder::UpdatedAt(SortDirection::Asc))
+                    .limit(amo::MAX_LIMIT);
+                if let Some(from) = from {
+                    q = q.updated_from(from);
+                }
+                client.contacts(&q)
+            },
+            |c: &Contact| c.updated_at,
+            |c: &Contact| c.id.to_string(),
+            Job::Contacts,
+            clock,
+            tx.clone(),
+        )
+    };
+    let companies = {
+        let client = client.clone();
+        keyset_read(
+            from.companies,
+            move |from| {
+                let mut q = CompaniesQuery::new()
+                    .with(CompanyWith::Leads)
+                    .with(CompanyWith::Contacts)
+                    .order(ContactsOrder::UpdatedAt(SortDirection::Asc))
+                    .limit(amo::MAX_LIMIT);
+                if let Some(from) = from {
+                    q = q.updated_from(from);
+                }
+                client.companies(&q)
+            },
+            |c: &Company| c.updated_at,
+            |c: &Company| c.id.to_string(),
+            Job::Companies,
+            clock,
+            tx.clone(),
+        )
+    };
+    let events = {
+        let client = client.clone();
+        keyset_read(
+            from.events,
+            move |from| {
+                let q = EventsQuery::new()
+                    .kinds(EVENT_KINDS)
+                    .created_from(from.unwrap_or(0))
+                    .order(SortDirection::Asc)
+                    .limit(amo::MAX_EVENTS_LIMIT);
+                client.events(&q)
+            },
+            |e: &Event| e.created_at,
+            |e: &Event| e.id.clone(),
+            Job::Events,
+            clock,
+            tx,
+        )
+    };
+    let (reads, written) = tokio::join!(
+        async { tokio::try_join!(leads, contacts, companies, events) },
+        writer_task
+    );
+    let (leads, contacts, companies, events) = reads?;
+    let written = written?;
+    Ok(ListsRead {
+        leads: leads.0,
+        contacts: contacts.0,
+        companies: companies.0,
+        events: events.0,
+        changed: written.changed,
+        ends: ListsFrom {
+            leads: leads.2,
+            contacts: contacts.2,
+            companies: companies.2,
+            events: events.2,
+        },
+        covers: leads.1.min(contacts.1).min(companies.1).min(events.1),
+    })
 }
 
 async fn pass(
@@ -549,7 +958,7 @@ async fn pass(
     options: &CatchupOptions,
     started: Instant,
     meter: &ApiMeter,
-) -> Result<CatchupReport, SyncError> {
+) -> Result<PassOutcome, SyncError> {
     let usage_before = client.usage();
     let (binding, state) = read(store, |s| Ok((s.binding()?, s.sync_state()?))).await?;
     let binding = binding.ok_or(SyncError::NotConnected)?;
@@ -587,133 +996,54 @@ async fn pass(
     .await?;
 
     // 2. Leads, contacts, companies, events: concurrently, one writer.
-    let (tx, rx) = mpsc::channel::<Job>(8);
-    let writer_task = writer(
-        store.clone(),
-        Arc::new(Ticking {
-            base_ms: clock.now_ms(),
-            started: Instant::now(),
-        }),
-        rx,
-    );
-    let leads = {
-        let client = client.clone();
-        keyset_read(
-            plan.leads_from,
-            move |from| {
-                let mut q = LeadsQuery::new()
-                    .with(LeadWith::Contacts)
-                    .order(LeadsOrder::UpdatedAt(SortDirection::Asc))
-                    .limit(amo::MAX_LIMIT);
-                if let Some(from) = from {
-                    q = q.updated_from(from);
-                }
-                client.leads(&q)
-            },
-            |l: &Lead| l.updated_at,
-            |l: &Lead| l.id.to_string(),
-            Job::Leads,
-            tx.clone(),
-        )
-    };
-    let contacts = {
-        let client = client.clone();
-        keyset_read(
-            plan.contacts_from,
-            move |from| {
-                let mut q = ContactsQuery::new()
-                    .order(ContactsOrder::UpdatedAt(SortDirection::Asc))
-                    .limit(amo::MAX_LIMIT);
-                if let Some(from) = from {
-                    q = q.updated_from(from);
-                }
-                client.contacts(&q)
-            },
-            |c: &Contact| c.updated_at,
-            |c: &Contact| c.id.to_string(),
-            Job::Contacts,
-            tx.clone(),
-        )
-    };
-    let companies = {
-        let client = client.clone();
-        keyset_read(
-            plan.companies_from,
-            move |from| {
-                let mut q = CompaniesQuery::new()
-                    .with(CompanyWith::Leads)
-                    .with(CompanyWith::Contacts)
-                    .order(ContactsOrder::UpdatedAt(SortDirection::Asc))
-                    .limit(amo::MAX_LIMIT);
-                if let Some(from) = from {
-                    q = q.updated_from(from);
-                }
-                client.companies(&q)
-            },
-            |c: &Company| c.updated_at,
-            |c: &Company| c.id.to_string(),
-            Job::Companies,
-            tx.clone(),
-        )
-    };
-    let events = {
-        let client = client.clone();
-        keyset_read(
-            Some(plan.events_from),
-            move |from| {
-                let q = EventsQuery::new()
-                    .kinds(EVENT_KINDS)
-                    .created_from(from.unwrap_or(0))
-                    .order(SortDirection::Asc)
-                    .limit(amo::MAX_EVENTS_LIMIT);
-                client.events(&q)
-            },
-            |e: &Event| e.created_at,
-            |e: &Event| e.id.clone(),
-            Job::Events,
-            tx,
-        )
-    };
-    let (reads, written) = tokio::join!(
-        async { tokio::try_join!(leads, contacts, companies, events) },
-        writer_task
-    );
-    let (n_leads, n_contacts, n_companies, n_events) = reads?;
-    let written = written?;
-    report.leads = n_leads;
-    report.contacts = n_contacts;
-    report.companies = n_companies;
-    report.events = n_events;
-    report.changed += written.changed;
-
-    // 3. By id: restored leads, talks — a few requests in flight at a time
-    //    so the limiter, not the round trip, sets the pace.
-    let restored: Vec<u64> = written.restored.iter().copied().collect();
-    let restored_leads = async {
-        if restored.is_empty() {
-            return Ok::<_, ApiError>(Vec::new());
-        }
-        client.leads_by_ids(&restored, &[LeadWith::Contacts]).await
-    };
-    let talks = by_id(written.talks.iter().copied(), |id| client.talk(id));
-    let (found, talks) = tokio::try_join!(restored_leads, talks)?;
-    report.leads += found.len() as u64;
-    report.talks = talks.len() as u64;
-    report.changed += write(store, clock.now_ms(), move |tx| {
-        let mut n = 0;
-        for l in &found {
-            if changed(tx.upsert_lead(l, Origin::Api)?) {
-                n += 1;
-            }
-        }
-        for t in &talks {
-            if changed(tx.upsert_talk(t, Origin::Api)?) {
-                n += 1;
-            }
-        }
-        Ok(n)
-    })
+    let lists = read_lists(
+        store,
+        client,
+        clock,
+        ListsFrom {
+            leads: plan.leads_from,
+            contacts: plan.contacts_from,
+            companies: plan.companies_from,
+            events: Some(plan.events_from),
+        },
+    )
     .await?;
+    report.leads = lists.leads;
+    report.contacts = lists.contacts;
+    report.companies = lists.companies;
+    report.events = lists.events;
+    report.changed += lists.changed;
+
+    // 3. By id: what the event pages (this pass's and any earlier, failed
+    //    one's) queued in the store, and talks never confirmed by the API.
+    let confirmed = confirm_queued(store, client, clock).await?;
+    report.leads += confirmed.leads;
+    report.contacts += confirmed.contacts;
+    report.companies += confirmed.companies;
+    report.talks = confirmed.talks;
+    report.changed += confirmed.changed;
+    let mut talks_read = confirmed.talks_read;
+
+    // 3b. The tail: each list again from where it ended (usually one short
+    //     page each), so what changed while the by-id reads ran is in too and
+    //     the pass covers changes up to its end, not only up to its fastest
+    //     list's last page (which lets `catch_up_now` use a running pass).
+    let tail = read_lists(store, client, clock, lists.ends).await?;
+    report.leads += tail.leads;
+    report.contacts += tail.contacts;
+    report.companies += tail.companies;
+    report.events += tail.events;
+    report.changed += tail.changed;
+    let covers = tail.covers;
+    if tail.events > 0 {
+        let confirmed = confirm_queued(store, client, clock).await?;
+        report.leads += confirmed.leads;
+        report.contacts += confirmed.contacts;
+        report.companies += confirmed.companies;
+        report.talks += confirmed.talks;
+        report.changed += confirmed.changed;
+        talks_read.extend(confirmed.talks_read);
+    }
 
     // 4. Bookkeeping (the pass's API usage in the same write).
     let now_s = clock.now_s();
@@ -745,7 +1075,11 @@ async fn pass(
         elapsed_ms = report.elapsed_ms,
         "catch-up finished"
     );
-    Ok(report)
+    Ok(PassOutcome {
+        report,
+        covers,
+        talks_read,
+    })
 }
 
 #[cfg(test)]
@@ -933,8 +1267,48 @@ mod tests {
         }
         assert_eq!(
             event_action(&event("contact_deleted", serde_json::json!({}))),
-            EventAction::Skip
+            EventAction::Skip,
+            "a contact event about a lead"
         );
+        let on = |kind: &str, entity: &str| {
+            let mut e = event(kind, serde_json::json!({}));
+            e.entity_type = entity.into();
+            event_action(&e)
+        };
+        let cases = [
+            (
+                more_kinds::CONTACT_DELETED,
+                "contact",
+                EventAction::DeleteContact { id: 5, at: 100 },
+            ),
+            (
+                more_kinds::CONTACT_RESTORED,
+                "contact",
+                EventAction::RestoreContact { id: 5, at: 100 },
+            ),
+            (
+                more_kinds::COMPANY_DELETED,
+                "company",
+                EventAction::DeleteCompany { id: 5, at: 100 },
+            ),
+            (
+                more_kinds::COMPANY_RESTORED,
+                "company",
+                EventAction::RestoreCompany { id: 5, at: 100 },
+            ),
+            (more_kinds::COMPANY_DELETED, "contact", EventAction::Skip),
+        ];
+        for (kind, entity, want) in cases {
+            assert_eq!(on(kind, entity), want, "{kind} on a {entity}");
+        }
+        for kind in [
+            more_kinds::CONTACT_DELETED,
+            more_kinds::CONTACT_RESTORED,
+            more_kinds::COMPANY_DELETED,
+            more_kinds::COMPANY_RESTORED,
+        ] {
+            assert!(EVENT_KINDS.contains(&kind), "{kind} is read");
+        }
         assert_eq!(
             event_action(&event(
                 event_kinds::LEAD_STATUS_CHANGED,

@@ -135,7 +135,12 @@ struct Shared {
     /// Bumped on every applier transition (for `settle`).
     activity: AtomicU64,
     catching_up: AtomicBool,
+    /// The pass the engine runs at start has not finished yet (for `settle`).
+    start_pass_pending: AtomicBool,
     catchup_lock: tokio::sync::Mutex<()>,
+    /// The last successful pass: its report and the moment its list reads
+    /// cover (see [`EngineHandle::catch_up_now`]).
+    last_pass: Mutex<Option<(CatchupReport, std::time::Instant)>>,
     last_catchup_at: Mutex<Option<i64>>,
     catchup_error: Mutex<Option<String>>,
     applier_error: Mutex<Option<String>>,
@@ -206,20 +211,35 @@ impl Shared {
 
     /// Nothing waits anywhere.
     fn quiet(&self) -> bool {
-        self.ingest_stats.in_flight.load(Ordering::SeqCst) == 0
+        !self.start_pass_pending.load(Ordering::SeqCst)
+            && !self.catching_up.load(Ordering::SeqCst)
+            && self.ingest_stats.in_flight.load(Ordering::SeqCst) == 0
             && self.events_pending() == 0
             && !self.applier_busy.load(Ordering::SeqCst)
             && self.queue.is_idle()
     }
 
     async fn run_catchup(&self) -> Result<CatchupReport, SyncError> {
-        let _one_at_a_time = self.catchup_lock.lock().await;
+        let one_at_a_time = self.catchup_lock.lock().await;
+        self.run_catchup_locked(one_at_a_time).await
+    }
+
+    /// Runs one pass; `_one_at_a_time` is the held `catchup_lock`.
+    async fn run_catchup_locked(
+        &self,
+        _one_at_a_time: tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<CatchupReport, SyncError> {
         self.catching_up.store(true, Ordering::SeqCst);
+        self.activity.fetch_add(1, Ordering::SeqCst);
         self.publish();
         let options = CatchupOptions {
             overlap: self.config.overlap,
             ..CatchupOptions::default()
         };
+        // The fetcher waits for the pass (same records, same limiter); the
+        // hold and `catching_up` end also when this future is dropped half way.
+        self.queue.hold();
+        let release = Release(self);
         let result = catch_up_metered(
             &self.store,
             &self.client,
@@ -228,6 +248,12 @@ impl Shared {
             &self.meter,
         )
         .await;
+        let result = result.map(|outcome| {
+            // Talks the pass read after the fetcher was asked to: done.
+            self.queue.drop_talks_read(&outcome.talks_read);
+            *lock(&self.last_pass) = Some((outcome.report.clone(), outcome.covers));
+            outcome.report
+        });
         match &result {
             Ok(_) => {
                 *lock(&self.last_catchup_at) = Some(self.clock.now_s());
@@ -243,9 +269,22 @@ impl Shared {
                 }
             }
         }
-        self.catching_up.store(false, Ordering::SeqCst);
+        drop(release);
         self.publish();
         result
+    }
+}
+
+/// Ends a pass's bookkeeping when dropped: releases the fetcher's hold and
+/// clears `catching_up`.
+struct Release<'a>(&'a Shared);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.queue.release();
+        if self.0.catching_up.swap(false, Ordering::SeqCst) {
+            self.0.activity.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -345,7 +384,9 @@ impl Engine {
             applier_busy: AtomicBool::new(false),
             activity: AtomicU64::new(0),
             catching_up: AtomicBool::new(false),
+            start_pass_pending: AtomicBool::new(catchup_first),
             catchup_lock: tokio::sync::Mutex::new(()),
+            last_pass: Mutex::new(None),
             last_catchup_at: Mutex::new(state.last_catchup_at),
             catchup_error: Mutex::new(None),
             applier_error: Mutex::new(None),
@@ -470,9 +511,14 @@ async fn applier_task(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 
 async fn catchup_task(shared: Arc<Shared>, first: bool, mut stop: watch::Receiver<bool>) {
     if first {
-        tokio::select! {
-            _ = shared.run_catchup() => {}
-            _ = stop.changed() => return,
+        let stopped = tokio::select! {
+            _ = shared.run_catchup() => false,
+            _ = stop.changed() => true,
+        };
+        shared.start_pass_pending.store(false, Ordering::SeqCst);
+        shared.activity.fetch_add(1, Ordering::SeqCst);
+        if stopped {
+            return;
         }
     }
     let every = shared.config.catchup_every.max(Duration::from_secs(1));
@@ -567,16 +613,54 @@ impl EngineHandle {
         self.shared.status_tx.subscribe()
     }
 
-    /// Runs one catch-up pass now and waits for it.
+    /// Catches up now: when this returns `Ok`, every change amoCRM held
+    /// when it was called is in the store, and the report is that of the
+    /// pass that covered it.
+    ///
+    /// Passes run one at a time. With none running, one runs now. When one
+    /// is running (the pass at start, a periodic one, another caller's), this
+    /// waits for it; if that pass made the last request of each of its list
+    /// reads (leads, contacts, companies, events) after this call, it saw
+    /// every change made before the call, so its report is returned and no
+    /// second pass runs. Otherwise (it read some list before the call, or
+    /// failed) one more pass runs and its report is returned.
     pub async fn catch_up_now(&self) -> Result<CatchupReport, SyncError> {
         if *self.stop.borrow() {
             return Err(SyncError::Stopped);
         }
-        self.shared.run_catchup().await
+        let called = std::time::Instant::now();
+        let guard = match self.shared.catchup_lock.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                tracing::info!("a catch-up pass is running; waiting for it");
+                let guard = self.shared.catchup_lock.lock().await;
+                let covered = lock(&self.shared.last_pass)
+                    .as_ref()
+                    .filter(|(_, covers)| *covers > called)
+                    .map(|(report, _)| report.clone());
+                if let Some(report) = covered {
+                    tracing::info!(
+                        "the running pass read every list after the request; no second pass needed"
+                    );
+                    return Ok(report);
+                }
+                if *self.stop.borrow() {
+                    return Err(SyncError::Stopped);
+                }
+                guard
+            }
+        };
+        self.shared.run_catchup_locked(guard).await
     }
 
-    /// Waits until the event log is applied and no ids wait for confirmation
-    /// (tests and `amosync sync`), or `timeout` passes (returns false).
+    /// Waits until the engine is quiescent, or `timeout` passes (returns
+    /// false). Quiescent means, seen twice 5 ms apart with nothing moving in
+    /// between: the catch-up pass the engine runs at start has finished (with
+    /// or without success), no catch-up pass is running (at start, periodic
+    /// or [`EngineHandle::catch_up_now`]), no webhook is being committed,
+    /// the event log is applied, and no ids wait for (or are being
+    /// confirmed by) the fetcher. A periodic pass that starts later is not
+    /// waited for. For tests and `amosync sync`.
     pub async fn settle(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

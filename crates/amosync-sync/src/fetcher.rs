@@ -23,24 +23,34 @@
 //! 4. **companies** — `GET /api/v4/companies?filter[id][]=…&with=leads,contacts`
 //!    (≤ 250 ids per request); ids missing from the answer → tombstone at now.
 //!
-//! Records read here are upserted with [`Origin::Api`]: on equal
-//! `updated_at` the API read replaces the stored version. Each write also
+//! Records read here are upserted with [`Origin::Api`], the write's clock
+//! being the moment the answer arrived: on equal `updated_at` the API read
+//! replaces a webhook version or an API version read earlier (a catch-up
+//! page may be written after a newer fetcher read; it does not win). A
+//! talk read removes it from the store's durable "to confirm" list; talks
+//! of a batch this fetcher drops stay in that list, and the next catch-up
+//! reads them. Each write also
 //! adds the API usage since the last one (the client's counters, retries
 //! included) to `SyncState.api_requests`/`api_429s`.
+//!
+//! While a catch-up pass runs (the engine calls [`FetchQueue::hold`]), no
+//! new batch starts: the pass reads the same records under the same limiter,
+//! and the ids gathered meanwhile are read in a few batched requests after it.
 //!
 //! Errors: retryable API errors (429, 5xx, timeouts, network) put the
 //! unfinished ids back and back off (doubling, bounded; after
 //! [`FetcherConfig::max_attempts`] failures in a row the batch is dropped —
-//! the next catch-up covers it). 401 (revoked), 403 (blocked) and 402 stop
+//! the next catch-up covers it: leads, contacts and companies through the
+//! `updated_at` lists and events, talks through the "to confirm" list). 401 (revoked), 403 (blocked) and 402 stop
 //! the fetcher: the error shows in `EngineStatus::halted` (with
 //! `halted_code`) and `last_error`, queued ids are dropped, and fetching
 //! resumes after the next successful catch-up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use amo::models::{Company, Contact, Lead, Talk};
 use amo::{ApiError, CompanyWith, LeadWith};
@@ -94,6 +104,10 @@ pub fn backoff(config: &FetcherConfig, attempt: u32) -> Duration {
 struct QueueState {
     pending: Touched,
     in_flight: bool,
+    /// Catch-up passes running (the fetcher starts no batch meanwhile).
+    held: u32,
+    /// When each pending talk id was last pushed.
+    talk_pushed: HashMap<u64, Instant>,
     halted: Option<String>,
     halted_code: Option<&'static str>,
     last_error: Option<String>,
@@ -137,6 +151,10 @@ impl FetchQueue {
             let mut s = self.lock();
             if s.halted.is_some() {
                 return;
+            }
+            let now = Instant::now();
+            for id in &touched.talks {
+                s.talk_pushed.insert(*id, now);
             }
             s.pending.merge(touched);
         }
@@ -207,6 +225,7 @@ impl FetchQueue {
         {
             let mut s = self.lock();
             s.pending = Touched::default();
+            s.talk_pushed.clear();
             s.last_error = Some(reason.clone());
             s.halted = Some(reason);
             s.halted_code = code;
@@ -231,13 +250,62 @@ impl FetchQueue {
         }
     }
 
+    /// Holds new batches while a catch-up pass runs: the pass reads the same
+    /// records and shares the one rate limiter, so ids wait (coalescing) and
+    /// are read in a few batched requests after it ([`FetchQueue::release`]).
+    /// A batch already running finishes.
+    pub fn hold(&self) {
+        self.lock().held += 1;
+        self.bump();
+    }
+
+    /// Ends a [`FetchQueue::hold`].
+    pub fn release(&self) {
+        {
+            let mut s = self.lock();
+            s.held = s.held.saturating_sub(1);
+        }
+        self.bump();
+        self.notify.notify_one();
+    }
+
+    /// Drops pending talk ids that catch-up read after they were pushed
+    /// (`read`: id and the moment just before its request): that read saw
+    /// whatever the push was about.
+    pub(crate) fn drop_talks_read(&self, read: &[(u64, Instant)]) {
+        let dropped = {
+            let mut s = self.lock();
+            let mut n = 0usize;
+            for (id, asked) in read {
+                if s.talk_pushed.get(id).is_some_and(|pushed| pushed < asked) {
+                    s.talk_pushed.remove(id);
+                    s.pending.talks.remove(id);
+                    n += 1;
+                }
+            }
+            n
+        };
+        if dropped > 0 {
+            tracing::debug!(
+                talks = dropped,
+                "talks already read by catch-up left out of the fetch queue"
+            );
+            self.bump();
+        }
+    }
+
+    fn held(&self) -> bool {
+        self.lock().held > 0
+    }
+
     fn take(&self) -> Option<Touched> {
         let taken = {
             let mut s = self.lock();
-            if s.pending.is_empty() || s.halted.is_some() {
+            if s.pending.is_empty() || s.halted.is_some() || s.held > 0 {
                 return None;
             }
             s.in_flight = true;
+            s.talk_pushed.clear();
             std::mem::take(&mut s.pending)
         };
         self.bump();
@@ -251,6 +319,10 @@ impl FetchQueue {
             if let Some(back) = requeue
                 && s.halted.is_none()
             {
+                let now = Instant::now();
+                for id in &back.talks {
+                    s.talk_pushed.entry(*id).or_insert(now);
+                }
                 s.pending.merge(back);
             }
             match error {
@@ -335,32 +407,32 @@ pub(crate) async fn fetch_batch_metered(
         let talks: Vec<Talk> = crate::catchup::by_id(ids.iter().copied(), |id| client.talk(id))
             .await
             .map_err(FetchError::Api)?;
+        let read_ms = clock.now_ms();
         report.read += talks.len() as u64;
-        let (n, leads, contacts) =
-            write_counting(store, clock.now_ms(), meter, client, move |tx| {
-                let mut n = 0;
-                let mut leads = Vec::new();
-                let mut contacts = Vec::new();
-                for t in &talks {
-                    if changed(tx.upsert_talk(t, Origin::Api)?) {
-                        n += 1;
-                    }
-                    if t.entity_type.as_deref() == Some("lead")
-                        && let Some(id) = t.entity_id
-                        && tx.lead(id)?.is_none()
-                    {
-                        leads.push(id);
-                    }
-                    if let Some(id) = t.contact_id
-                        && tx.contact(id)?.is_none()
-                    {
-                        contacts.push(id);
-                    }
+        let (n, leads, contacts) = write_counting(store, read_ms, meter, client, move |tx| {
+            let mut n = 0;
+            let mut leads = Vec::new();
+            let mut contacts = Vec::new();
+            for t in &talks {
+                if changed(tx.upsert_talk(t, Origin::Api)?) {
+                    n += 1;
                 }
-                Ok((n, leads, contacts))
-            })
-            .await
-            .map_err(FetchError::Store)?;
+                if t.entity_type.as_deref() == Some("lead")
+                    && let Some(id) = t.entity_id
+                    && tx.lead(id)?.is_none()
+                {
+                    leads.push(id);
+                }
+                if let Some(id) = t.contact_id
+                    && tx.contact(id)?.is_none()
+                {
+                    contacts.push(id);
+                }
+            }
+            Ok((n, leads, contacts))
+        })
+        .await
+        .map_err(FetchError::Store)?;
         report.changed += n;
         work.talks.clear();
         work.leads.extend(leads);
@@ -375,6 +447,7 @@ pub(crate) async fn fetch_batch_metered(
             .leads_by_ids(&ids, &[LeadWith::Contacts])
             .await
             .map_err(FetchError::Api)?;
+        let read_ms = clock.now_ms();
         let found_ids: BTreeSet<u64> = found.iter().map(|l| l.id).collect();
         let missing = missing_ids(&ids, &found_ids);
         let mut trashed: Vec<Lead> = Vec::new();
@@ -390,7 +463,7 @@ pub(crate) async fn fetch_batch_metered(
         report.requests += requests;
         report.read += (found.len() + trashed.len()) as u64;
         let now_s = clock.now_s();
-        let (n, dead, contacts) = write_counting(store, clock.now_ms(), meter, client, move |tx| {
+        let (n, dead, contacts) = write_counting(store, read_ms, meter, client, move |tx| {
             let mut n = 0;
             let mut dead = 0;
             let mut contacts = Vec::new();
@@ -440,12 +513,13 @@ pub(crate) async fn fetch_batch_metered(
             .contacts_by_ids(&ids, &[])
             .await
             .map_err(FetchError::Api)?;
+        let read_ms = clock.now_ms();
         let found_ids: BTreeSet<u64> = found.iter().map(|c| c.id).collect();
         let gone = missing_ids(&ids, &found_ids);
         report.requests += requests;
         report.read += found.len() as u64;
         let now_s = clock.now_s();
-        let (n, dead) = write_counting(store, clock.now_ms(), meter, client, move |tx| {
+        let (n, dead) = write_counting(store, read_ms, meter, client, move |tx| {
             let mut n = 0;
             let mut dead = 0;
             for c in &found {
@@ -477,12 +551,13 @@ pub(crate) async fn fetch_batch_metered(
             .companies_by_ids(&ids, &[CompanyWith::Leads, CompanyWith::Contacts])
             .await
             .map_err(FetchError::Api)?;
+        let read_ms = clock.now_ms();
         let found_ids: BTreeSet<u64> = found.iter().map(|c| c.id).collect();
         let gone = missing_ids(&ids, &found_ids);
         report.requests += chunks_of(ids.len());
         report.read += found.len() as u64;
         let now_s = clock.now_s();
-        let n = write_counting(store, clock.now_ms(), meter, client, move |tx| {
+        let n = write_counting(store, read_ms, meter, client, move |tx| {
             let mut n = 0;
             for c in &found {
                 if changed(tx.upsert_company(c, Origin::Api)?) {
@@ -519,7 +594,7 @@ pub async fn run(
         if *stop.borrow() {
             break;
         }
-        if queue.pending() == 0 || queue.halted().is_some() {
+        if queue.pending() == 0 || queue.halted().is_some() || queue.held() {
             tokio::select! {
                 () = queue.notify.notified() => {}
                 _ = stop.changed() => {}
@@ -616,6 +691,37 @@ mod tests {
         let found: BTreeSet<u64> = [2, 4].into_iter().collect();
         assert_eq!(missing_ids(&[5, 4, 3, 2, 1], &found), [5, 3, 1]);
         assert!(missing_ids(&[], &found).is_empty());
+    }
+
+    #[test]
+    fn talks_read_by_catch_up_leave_the_queue() {
+        let q = FetchQueue::new();
+        let before = Instant::now();
+        q.push(Touched {
+            talks: [1, 2].into_iter().collect(),
+            leads: [5].into_iter().collect(),
+            ..Touched::default()
+        });
+        let after = Instant::now();
+        // Talk 1 asked before the push (may have missed it), 2 after.
+        q.drop_talks_read(&[(1, before), (2, after), (3, after)]);
+        let taken = q.take().expect("work");
+        assert_eq!(taken.talks, [1].into_iter().collect());
+        assert_eq!(taken.leads, [5].into_iter().collect());
+    }
+
+    #[test]
+    fn held_queue_starts_no_batch() {
+        let q = FetchQueue::new();
+        q.hold();
+        q.push(Touched {
+            leads: [1].into_iter().collect(),
+            ..Touched::default()
+        });
+        assert!(q.take().is_none(), "held");
+        assert!(!q.is_idle());
+        q.release();
+        assert!(q.take().is_some());
     }
 
     #[test]

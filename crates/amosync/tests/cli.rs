@@ -209,6 +209,56 @@ async fn connect_sync_and_every_query_match_the_api() {
             assert!(!s[key].is_null(), "status {sid} {key}");
         }
     }
+    // The same with filters: one responsible user, leads created in a window.
+    let user = api_leads
+        .iter()
+        .find(|l| l["pipeline_id"] == json!(MAIN_PIPELINE))
+        .map(|l| l["responsible_user_id"].as_u64().unwrap())
+        .unwrap();
+    let mut created: Vec<i64> = api_leads
+        .iter()
+        .map(|l| l["created_at"].as_i64().unwrap())
+        .collect();
+    created.sort_unstable();
+    let (from, to) = (created[created.len() / 4], created[created.len() * 3 / 4]);
+    let filtered = amosync_in(
+        &data,
+        &[
+            "funnel",
+            "--pipeline",
+            &MAIN_PIPELINE.to_string(),
+            "--responsible",
+            &user.to_string(),
+            "--created-from",
+            &from.to_string(),
+            "--created-to",
+            &to.to_string(),
+        ],
+    )
+    .await
+    .json();
+    let mut filtered_total = 0;
+    for s in filtered["statuses"].as_array().unwrap() {
+        let sid = s["status_id"].as_u64().unwrap();
+        let here: Vec<&Value> = api_leads
+            .iter()
+            .filter(|l| {
+                let at = l["created_at"].as_i64().unwrap();
+                l["pipeline_id"] == json!(MAIN_PIPELINE)
+                    && l["status_id"] == json!(sid)
+                    && l["responsible_user_id"] == json!(user)
+                    && (from..to).contains(&at)
+            })
+            .collect();
+        assert_eq!(s["count"], json!(here.len()), "filtered status {sid}");
+        let money: i64 = here.iter().map(|l| l["price"].as_i64().unwrap_or(0)).sum();
+        assert_eq!(s["price_sum"], json!(money), "filtered status {sid}");
+        filtered_total += here.len();
+    }
+    assert!(filtered_total > 0, "the filter window selects some leads");
+    let bad_date = amosync_in(&data, &["funnel", "--created-from", "yesterday"]).await;
+    assert_eq!(bad_date.code, 2, "a bad date is a usage error");
+
     let all = amosync_in(&data, &["funnel"]).await.json();
     let api_pipelines = api_list(&emu, &reader, "/api/v4/leads/pipelines", "pipelines").await;
     assert_eq!(all.as_array().unwrap().len(), api_pipelines.len());

@@ -184,6 +184,31 @@ pub struct FunnelArgs {
     /// Also the median time leads spend in each status (slower).
     #[arg(long)]
     pub time_in_status: bool,
+    /// Only leads created at or after this moment (`YYYY-MM-DD`, UTC midnight, or unix seconds).
+    #[arg(long, value_name = "DATE", value_parser = moment)]
+    pub created_from: Option<i64>,
+    /// Only leads created before this moment (`YYYY-MM-DD` or unix seconds; exclusive).
+    #[arg(long, value_name = "DATE", value_parser = moment)]
+    pub created_to: Option<i64>,
+    /// Only leads closed (won or lost) at or after this moment; open leads are left out.
+    #[arg(long, value_name = "DATE", value_parser = moment)]
+    pub closed_from: Option<i64>,
+    /// Only leads closed before this moment (exclusive); open leads are left out.
+    #[arg(long, value_name = "DATE", value_parser = moment)]
+    pub closed_to: Option<i64>,
+    /// Only leads of this responsible user (repeat for several).
+    #[arg(long = "responsible", value_name = "USER_ID")]
+    pub responsible: Vec<u64>,
+}
+
+/// `YYYY-MM-DD` (UTC midnight) or unix seconds.
+fn moment(raw: &str) -> Result<i64, String> {
+    if let Ok(unix) = raw.parse::<i64>() {
+        return Ok(unix);
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+        .map_err(|_| format!("'{raw}' is neither a date like 2026-11-01 nor unix seconds"))
 }
 
 #[derive(Debug, Args)]

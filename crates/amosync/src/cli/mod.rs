@@ -15,6 +15,7 @@ pub mod shutdown;
 use std::io::Write;
 
 use amo::Secret;
+use amosync_store::TimeRange;
 use amosync_sync::{CatchupOptions, SystemClock, catch_up};
 use serde_json::Value;
 
@@ -126,9 +127,15 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             query::run(&resolve(&args.common.data)?, Query::Contact { id: args.id }).await?
         }
         Command::Funnel(args) => {
+            let range = |from: Option<i64>, to: Option<i64>| {
+                (from.is_some() || to.is_some()).then_some(TimeRange { from, to })
+            };
             let query = Query::Funnel {
                 pipeline: args.pipeline,
                 time_in_status: args.time_in_status,
+                created: range(args.created_from, args.created_to),
+                closed: range(args.closed_from, args.closed_to),
+                responsible: args.responsible.clone(),
             };
             query::run(&resolve(&args.common.data)?, query).await?
         }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use amosync_store::{
-    ContactsQuery, EventLogQuery, FunnelQuery, LeadsQuery, Store, StoreError, TalksQuery,
+    ContactsQuery, EventLogQuery, FunnelQuery, LeadsQuery, Store, StoreError, TalksQuery, TimeRange,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,6 +45,12 @@ pub enum Query {
     Funnel {
         pipeline: Option<u64>,
         time_in_status: bool,
+        #[serde(default)]
+        created: Option<TimeRange>,
+        #[serde(default)]
+        closed: Option<TimeRange>,
+        #[serde(default)]
+        responsible: Vec<u64>,
     },
     Talks {
         lead: Option<u64>,
@@ -117,12 +123,17 @@ pub fn execute(store: &Store, ctx: &StatusContext, query: &Query) -> Result<Valu
         Query::Funnel {
             pipeline,
             time_in_status,
+            created,
+            closed,
+            responsible,
         } => {
             let funnel = |pipeline_id: u64| {
                 store.funnel(&FunnelQuery {
                     pipeline_id,
+                    created: *created,
+                    closed: *closed,
+                    responsible_user_ids: responsible.clone(),
                     with_time_in_status: *time_in_status,
-                    ..FunnelQuery::default()
                 })
             };
             match pipeline {

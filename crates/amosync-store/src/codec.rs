@@ -13,25 +13,86 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| StoreError::Record(format!("cannot encode a record: {e}")))
 }
 
+/// JSON-encodes a stored record without its `null` object members (about a
+/// sixth of a lead: `loss_reason_id`, `score`, `labor_cost`, …, which read
+/// back the same when absent). Falls back to the full encoding when the
+/// short one would not read back equal, so what is read is always what was
+/// written.
+pub(crate) fn to_stored_json<T>(value: &T) -> Result<Vec<u8>, StoreError>
+where
+    T: Serialize + DeserializeOwned + PartialEq,
+{
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|_, v| !v.is_null());
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(value)
+        .map_err(|e| StoreError::Record(format!("cannot encode a record: {e}")))?;
+    strip(&mut v);
+    let short = to_json(&v)?;
+    match serde_json::from_slice::<T>(&short) {
+        Ok(back) if back == *value => Ok(short),
+        _ => to_json(value),
+    }
+}
+
 /// Decodes a stored JSON record; `what` names it in the error.
 pub(crate) fn from_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| {
+        // Starts with "; run `" so callers can swap the advice for their own.
         StoreError::Record(format!(
-            "{what} is damaged ({e}); run `amosync sync --full` to fetch it again"
+            "{what} is damaged ({e}); run `amosync connect` again after moving the file aside, then `amosync sync`"
         ))
     })
 }
 
-/// Maps any redb error to [`StoreError::Io`].
+/// Maps a redb failure to [`StoreError::Io`] (disk full, permissions, EIO:
+/// retrying may work, the file is fine).
 pub(crate) fn io<E: std::fmt::Display>(e: E) -> StoreError {
-    StoreError::Io(format!("{e}; check free disk space and file permissions"))
+    StoreError::Io(format!(
+        "{e}; check free disk space and permissions, then retry"
+    ))
+}
+
+/// Maps a redb error: damage or a foreign layout becomes
+/// [`StoreError::Corrupt`] (without a path; [`StoreError::at`] adds it),
+/// everything else [`StoreError::Io`].
+pub(crate) fn redb_error(e: redb::Error) -> StoreError {
+    use redb::Error as E;
+    let damaged = match &e {
+        E::Corrupted(_)
+        | E::UpgradeRequired(_)
+        | E::TableTypeMismatch { .. }
+        | E::TableIsMultimap(_)
+        | E::TableIsNotMultimap(_)
+        | E::TypeDefinitionChanged { .. } => true,
+        E::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    };
+    if damaged {
+        StoreError::Corrupt {
+            path: String::new(),
+            reason: e.to_string(),
+        }
+    } else {
+        io(e)
+    }
 }
 
 macro_rules! redb_errors {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                io(e)
+                redb_error(e.into())
             }
         }
     )*};
@@ -46,8 +107,8 @@ redb_errors!(
 
 /// Width of a [`Facts`] row.
 pub(crate) const FACTS_LEN: usize = 88;
-/// Width of an [`Agg`] row.
-pub(crate) const AGG_LEN: usize = 24;
+/// Width of an [`Agg`] row (index version 4: i128 price sum).
+pub(crate) const AGG_LEN: usize = 32;
 
 const FLAG_DELETED: u8 = 1;
 const FLAG_PLACEHOLDER: u8 = 2;
@@ -166,8 +227,10 @@ impl Facts {
 pub(crate) struct Agg {
     /// Live leads currently in the status.
     pub count: i64,
-    /// Their price sum.
-    pub price_sum: i64,
+    /// Their price sum, exact (prices are i64; a sum of them cannot
+    /// overflow i128), so adding and removing leads stays invertible.
+    /// Shown saturated to i64 ([`Agg::price`]).
+    pub price_sum: i128,
     /// Lost leads whose last open status is this one.
     pub lost_from: i64,
 }
@@ -176,28 +239,40 @@ impl Agg {
     pub fn encode(&self) -> [u8; AGG_LEN] {
         let mut b = [0u8; AGG_LEN];
         b[0..8].copy_from_slice(&self.count.to_le_bytes());
-        b[8..16].copy_from_slice(&self.price_sum.to_le_bytes());
-        b[16..24].copy_from_slice(&self.lost_from.to_le_bytes());
+        b[8..24].copy_from_slice(&self.price_sum.to_le_bytes());
+        b[24..32].copy_from_slice(&self.lost_from.to_le_bytes());
         b
     }
 
     pub fn decode(b: &[u8; AGG_LEN]) -> Agg {
+        let mut p = [0u8; 16];
+        p.copy_from_slice(&b[8..24]);
         Agg {
             count: rd_i64(b, 0),
-            price_sum: rd_i64(b, 8),
-            lost_from: rd_i64(b, 16),
+            price_sum: i128::from_le_bytes(p),
+            lost_from: rd_i64(b, 24),
         }
     }
 
     pub fn add(&mut self, other: &Agg) {
-        self.count += other.count;
-        self.price_sum += other.price_sum;
-        self.lost_from += other.lost_from;
+        self.count = self.count.saturating_add(other.count);
+        self.price_sum = self.price_sum.saturating_add(other.price_sum);
+        self.lost_from = self.lost_from.saturating_add(other.lost_from);
+    }
+
+    /// The price sum for display: saturated to the i64 range.
+    pub fn price(&self) -> i64 {
+        saturate(self.price_sum)
     }
 
     pub fn is_zero(&self) -> bool {
         *self == Agg::default()
     }
+}
+
+/// `v` clamped to the i64 range.
+pub(crate) fn saturate(v: i128) -> i64 {
+    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 /// Encodes an event log entry: received_at, outcome JSON length, outcome, body.

@@ -6,8 +6,8 @@ use crate::chats::{linked, messages, talks_by_ids};
 use crate::codec::from_json;
 use crate::error::StoreResult;
 use crate::history::lead_history;
-use crate::leads::is_placeholder;
-use crate::model::{CompanyRecord, ContactRecord, LeadRecord, NoteRecord};
+use crate::model::{CompanyRecord, ContactRecord, LeadRecord, NoteEntity, NoteRecord};
+use crate::newest::Entity;
 use crate::query::{ContactDetail, LeadDetail};
 use crate::tables::*;
 
@@ -28,16 +28,20 @@ pub(crate) fn lead_record(tx: &ReadTransaction, id: u64) -> StoreResult<Option<L
     get(tx, LEADS, id, "a stored lead")
 }
 
-/// Notes of an entity, oldest first; `kind` is `lead`, `contact` or `compan`.
-fn notes(tx: &ReadTransaction, entity_id: u64, kind: &str) -> StoreResult<Vec<NoteRecord>> {
+/// Notes of an entity, oldest first: those indexed under its type, and
+/// those whose type is unknown (legacy untyped notes) with the same id.
+fn notes(tx: &ReadTransaction, entity_id: u64, kind: NoteEntity) -> StoreResult<Vec<NoteRecord>> {
+    let t = tx.open_multimap_table(NOTES_BY_ENTITY)?;
+    let mut ids = Vec::new();
+    for key in [(kind.code(), entity_id), (0, entity_id)] {
+        for v in t.get(key)? {
+            ids.push(v?.value());
+        }
+    }
     let mut out: Vec<NoteRecord> = Vec::new();
-    for id in linked(tx, NOTES_BY_ENTITY, entity_id)? {
+    for id in ids {
         if let Some(n) = get::<NoteRecord>(tx, NOTES, id, "a stored note")? {
-            // Notes carry their entity type only sometimes; when they do, use it.
-            let t = n.note.extra.get("entity_type").and_then(|v| v.as_str());
-            if t.is_none_or(|t| t.starts_with(kind)) {
-                out.push(n);
-            }
+            out.push(n);
         }
     }
     out.sort_by_key(|n| (n.note.created_at, n.note.id));
@@ -49,7 +53,7 @@ pub(crate) fn lead(tx: &ReadTransaction, id: u64) -> StoreResult<Option<LeadDeta
     let Some(lead) = lead_record(tx, id)? else {
         return Ok(None);
     };
-    if lead.sync.deleted_at.is_some() && is_placeholder(&lead.lead) {
+    if lead.sync.deleted_at.is_some() && lead.lead.is_placeholder() {
         return Ok(None);
     }
     let mut contacts = Vec::new();
@@ -77,7 +81,7 @@ pub(crate) fn lead(tx: &ReadTransaction, id: u64) -> StoreResult<Option<LeadDeta
         }
     }
     Ok(Some(LeadDetail {
-        notes: notes(tx, id, "lead")?,
+        notes: notes(tx, id, NoteEntity::Lead)?,
         history: lead_history(tx, id)?,
         messages: messages(tx, ids)?,
         lead,
@@ -87,11 +91,14 @@ pub(crate) fn lead(tx: &ReadTransaction, id: u64) -> StoreResult<Option<LeadDeta
     }))
 }
 
-/// The contact detail.
+/// The contact detail; `None` for unknown ids and id-only tombstones.
 pub(crate) fn contact(tx: &ReadTransaction, id: u64) -> StoreResult<Option<ContactDetail>> {
     let Some(contact) = get::<ContactRecord>(tx, CONTACTS, id, "a stored contact")? else {
         return Ok(None);
     };
+    if contact.sync.deleted_at.is_some() && contact.contact.is_placeholder() {
+        return Ok(None);
+    }
     let mut lead_ids = linked(tx, CONTACT_LEADS, id)?;
     lead_ids.extend(contact.contact.lead_ids());
     lead_ids.sort_unstable();
@@ -106,7 +113,7 @@ pub(crate) fn contact(tx: &ReadTransaction, id: u64) -> StoreResult<Option<Conta
     }
     leads.sort_by_key(|l| std::cmp::Reverse((l.lead.updated_at, l.lead.id)));
     Ok(Some(ContactDetail {
-        notes: notes(tx, id, "contact")?,
+        notes: notes(tx, id, NoteEntity::Contact)?,
         talks: talks_by_ids(tx, linked(tx, TALKS_BY_CONTACT, id)?)?,
         contact,
         leads,

@@ -3,9 +3,9 @@
 use amo::models::{Company, Contact, Note};
 use redb::{ReadableTable, Table};
 
-use crate::codec::{encode_contact_search, from_json, to_json};
+use crate::codec::{encode_contact_search, from_json};
 use crate::error::StoreResult;
-use crate::model::{CompanyRecord, ContactRecord, NoteRecord, Origin};
+use crate::model::{CompanyRecord, ContactRecord, NoteEntity, NoteRecord, Origin};
 use crate::newest::{Decision, Entity, Record, Restore, decide, restore, tombstone};
 use crate::search::contact_text;
 use crate::write::{Applied, WriteTx};
@@ -20,7 +20,7 @@ fn get<R: Record>(t: &JsonTable<'_>, id: u64) -> StoreResult<Option<R>> {
 }
 
 fn put<R: Record>(t: &mut JsonTable<'_>, r: &R) -> StoreResult<()> {
-    let bytes = to_json(r)?;
+    let bytes = crate::codec::to_stored_json(r)?;
     t.insert(r.entity().id(), bytes.as_slice())?;
     Ok(())
 }
@@ -149,16 +149,64 @@ impl WriteTx<'_> {
         }
     }
 
-    /// Newest wins (by `updated_at`).
+    /// Newest wins (by `updated_at`). The entity type comes from the note
+    /// itself ([`NoteEntity::of`]: its `entity_type`, else its
+    /// `_links.self.href`); a note that says neither is indexed as "unknown"
+    /// and shown with both the lead and the contact of that id. Prefer
+    /// [`WriteTx::upsert_note_for`] when the caller knows the type.
     pub fn upsert_note(&mut self, note: &Note, origin: Origin) -> StoreResult<Applied> {
+        self.put_note(note, NoteEntity::of(note), origin)
+    }
+
+    /// Newest wins (by `updated_at`), for a note on `entity` (webhooks:
+    /// [`NoteEntity::from_element_type`]; API reads: the endpoint). The type
+    /// is stored in the note's `entity_type` (plural API name, e.g.
+    /// `"leads"`) unless the note already carries one, so a rebuild of the
+    /// indexes keeps it.
+    pub fn upsert_note_for(
+        &mut self,
+        note: &Note,
+        entity: NoteEntity,
+        origin: Origin,
+    ) -> StoreResult<Applied> {
+        if note.extra.contains_key("entity_type") {
+            return self.put_note(note, NoteEntity::of(note).or(Some(entity)), origin);
+        }
+        let mut typed = note.clone();
+        typed
+            .extra
+            .insert("entity_type".into(), entity.name().into());
+        self.put_note(&typed, Some(entity), origin)
+    }
+
+    fn put_note(
+        &mut self,
+        note: &Note,
+        entity: Option<NoteEntity>,
+        origin: Origin,
+    ) -> StoreResult<Applied> {
         let (applied, old, new) =
             upsert::<NoteRecord>(&mut self.t.notes, note, origin, self.now_ms)?;
         if let Some(new) = new {
-            if let Some(old) = old.filter(|o| o.note.entity_id != new.note.entity_id) {
-                self.t.notes_by_entity.remove(old.note.entity_id, note.id)?;
+            if let Some(old) = old {
+                self.t
+                    .notes_by_entity
+                    .remove(note_key(&old.note, None), note.id)?;
             }
-            self.t.notes_by_entity.insert(new.note.entity_id, note.id)?;
+            let entity = entity.or_else(|| NoteEntity::of(&new.note));
+            self.t
+                .notes_by_entity
+                .insert(note_key(&new.note, entity), note.id)?;
         }
         Ok(applied)
     }
+}
+
+/// The `notes_by_owner` key of a stored note: `entity`, else what the note
+/// says, else 0 (unknown).
+pub(crate) fn note_key(note: &Note, entity: Option<NoteEntity>) -> (u8, u64) {
+    let code = entity
+        .or_else(|| NoteEntity::of(note))
+        .map_or(0, NoteEntity::code);
+    (code, note.entity_id)
 }

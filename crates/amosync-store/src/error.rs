@@ -26,7 +26,8 @@ pub enum StoreError {
     },
     /// The file is not a store or is damaged.
     #[error(
-        "the store file {path} cannot be read ({reason}); move it aside and run `amosync sync` to rebuild it"
+        "the store file {}cannot be read ({reason}); move it aside, then run `amosync connect` again and `amosync sync` to rebuild it",
+        if path.is_empty() { String::new() } else { format!("{path} ") }
     )]
     Corrupt {
         /// The store file.
@@ -37,7 +38,22 @@ pub enum StoreError {
     /// A record could not be encoded/decoded.
     #[error("a stored record could not be read: {0}")]
     Record(String),
-    /// redb failed (I/O, disk full, …).
+    /// redb failed (I/O, disk full, permissions, …); the file is not
+    /// known to be damaged, retrying may work.
     #[error("store I/O failed: {0}")]
     Io(String),
+}
+
+impl StoreError {
+    /// Names the file in a [`StoreError::Corrupt`] raised below the
+    /// [`crate::Store`] (redb errors do not know the path).
+    pub(crate) fn at(self, file: &std::path::Path) -> StoreError {
+        match self {
+            StoreError::Corrupt { path, reason } if path.is_empty() => StoreError::Corrupt {
+                path: file.display().to_string(),
+                reason,
+            },
+            other => other,
+        }
+    }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use amo::models::{Pipeline, STATUS_LOST, STATUS_WON, Status};
 use redb::{ReadTransaction, ReadableTable};
 
-use crate::codec::{Agg, Facts, from_json};
+use crate::codec::{Agg, Facts, from_json, saturate};
 use crate::error::StoreResult;
 use crate::leads::is_closed;
 use crate::query::{Funnel, FunnelQuery, FunnelStatus, StatusKind, TimeRange};
@@ -39,14 +39,9 @@ fn filtered(q: &FunnelQuery) -> bool {
     q.created.is_some() || q.closed.is_some() || !q.responsible_user_ids.is_empty()
 }
 
-/// A lead's share of the aggregates.
+/// A lead's share of the aggregates (the same rule as the maintained ones).
 pub(crate) fn add_facts(map: &mut HashMap<u64, Agg>, f: &Facts) {
-    let e = map.entry(f.status).or_default();
-    e.count += 1;
-    e.price_sum += f.price;
-    if f.status == STATUS_LOST {
-        map.entry(f.last_open).or_default().lost_from += 1;
-    }
+    crate::leads::agg_share(f, 1, |status, d| map.entry(status).or_default().add(&d));
 }
 
 /// The pipeline's statuses in funnel order: open by `sort`, then 142, 143.
@@ -96,12 +91,12 @@ pub(crate) fn compute(p: &Pipeline, map: &HashMap<u64, Agg>) -> Funnel {
     }
     let ratio = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
     let mut rows = Vec::with_capacity(statuses.len());
-    let (mut total_count, mut total_price, mut open_count) = (0i64, 0i64, 0i64);
+    let (mut total_count, mut total_price, mut open_count) = (0i64, 0i128, 0i64);
     let mut oi = 0usize;
     for s in &statuses {
         let a = get(s.id);
-        total_count += a.count;
-        total_price += a.price_sum;
+        total_count = total_count.saturating_add(a.count);
+        total_price = total_price.saturating_add(a.price_sum);
         let kind = match s.id {
             STATUS_WON => StatusKind::Won,
             STATUS_LOST => StatusKind::Lost,
@@ -123,7 +118,7 @@ pub(crate) fn compute(p: &Pipeline, map: &HashMap<u64, Agg>) -> Funnel {
             sort: s.sort,
             kind,
             count: a.count.max(0) as u64,
-            price_sum: a.price_sum,
+            price_sum: a.price(),
             reached: r.max(0) as u64,
             conversion_to_next: to_next,
             conversion_to_won: to_won,
@@ -135,12 +130,12 @@ pub(crate) fn compute(p: &Pipeline, map: &HashMap<u64, Agg>) -> Funnel {
         pipeline_name: p.name.clone(),
         statuses: rows,
         total_count: total_count.max(0) as u64,
-        total_price,
+        total_price: saturate(total_price),
         open_count: open_count.max(0) as u64,
         won_count: won.count.max(0) as u64,
-        won_price: won.price_sum,
+        won_price: won.price(),
         lost_count: lost.count.max(0) as u64,
-        lost_price: lost.price_sum,
+        lost_price: lost.price(),
         win_rate: ratio(won.count, won.count + lost.count),
     }
 }
@@ -183,7 +178,7 @@ fn stays(tx: &ReadTransaction, q: &FunnelQuery) -> StoreResult<HashMap<u64, Vec<
         if let Some((pat, pp, ps)) = prev
             && pp == q.pipeline_id
         {
-            out.entry(ps).or_default().push(at - pat);
+            out.entry(ps).or_default().push(at.saturating_sub(pat));
         }
         prev = Some((at, pipeline, status));
     }

@@ -4,10 +4,10 @@
 use amo::models::{Lead, STATUS_LOST, STATUS_WON};
 use redb::ReadableTable;
 
-use crate::codec::{Facts, from_json, to_json};
+use crate::codec::{Agg, Facts, from_json, to_stored_json};
 use crate::error::StoreResult;
 use crate::model::{LeadRecord, Origin};
-use crate::newest::{Decision, Restore, decide, restore, tombstone};
+use crate::newest::{Decision, Entity, Restore, decide, restore, tombstone};
 use crate::search::lead_text;
 use crate::write::{Applied, WriteTx};
 
@@ -43,32 +43,45 @@ pub(crate) fn facts_of(rec: &LeadRecord, old: Option<Facts>) -> Facts {
         seen_at,
         seen_pipeline,
         deleted: rec.sync.deleted_at.is_some() || l.is_deleted,
-        placeholder: rec.sync.deleted_at.is_some() && is_placeholder(l),
+        placeholder: rec.sync.deleted_at.is_some() && l.is_placeholder(),
         absent: false,
     }
 }
 
-/// An id-only tombstone standing for a lead deleted before we saw it.
-pub(crate) fn is_placeholder(l: &Lead) -> bool {
-    l.created_at == 0 && l.updated_at == 0 && l.name.is_empty()
+/// A live lead's share of its pipeline's funnel aggregates, times `sign`
+/// (1 adds, -1 removes): `add(status, delta)` for its status, and for a lost
+/// lead `lost_from` at [`Facts::lost_from`]. The maintained aggregates and
+/// the filtered funnel scan both use it, so they always agree.
+pub(crate) fn agg_share(f: &Facts, sign: i64, mut add: impl FnMut(u64, Agg)) {
+    if !f.live() {
+        return;
+    }
+    add(
+        f.status,
+        Agg {
+            count: sign,
+            price_sum: i128::from(sign) * i128::from(f.price),
+            lost_from: 0,
+        },
+    );
+    if f.status == STATUS_LOST {
+        add(
+            f.lost_from(),
+            Agg {
+                lost_from: sign,
+                ..Agg::default()
+            },
+        );
+    }
 }
 
 impl WriteTx<'_> {
     /// Adds (`sign` 1) or removes (-1) a facts row's share of the aggregates.
     pub(crate) fn agg_apply(&mut self, f: &Facts, sign: i64) {
-        if !f.live() {
-            return;
-        }
-        let e = self.agg_delta.entry((f.pipeline, f.status)).or_default();
-        e.count += sign;
-        e.price_sum += sign * f.price;
-        if f.status == STATUS_LOST {
-            let e = self
-                .agg_delta
-                .entry((f.pipeline, f.lost_from()))
-                .or_default();
-            e.lost_from += sign;
-        }
+        let deltas = &mut self.agg_delta;
+        agg_share(f, sign, |status, d| {
+            deltas.entry((f.pipeline, status)).or_default().add(&d);
+        });
     }
 
     /// Moves the store-wide lead counts (see [`TOTALS`]).
@@ -158,7 +171,7 @@ impl WriteTx<'_> {
     }
 
     fn put_lead(&mut self, old: Option<&LeadRecord>, new: &LeadRecord) -> StoreResult<()> {
-        let bytes = to_json(new)?;
+        let bytes = to_stored_json(new)?;
         self.t.leads.insert(new.lead.id, bytes.as_slice())?;
         self.index_lead(new.lead.id, old, Some(new))
     }
@@ -182,7 +195,7 @@ impl WriteTx<'_> {
                 Ok(applied)
             }
             Decision::Same(Some(rec)) => {
-                let bytes = to_json(&rec)?;
+                let bytes = to_stored_json(&rec)?;
                 self.t.leads.insert(lead.id, bytes.as_slice())?;
                 Ok(Applied::Unchanged)
             }

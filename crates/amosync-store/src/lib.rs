@@ -42,8 +42,8 @@ mod write;
 pub use error::{StoreError, StoreResult};
 pub use model::{
     AccountBinding, ChatMessage, CompanyRecord, Confirm, ContactRecord, Direction, EventLogQuery,
-    EventOutcome, LeadRecord, LoggedEvent, NoteRecord, Origin, RawEvent, StatusChange, SyncMeta,
-    SyncState, TalkRecord,
+    EventOutcome, LeadRecord, LoggedEvent, NoteEntity, NoteRecord, Origin, RawEvent, StatusChange,
+    SyncMeta, SyncState, TalkRecord,
 };
 pub use query::{
     ChannelCount, ChatActivity, ContactDetail, ContactsQuery, Funnel, FunnelQuery, FunnelStatus,

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use redb::{Database, DatabaseError, ReadableTable, StorageError, WriteTransaction};
+use redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, StorageError, WriteTransaction,
+};
 
 use crate::codec::{Facts, from_json, meta_u32};
 use crate::error::{StoreError, StoreResult};
@@ -14,8 +16,9 @@ use crate::write::WriteTx;
 /// Version of the derived indexes (facts, aggregates, search text, links).
 /// Bump it when their layout or meaning changes: the next open rebuilds them
 /// from the primary records. (2: store-wide lead counts in `funnel_agg`;
-/// 3: talks never confirmed by the API are queued in `to_confirm`.)
-pub(crate) const INDEX_VERSION: u32 = 3;
+/// 3: talks never confirmed by the API are queued in `to_confirm`;
+/// 4: notes indexed by (entity type, entity id) in `notes_by_owner`.)
+pub(crate) const INDEX_VERSION: u32 = 4;
 
 /// One step of the schema: turns a file at `from` into `from + 1`.
 pub(crate) struct Migration {
@@ -94,10 +97,9 @@ fn map_open_error(path: &str, e: DatabaseError) -> StoreError {
         DatabaseError::Storage(StorageError::Io(io)) => StoreError::Io(format!(
             "cannot open {path} ({io}); check the path and its permissions"
         )),
-        other => StoreError::Corrupt {
-            path,
-            reason: other.to_string(),
-        },
+        // Damage is `Corrupt`; anything else (ENOSPC/EIO while redb repairs
+        // the file, …) stays `Io`.
+        other => crate::codec::redb_error(other.into()).at(Path::new(&path)),
     }
 }
 
@@ -115,7 +117,14 @@ fn write_u32(tx: &WriteTransaction, key: &str, v: u32) -> StoreResult<()> {
 
 /// Brings the file to `target`: creates a new store, migrates an older one,
 /// refuses a newer one, and rebuilds derived indexes of another version.
+///
+/// Checks in a read transaction first: an up-to-date file is not written
+/// (no commit, no fsync), so opening works on read-only media and a full
+/// disk, and costs nothing.
 pub(crate) fn prepare(db: &Database, path: &Path, target: u32) -> StoreResult<()> {
+    if up_to_date(db, target)? {
+        return Ok(());
+    }
     let tx = db.begin_write()?;
     let has_tables =
         tx.list_tables()?.next().is_some() || tx.list_multimap_tables()?.next().is_some();
@@ -150,6 +159,45 @@ pub(crate) fn prepare(db: &Database, path: &Path, target: u32) -> StoreResult<()
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Whether the file is at `target` with the current derived indexes and
+/// every table present (nothing to write). [`StoreError::TooNew`] for a newer
+/// file; anything unexpected is left to the write path to judge.
+fn up_to_date(db: &Database, target: u32) -> StoreResult<bool> {
+    let tx = db.begin_read()?;
+    let meta_t = match tx.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let read = |key: &str| -> StoreResult<Option<u32>> {
+        Ok(meta_t.get(key)?.and_then(|v| meta_u32(v.value())))
+    };
+    match read(meta::SCHEMA)? {
+        Some(v) if v > target => {
+            return Err(StoreError::TooNew {
+                found: v,
+                supported: target,
+            });
+        }
+        Some(v) if v == target => {}
+        _ => return Ok(false),
+    }
+    if read(meta::INDEX)? != Some(INDEX_VERSION) {
+        return Ok(false);
+    }
+    let tables: Vec<String> = tx
+        .list_tables()?
+        .map(|h| redb::TableHandle::name(&h).to_string())
+        .collect();
+    let multimaps: Vec<String> = tx
+        .list_multimap_tables()?
+        .map(|h| redb::MultimapTableHandle::name(&h).to_string())
+        .collect();
+    let (want_tables, want_multimaps) = table_names();
+    Ok(want_tables.iter().all(|n| tables.contains(n))
+        && want_multimaps.iter().all(|n| multimaps.contains(n)))
 }
 
 /// Runs the steps from `from` up to `to`; returns whether derived indexes
@@ -227,14 +275,11 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
     tx.delete_table(FUNNEL_AGG)?;
     tx.delete_table(LEAD_SEARCH)?;
     tx.delete_table(CONTACT_SEARCH)?;
-    for def in [
-        CONTACT_LEADS,
-        NOTES_BY_ENTITY,
-        TALKS_BY_LEAD,
-        TALKS_BY_CONTACT,
-    ] {
+    tx.delete_multimap_table(NOTES_BY_ENTITY)?;
+    for def in [CONTACT_LEADS, TALKS_BY_LEAD, TALKS_BY_CONTACT] {
         tx.delete_multimap_table(def)?;
     }
+    tx.delete_multimap_table(LEGACY_NOTES_BY_ENTITY)?;
     tx.delete_multimap_table(MSG_BY_TALK)?;
     tx.delete_multimap_table(MSG_BY_LEAD)?;
     {
@@ -286,7 +331,7 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
         let mut t = tx.open_multimap_table(NOTES_BY_ENTITY)?;
         for (id, bytes) in batch {
             let rec: NoteRecord = from_json(&bytes, "a stored note")?;
-            t.insert(rec.note.entity_id, id)?;
+            t.insert(crate::entities::note_key(&rec.note, None), id)?;
         }
         Ok(())
     })?;
@@ -340,6 +385,145 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// An in-memory file that counts writes and fsyncs, and can fail them
+    /// like a full disk.
+    #[derive(Debug, Default)]
+    struct Probe {
+        mem: redb::backends::InMemoryBackend,
+        writes: AtomicUsize,
+        syncs: AtomicUsize,
+        full: AtomicBool,
+    }
+
+    #[derive(Debug, Clone, Default)]
+    struct Disk(Arc<Probe>);
+
+    impl Disk {
+        fn full() -> std::io::Error {
+            std::io::Error::from(std::io::ErrorKind::StorageFull)
+        }
+        fn open(&self) -> Database {
+            Database::builder()
+                .create_with_backend(self.clone())
+                .expect("open")
+        }
+        fn reset(&self) {
+            self.0.writes.store(0, Ordering::SeqCst);
+            self.0.syncs.store(0, Ordering::SeqCst);
+        }
+        fn counts(&self) -> (usize, usize) {
+            (
+                self.0.writes.load(Ordering::SeqCst),
+                self.0.syncs.load(Ordering::SeqCst),
+            )
+        }
+    }
+
+    impl redb::StorageBackend for Disk {
+        fn len(&self) -> Result<u64, std::io::Error> {
+            self.0.mem.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+            self.0.mem.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+            if self.0.full.load(Ordering::SeqCst) {
+                return Err(Disk::full());
+            }
+            self.0.writes.fetch_add(1, Ordering::SeqCst);
+            self.0.mem.set_len(len)
+        }
+        fn sync_data(&self) -> Result<(), std::io::Error> {
+            if self.0.full.load(Ordering::SeqCst) {
+                return Err(Disk::full());
+            }
+            self.0.syncs.fetch_add(1, Ordering::SeqCst);
+            self.0.mem.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+            if self.0.full.load(Ordering::SeqCst) {
+                return Err(Disk::full());
+            }
+            self.0.writes.fetch_add(1, Ordering::SeqCst);
+            self.0.mem.write(offset, data)
+        }
+    }
+
+    #[test]
+    fn open_of_an_up_to_date_store_neither_writes_nor_syncs() {
+        let disk = Disk::default();
+        let path = Path::new("probe.redb");
+        {
+            let db = disk.open();
+            disk.reset();
+            prepare(&db, path, crate::SCHEMA_VERSION).expect("create");
+            assert!(disk.counts().1 > 0, "a new store is committed");
+        }
+        for _ in 0..2 {
+            let db = disk.open();
+            disk.reset();
+            prepare(&db, path, crate::SCHEMA_VERSION).expect("reopen");
+            assert_eq!(disk.counts(), (0, 0), "opening an up-to-date store wrote");
+        }
+        // A stale index version is rebuilt: that open writes.
+        {
+            let db = disk.open();
+            let tx = db.begin_write().expect("tx");
+            write_u32(&tx, meta::INDEX, INDEX_VERSION - 1).expect("index");
+            tx.commit().expect("commit");
+            disk.reset();
+            prepare(&db, path, crate::SCHEMA_VERSION).expect("rebuild");
+            assert!(disk.counts().1 > 0);
+        }
+        let db = disk.open();
+        disk.reset();
+        prepare(&db, path, crate::SCHEMA_VERSION).expect("reopen");
+        assert_eq!(disk.counts(), (0, 0));
+    }
+
+    #[test]
+    fn a_full_disk_is_io_not_corrupt() {
+        let disk = Disk::default();
+        let path = Path::new("probe.redb");
+        let db = disk.open();
+        prepare(&db, path, crate::SCHEMA_VERSION).expect("create");
+        // Needs a rebuild, and the disk is full: a failed commit is `Io`
+        // (retry later), never `Corrupt` (which says to move the file aside).
+        let tx = db.begin_write().expect("tx");
+        write_u32(&tx, meta::INDEX, INDEX_VERSION - 1).expect("index");
+        tx.commit().expect("commit");
+        disk.0.full.store(true, Ordering::SeqCst);
+        let err = prepare(&db, path, crate::SCHEMA_VERSION)
+            .map_err(|e| e.at(path))
+            .expect_err("full disk");
+        assert!(matches!(err, StoreError::Io(_)), "{err:?}");
+        assert!(err.to_string().contains("free disk space"), "{err}");
+        // An up-to-date store still opens on a full (or read-only) disk.
+        disk.0.full.store(false, Ordering::SeqCst);
+        drop(db);
+        let db = disk.open();
+        prepare(&db, path, crate::SCHEMA_VERSION).expect("rebuilt");
+        disk.0.full.store(true, Ordering::SeqCst);
+        prepare(&db, path, crate::SCHEMA_VERSION).expect("no write needed");
+        disk.0.full.store(false, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn damage_maps_to_corrupt_with_the_path() {
+        let err = crate::codec::redb_error(redb::Error::Corrupted("bad page".into()))
+            .at(Path::new("/d/s.redb"));
+        assert!(
+            matches!(&err, StoreError::Corrupt { path, .. } if path == "/d/s.redb"),
+            "{err:?}"
+        );
+        let err = crate::codec::redb_error(redb::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::StorageFull,
+        )));
+        assert!(matches!(err, StoreError::Io(_)), "{err:?}");
+    }
 
     fn mark(tx: &WriteTransaction, key: &str) -> StoreResult<()> {
         let mut t = tx.open_table(META)?;

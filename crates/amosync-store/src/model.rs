@@ -17,6 +17,96 @@ pub enum Origin {
     Api,
 }
 
+/// The kind of entity a note hangs on. amoCRM numbers leads, contacts,
+/// companies and customers in separate sequences, so a note's `entity_id`
+/// means nothing without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteEntity {
+    /// `/api/v4/leads/notes`, webhook `element_type` 2.
+    Lead,
+    /// `/api/v4/contacts/notes`, webhook `element_type` 1.
+    Contact,
+    /// `/api/v4/companies/notes`, webhook `element_type` 3.
+    Company,
+    /// `/api/v4/customers/notes`, webhook `element_type` 12.
+    Customer,
+}
+
+impl NoteEntity {
+    /// From a webhook note's `element_type` (1 contact, 2 lead, 3 company,
+    /// 12 customer).
+    pub fn from_element_type(code: u64) -> Option<NoteEntity> {
+        match code {
+            1 => Some(NoteEntity::Contact),
+            2 => Some(NoteEntity::Lead),
+            3 => Some(NoteEntity::Company),
+            12 => Some(NoteEntity::Customer),
+            _ => None,
+        }
+    }
+
+    /// From an entity type name, singular or plural (`lead`, `leads`,
+    /// `contact`, `companies`, …) as in API paths and `entity_type` fields.
+    pub fn from_name(name: &str) -> Option<NoteEntity> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "lead" | "leads" => Some(NoteEntity::Lead),
+            "contact" | "contacts" => Some(NoteEntity::Contact),
+            "company" | "companies" => Some(NoteEntity::Company),
+            "customer" | "customers" => Some(NoteEntity::Customer),
+            _ => None,
+        }
+    }
+
+    /// What the note itself says: its `entity_type` field, else the entity
+    /// path in its `_links.self.href` (`…/api/v4/leads/notes/7`). `None`
+    /// when it says neither (webhook notes: pass the `element_type` to
+    /// [`crate::WriteTx::upsert_note_for`]).
+    pub fn of(note: &amo::models::Note) -> Option<NoteEntity> {
+        if let Some(t) = note.extra.get("entity_type").and_then(|v| v.as_str()) {
+            return NoteEntity::from_name(t);
+        }
+        let href = note
+            .links
+            .as_ref()?
+            .pointer("/self/href")
+            .and_then(|v| v.as_str())?;
+        let path = href.split(['?', '#']).next().unwrap_or(href);
+        let mut parts = path
+            .split('/')
+            .rev()
+            .skip_while(|p| !p.eq_ignore_ascii_case("notes"));
+        parts.next()?;
+        // `…/{entity}/notes/{id}` or `…/{entity}/{entity_id}/notes/{id}`.
+        let a = parts.next()?;
+        if let Some(e) = NoteEntity::from_name(a) {
+            return Some(e);
+        }
+        NoteEntity::from_name(parts.next()?)
+    }
+
+    /// The plural API name (`leads`, `contacts`, `companies`, `customers`),
+    /// stored in the note's `entity_type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoteEntity::Lead => "leads",
+            NoteEntity::Contact => "contacts",
+            NoteEntity::Company => "companies",
+            NoteEntity::Customer => "customers",
+        }
+    }
+
+    /// Index key code; 0 is "unknown".
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            NoteEntity::Lead => 1,
+            NoteEntity::Contact => 2,
+            NoteEntity::Company => 3,
+            NoteEntity::Customer => 4,
+        }
+    }
+}
+
 /// What kind of record waits in the durable "to confirm" list
 /// ([`crate::WriteTx::queue_confirm`], [`crate::Store::to_confirm`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]

@@ -40,7 +40,7 @@ pub(crate) trait Entity: Clone + PartialEq + Serialize {
 }
 
 /// A stored record: an entity plus `_sync`.
-pub(crate) trait Record: Serialize + DeserializeOwned {
+pub(crate) trait Record: Serialize + DeserializeOwned + PartialEq {
     type E: Entity;
     const WHAT: &'static str;
     fn entity(&self) -> &Self::E;
@@ -85,31 +85,24 @@ impl Entity for Lead {
     }
 }
 
-impl Entity for Contact {
-    entity_common!();
-    fn deleted_flag(&self) -> bool {
-        self.is_deleted == Some(true)
-    }
-    fn set_deleted_flag(&mut self, deleted: bool) {
-        self.is_deleted = if deleted { Some(true) } else { None };
-    }
-    fn placeholder(id: u64) -> StoreResult<Self> {
-        placeholder_from_json(serde_json::json!({"id": id, "is_deleted": true}))
-    }
+/// Contacts and companies: `is_deleted` is optional (absent = live).
+macro_rules! entity_optional_deleted {
+    ($($t:ty),*) => {$(
+        impl Entity for $t {
+            entity_common!();
+            fn deleted_flag(&self) -> bool {
+                self.is_deleted == Some(true)
+            }
+            fn set_deleted_flag(&mut self, deleted: bool) {
+                self.is_deleted = if deleted { Some(true) } else { None };
+            }
+            fn placeholder(id: u64) -> StoreResult<Self> {
+                placeholder_from_json(serde_json::json!({"id": id, "is_deleted": true}))
+            }
+        }
+    )*};
 }
-
-impl Entity for Company {
-    entity_common!();
-    fn deleted_flag(&self) -> bool {
-        self.is_deleted == Some(true)
-    }
-    fn set_deleted_flag(&mut self, deleted: bool) {
-        self.is_deleted = if deleted { Some(true) } else { None };
-    }
-    fn placeholder(id: u64) -> StoreResult<Self> {
-        placeholder_from_json(serde_json::json!({"id": id, "is_deleted": true}))
-    }
-}
+entity_optional_deleted!(Contact, Company);
 
 impl Entity for Note {
     fn id(&self) -> u64 {

@@ -47,13 +47,9 @@ impl Store {
     /// schema. [`crate::StoreError::Locked`] when another process holds it.
     pub fn open(path: &Path) -> StoreResult<Store> {
         let db = crate::migrate::open_db(path)?;
-        crate::migrate::prepare(&db, path, SCHEMA_VERSION).map_err(|e| match e {
-            StoreError::Io(reason) => StoreError::Corrupt {
-                path: path.display().to_string(),
-                reason,
-            },
-            other => other,
-        })?;
+        // A failed commit (disk full, EIO, read-only media) stays `Io`: the
+        // file and its event log are fine. Only damage is `Corrupt`.
+        crate::migrate::prepare(&db, path, SCHEMA_VERSION).map_err(|e| e.at(path))?;
         Ok(Store {
             db: Arc::new(db),
             path: path.to_path_buf(),
@@ -82,16 +78,19 @@ impl Store {
     /// facts, search text, links) from the primary records. Open does this by
     /// itself when the index version changes; exposed for repair and tests.
     pub fn rebuild_derived(&self) -> StoreResult<()> {
-        let tx = self.db.begin_write()?;
-        crate::migrate::rebuild_derived(&tx)?;
-        tx.commit()?;
-        Ok(())
+        let run = || -> StoreResult<()> {
+            let tx = self.db.begin_write()?;
+            crate::migrate::rebuild_derived(&tx)?;
+            tx.commit()?;
+            Ok(())
+        };
+        run().map_err(|e| e.at(&self.path))
     }
 
     /// Appends raw webhook bodies to the event log in **one durable commit**
     /// and returns their sequence numbers. When this returns, they survive a crash.
     pub fn append_events(&self, events: &[RawEvent]) -> StoreResult<Vec<u64>> {
-        crate::events::append(&self.db, events)
+        crate::events::append(&self.db, events).map_err(|e| e.at(&self.path))
     }
 
     /// Log entries not applied yet, oldest first, at most `limit`.
@@ -107,7 +106,56 @@ impl Store {
     /// Runs `f` in one write transaction and commits it durably. If `f`
     /// returns an error nothing is written.
     pub fn write<T>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let tx = self.db.begin_write()?;
+        self.write_with(redb::Durability::Immediate, f)
+    }
+
+    /// Like [`Store::write`] (one transaction, all or nothing, the same
+    /// [`WriteTx`]), but committed **without fsync** (redb's
+    /// `Durability::None`). Meant for the applier: records plus
+    /// [`WriteTx::mark_event`] for events already made durable by
+    /// [`Store::append_events`].
+    ///
+    /// Crash contract:
+    ///
+    /// * When this returns, the changes are visible to every later read and
+    ///   write through this process's [`Store`] (and its clones).
+    /// * They become durable with the next durable commit of the file — any
+    ///   [`Store::write`], [`Store::append_events`], [`Store::rebuild_derived`]
+    ///   — which persists every relaxed commit before it, in order. (redb
+    ///   also tries a durable commit when the last clone is dropped; do not
+    ///   rely on it, it is skipped on panic or after an I/O error.)
+    /// * If the process or the machine crashes before that (a process abort
+    ///   is enough), the relaxed commits since the last durable one are lost:
+    ///   the file reopens at the last durable commit, never at a torn or
+    ///   partial transaction. An event marked applied in a lost commit is therefore still
+    ///   pending in the (durable) log and is replayed; this is safe because
+    ///   upserts are newest-wins and deletes/restores are idempotent.
+    /// * Never use it for data that exists only in this transaction (for
+    ///   example the event log itself, or the account binding): nothing
+    ///   replays that after a crash.
+    pub fn write_relaxed<T>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.write_with(redb::Durability::None, f)
+    }
+
+    fn write_with<T>(
+        &self,
+        durability: redb::Durability,
+        f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.write_inner(durability, f)
+            .map_err(|e| e.at(&self.path))
+    }
+
+    fn write_inner<T>(
+        &self,
+        durability: redb::Durability,
+        f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(durability).map_err(crate::codec::io)?;
         let out = {
             let mut w = WriteTx::new(&tx, now_ms())?;
             let out = f(&mut w)?;
@@ -223,6 +271,38 @@ impl Store {
     /// Chat activity: talks by last message, unread, in work, per channel.
     pub fn chat_activity(&self, limit: usize) -> StoreResult<ChatActivity> {
         crate::chats::chat_activity(&self.read()?, limit)
+    }
+
+    /// Bytes per table: `(name, stored, metadata, fragmented)` (redb's
+    /// table stats), largest first. For size measurements.
+    #[doc(hidden)]
+    pub fn table_sizes(&self) -> StoreResult<Vec<(String, u64, u64, u64)>> {
+        let tx = self.read()?;
+        let mut out = Vec::new();
+        let (tables, multimaps) = table_names();
+        for name in tables {
+            let t = tx.open_untyped_table(redb::TableDefinition::<(), ()>::new(&name))?;
+            let st = t.stats()?;
+            out.push((
+                name,
+                st.stored_bytes(),
+                st.metadata_bytes(),
+                st.fragmented_bytes(),
+            ));
+        }
+        for name in multimaps {
+            let t = tx
+                .open_untyped_multimap_table(redb::MultimapTableDefinition::<(), ()>::new(&name))?;
+            let st = t.stats()?;
+            out.push((
+                name,
+                st.stored_bytes(),
+                st.metadata_bytes(),
+                st.fragmented_bytes(),
+            ));
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.1 + r.2 + r.3));
+        Ok(out)
     }
 
     /// Counts, cursors and the account (`amosync status`).

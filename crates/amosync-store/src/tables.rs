@@ -55,8 +55,12 @@ pub(crate) const CONTACT_SEARCH: TableDefinition<u64, &[u8]> =
 /// Contact id → lead ids (from the leads' `_embedded.contacts`).
 pub(crate) const CONTACT_LEADS: MultimapTableDefinition<u64, u64> =
     MultimapTableDefinition::new("contact_leads");
-/// Entity id → note ids.
-pub(crate) const NOTES_BY_ENTITY: MultimapTableDefinition<u64, u64> =
+/// (`NoteEntity` code, 0 = unknown; entity id) → note ids. Lead, contact
+/// and company ids are separate sequences, so the type is part of the key.
+pub(crate) const NOTES_BY_ENTITY: MultimapTableDefinition<(u8, u64), u64> =
+    MultimapTableDefinition::new("notes_by_owner");
+/// Index versions ≤ 3: entity id alone → note ids (dropped by the rebuild).
+pub(crate) const LEGACY_NOTES_BY_ENTITY: MultimapTableDefinition<u64, u64> =
     MultimapTableDefinition::new("notes_by_entity");
 /// Lead id → talk ids.
 pub(crate) const TALKS_BY_LEAD: MultimapTableDefinition<u64, u64> =
@@ -70,6 +74,44 @@ pub(crate) const MSG_BY_TALK: MultimapTableDefinition<u64, &str> =
 /// Lead id → message ids.
 pub(crate) const MSG_BY_LEAD: MultimapTableDefinition<u64, &str> =
     MultimapTableDefinition::new("messages_by_lead");
+
+/// Names of every table [`crate::write::Tables::open`] creates, then of
+/// every multimap table (an open without one of them must write).
+pub(crate) fn table_names() -> (Vec<String>, Vec<String>) {
+    use redb::{MultimapTableHandle, TableHandle};
+    let tables = [
+        META.name(),
+        USERS.name(),
+        PIPELINES.name(),
+        STATUSES.name(),
+        LEADS.name(),
+        CONTACTS.name(),
+        COMPANIES.name(),
+        NOTES.name(),
+        TALKS.name(),
+        MESSAGES.name(),
+        HISTORY.name(),
+        EVENTS.name(),
+        EVENTS_PENDING.name(),
+        TO_CONFIRM.name(),
+        LEAD_FACTS.name(),
+        FUNNEL_AGG.name(),
+        LEAD_SEARCH.name(),
+        CONTACT_SEARCH.name(),
+    ];
+    let multimaps = [
+        CONTACT_LEADS.name(),
+        NOTES_BY_ENTITY.name(),
+        TALKS_BY_LEAD.name(),
+        TALKS_BY_CONTACT.name(),
+        MSG_BY_TALK.name(),
+        MSG_BY_LEAD.name(),
+    ];
+    (
+        tables.iter().map(|s| s.to_string()).collect(),
+        multimaps.iter().map(|s| s.to_string()).collect(),
+    )
+}
 
 /// Meta keys.
 pub(crate) mod meta {

@@ -48,7 +48,7 @@ pub(crate) struct Tables<'a> {
     pub lead_search: Table<'a, u64, &'static str>,
     pub contact_search: Table<'a, u64, &'static [u8]>,
     pub contact_leads: MultimapTable<'a, u64, u64>,
-    pub notes_by_entity: MultimapTable<'a, u64, u64>,
+    pub notes_by_entity: MultimapTable<'a, (u8, u64), u64>,
     pub talks_by_lead: MultimapTable<'a, u64, u64>,
     pub talks_by_contact: MultimapTable<'a, u64, u64>,
     pub msg_by_talk: MultimapTable<'a, u64, &'static str>,

@@ -300,3 +300,108 @@ proptest! {
         }
     }
 }
+
+/// A filter that lets every lead through: forces the facts scan.
+fn scan(pipeline_id: u64) -> FunnelQuery {
+    FunnelQuery {
+        pipeline_id,
+        created: Some(TimeRange::default()),
+        ..Default::default()
+    }
+}
+
+fn unfiltered(pipeline_id: u64) -> FunnelQuery {
+    FunnelQuery {
+        pipeline_id,
+        ..Default::default()
+    }
+}
+
+/// The maintained aggregates and the filtered scan share one rule, also for
+/// lost leads whose last open status was in another pipeline.
+#[test]
+fn filtered_without_filters_equals_unfiltered_with_lost_leads_across_pipelines() {
+    const Q: u64 = 3;
+    let (_d, s) = store();
+    const R: u64 = 4;
+    s.write(|w| {
+        w.put_pipelines(&[
+            small(P, &[10, 20, 30]),
+            small(Q, &[40, 50]),
+            // Shares a status id with P, so "last open status" alone would
+            // count lead 8 below at P's status 20.
+            small(R, &[20, 60]),
+        ])
+    })
+    .unwrap();
+    put(&s, &lead_in(1, P, 100, 20, 100));
+    put(&s, &lead_in(1, P, 200, 143, 100)); // lost in P from 20
+    put(&s, &lead_in(2, Q, 100, 40, 200));
+    put(&s, &lead_in(2, P, 200, 143, 200)); // lost in P, last open in Q
+    put(&s, &lead_in(3, P, 100, 10, 300));
+    put(&s, &lead_in(3, Q, 200, 143, 300)); // lost in Q, last open in P
+    put(&s, &lead_in(4, Q, 100, 50, 400));
+    put(&s, &lead_in(4, Q, 200, 143, 400)); // lost in Q from 50
+    put(&s, &lead_in(5, P, 100, 30, 500));
+    put(&s, &lead_in(6, Q, 100, 142, 600));
+    put(&s, &lead_in(7, P, 100, 143, 700)); // lost, never seen open
+    put(&s, &lead_in(8, R, 100, 20, 800));
+    put(&s, &lead_in(8, P, 200, 143, 800)); // lost in P, last open in R
+    for p in [P, Q, R] {
+        let a = s.funnel(&unfiltered(p)).unwrap().unwrap();
+        let b = s.funnel(&scan(p)).unwrap().unwrap();
+        assert_eq!(a, b, "pipeline {p}");
+    }
+    let f = s.funnel(&unfiltered(P)).unwrap().unwrap();
+    let reached: Vec<u64> = f.statuses.iter().map(|s| s.reached).collect();
+    // 10: 1 (lost from 20) + 2, 7, 8 (unknown) + 5; 20: 1 + 5; 30: 5.
+    assert_eq!(reached, [5, 2, 1, 0, 4]);
+}
+
+/// Prices at the ends of i64 neither panic (debug builds check overflow)
+/// nor break the aggregates: sums are exact inside, saturated on output.
+#[test]
+fn extreme_prices_saturate_and_stay_invertible() {
+    let (_d, s) = store();
+    s.write(|w| w.put_pipelines(&[small(P, &[10, 20, 30])]))
+        .unwrap();
+    put(&s, &lead_in(1, P, 100, 10, i64::MAX));
+    put(&s, &lead_in(2, P, 100, 10, i64::MAX));
+    put(&s, &lead_in(3, P, 100, 20, i64::MIN));
+    put(&s, &lead_in(4, P, 100, 20, i64::MIN));
+    put(&s, &lead_in(5, P, 100, 142, i64::MAX));
+    let row = |f: &amosync_store::Funnel, id: u64| {
+        f.statuses
+            .iter()
+            .find(|s| s.status_id == id)
+            .unwrap()
+            .price_sum
+    };
+    for q in [unfiltered(P), scan(P)] {
+        let f = s.funnel(&q).unwrap().unwrap();
+        assert_eq!(row(&f, 10), i64::MAX, "saturated");
+        assert_eq!(row(&f, 20), i64::MIN, "saturated");
+        // MAX + MAX + MIN + MIN + MAX = MAX - 2 exactly (no overflow inside).
+        assert_eq!(f.total_price, i64::MAX - 2);
+        assert_eq!(f.won_price, i64::MAX);
+    }
+    // Removing and changing leads undoes their share exactly.
+    s.write(|w| w.delete_lead(2, 200)).unwrap();
+    put(&s, &lead_in(4, P, 200, 20, -5));
+    put(&s, &lead_in(5, P, 200, 142, i64::MIN));
+    for q in [unfiltered(P), scan(P)] {
+        let f = s.funnel(&q).unwrap().unwrap();
+        assert_eq!(row(&f, 10), i64::MAX);
+        assert_eq!(row(&f, 20), i64::MIN);
+        assert_eq!(f.won_price, i64::MIN);
+        // MAX + MIN - 5 + MIN = MIN - 6: saturated.
+        assert_eq!(f.total_price, i64::MIN);
+    }
+    let top = s
+        .leads(&amosync_store::LeadsQuery {
+            order: amosync_store::LeadsOrder::PriceDesc,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(top.items.first().map(|l| l.lead.id), Some(1));
+}

@@ -247,10 +247,11 @@ fn rebuilding_derived_indexes_changes_no_answer() {
             t.insert("index_version", 0u32.to_le_bytes().as_slice())
                 .unwrap();
             // Wreck a derived table: the rebuild must not depend on it.
-            let agg: redb::TableDefinition<(u64, u64), &[u8; 24]> =
+            // (index version 4: 32-byte rows, i128 price sums).
+            let agg: redb::TableDefinition<(u64, u64), &[u8; 32]> =
                 redb::TableDefinition::new("funnel_agg");
             let mut a = tx.open_table(agg).unwrap();
-            a.insert((PRIMARY, 142), &[9u8; 24]).unwrap();
+            a.insert((PRIMARY, 142), &[9u8; 32]).unwrap();
         }
         tx.commit().unwrap();
     }

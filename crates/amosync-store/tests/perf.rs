@@ -102,7 +102,32 @@ fn measure() {
     let size = std::fs::metadata(dir.path().join("perf.redb"))
         .unwrap()
         .len();
-    println!("file: {} MB", size / 1_000_000);
+    println!("file: {} MB = {} bytes/lead", size / 1_000_000, size / n);
+    for (name, stored, meta, frag) in s.table_sizes().unwrap() {
+        if stored + meta + frag > 0 {
+            println!(
+                "  {name:<18} stored {:>6.1} B/lead, btree {:>5.1}, fragmented {:>6.1}",
+                stored as f64 / n as f64,
+                meta as f64 / n as f64,
+                frag as f64 / n as f64
+            );
+        }
+    }
+    if std::env::var("PERF_SIZE_ONLY").is_ok() {
+        // What redb's compaction would give back (free pages inside the file).
+        let path = s.path().to_path_buf();
+        drop(s);
+        let mut db = redb::Database::create(&path).unwrap();
+        db.compact().unwrap();
+        drop(db);
+        let size = std::fs::metadata(&path).unwrap().len();
+        println!(
+            "file after compact: {} MB = {} bytes/lead",
+            size / 1_000_000,
+            size / n
+        );
+        return;
+    }
 
     let q = FunnelQuery {
         pipeline_id: PRIMARY,

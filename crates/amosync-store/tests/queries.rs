@@ -318,3 +318,123 @@ fn talk_activity_does_not_depend_on_message_order() {
     assert_eq!(run(&[3, 2, 1, 0]), expected);
     assert_eq!(run(&[2, 0, 3, 1]), expected);
 }
+
+fn note_on(id: u64, entity: u64, text: &str) -> amo::models::Note {
+    serde_json::from_value(
+        json!({"id": id, "entity_id": entity, "created_at": id as i64,
+        "updated_at": id as i64, "note_type": "common", "params": {"text": text}}),
+    )
+    .unwrap()
+}
+
+fn note_ids(notes: &[amosync_store::NoteRecord]) -> Vec<u64> {
+    notes.iter().map(|n| n.note.id).collect()
+}
+
+/// Lead 5 and contact 5 are different entities (separate id sequences).
+#[test]
+fn notes_of_a_lead_and_a_contact_with_the_same_id_stay_apart() {
+    use amosync_store::NoteEntity;
+    let (_d, s) = store();
+    s.write(|w| {
+        w.put_pipelines(&[primary()])?;
+        w.upsert_lead(&lead(5, 100, 69641338, 10), Origin::Api)?;
+        w.upsert_contact(
+            &contact(5, "Пять", "+7 900 000-00-05", "five@example.ru", 100),
+            Origin::Api,
+        )?;
+        // Typed by the caller (webhooks: element_type 2 = lead, 1 = contact).
+        w.upsert_note_for(
+            &note_on(71, 5, "о сделке"),
+            NoteEntity::from_element_type(2).unwrap(),
+            Origin::Webhook,
+        )?;
+        w.upsert_note_for(
+            &note_on(72, 5, "о контакте"),
+            NoteEntity::Contact,
+            Origin::Webhook,
+        )?;
+        // Typed by the note itself: its API link, or its entity_type.
+        let mut api = note_on(73, 5, "из API");
+        api.links = Some(json!({"self": {"href": "https://x.amocrm.ru/api/v4/contacts/notes/73"}}));
+        w.upsert_note(&api, Origin::Api)?;
+        let mut api = note_on(74, 5, "из API по сделке");
+        api.links = Some(json!({"self": {"href": "https://x.amocrm.ru/api/v4/leads/5/notes/74"}}));
+        w.upsert_note(&api, Origin::Api)?;
+        let mut company = note_on(75, 5, "о компании");
+        company
+            .extra
+            .insert("entity_type".into(), "companies".into());
+        w.upsert_note(&company, Origin::Api)?;
+        Ok(())
+    })
+    .unwrap();
+    let check = |s: &Store| {
+        assert_eq!(note_ids(&s.lead(5).unwrap().unwrap().notes), [71, 74]);
+        assert_eq!(note_ids(&s.contact(5).unwrap().unwrap().notes), [72, 73]);
+    };
+    check(&s);
+    // The type survives a rebuild of the indexes (it is stored with the note).
+    s.rebuild_derived().unwrap();
+    check(&s);
+    // A later webhook version keeps its place; moving the note re-indexes it.
+    s.write(|w| {
+        let mut n = note_on(71, 5, "о сделке, правка");
+        n.updated_at = 500;
+        w.upsert_note_for(&n, NoteEntity::Lead, Origin::Webhook)?;
+        let mut n = note_on(72, 5, "теперь о сделке");
+        n.updated_at = 500;
+        w.upsert_note_for(&n, NoteEntity::Lead, Origin::Webhook)?;
+        Ok(())
+    })
+    .unwrap();
+    let lead = s.lead(5).unwrap().unwrap();
+    assert_eq!(note_ids(&lead.notes), [71, 72, 74]);
+    assert_eq!(lead.notes[0].note.text(), Some("о сделке, правка"));
+    assert_eq!(
+        lead.notes[0].note.extra.get("entity_type").unwrap(),
+        "leads"
+    );
+    assert_eq!(note_ids(&s.contact(5).unwrap().unwrap().notes), [73]);
+}
+
+#[test]
+fn note_entity_is_read_from_names_codes_and_links() {
+    use amosync_store::NoteEntity;
+    assert_eq!(NoteEntity::from_element_type(1), Some(NoteEntity::Contact));
+    assert_eq!(
+        NoteEntity::from_element_type(12),
+        Some(NoteEntity::Customer)
+    );
+    assert_eq!(NoteEntity::from_element_type(9), None);
+    assert_eq!(NoteEntity::from_name("Leads"), Some(NoteEntity::Lead));
+    assert_eq!(NoteEntity::from_name("company"), Some(NoteEntity::Company));
+    let mut n = note_on(1, 1, "x");
+    assert_eq!(NoteEntity::of(&n), None);
+    n.links = Some(json!({"self": {"href": "/api/v4/companies/notes/1?page=2"}}));
+    assert_eq!(NoteEntity::of(&n), Some(NoteEntity::Company));
+    n.extra.insert("entity_type".into(), "lead".into());
+    assert_eq!(NoteEntity::of(&n), Some(NoteEntity::Lead));
+}
+
+/// A contact deleted before it was ever seen is an id-only placeholder: no
+/// detail, like `lead(id)`; a real contact deleted later still has one.
+#[test]
+fn contact_detail_hides_placeholders() {
+    let (_d, s) = store();
+    s.write(|w| {
+        w.delete_contact(77, 500)?;
+        w.delete_lead(78, 500)?;
+        w.upsert_contact(
+            &contact(79, "Был", "+7 900 000-00-79", "was@example.ru", 100),
+            Origin::Api,
+        )?;
+        w.delete_contact(79, 500)?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(s.contact(77).unwrap().is_none());
+    assert!(s.lead(78).unwrap().is_none());
+    let c = s.contact(79).unwrap().expect("a real tombstoned contact");
+    assert!(c.contact.sync.deleted_at.is_some());
+}

@@ -121,8 +121,12 @@ pub async fn run(dir: &Path, leads: usize, timeout: Duration) -> Result<CatchupR
         .get("GET /api/v4/leads")
         .copied()
         .unwrap_or(0);
+    // The time to mirror the N leads (what the bound describes): from the
+    // pass's start until its last lead page was stored.
+    let leads_done_s = report.leads_done_ms as f64 / 1000.0;
+    let by_kind = requests_by_kind(&stats.by_endpoint);
     log(&format!(
-        "catch-up: {elapsed:.1} s, {} requests ({} lead list pages), {} 429s; bound {bound_s:.1} s from {lead_pages} lead pages; store has {} leads",
+        "catch-up: leads stored after {leads_done_s:.1} s (bound {bound_s:.1} s from {lead_pages} lead pages); whole pass {elapsed:.1} s, {} requests ({} lead list pages) {by_kind}, {} 429s; store has {} leads",
         stats.requests, lead_list_requests, stats.rate_limited, status.leads
     ));
     out.insert("catchup_leads".into(), json!(live));
@@ -133,11 +137,18 @@ pub async fn run(dir: &Path, leads: usize, timeout: Duration) -> Result<CatchupR
     out.insert("catchup_lead_pages".into(), json!(lead_pages));
     out.insert("catchup_rate_per_s".into(), json!(rate));
     out.insert("catchup_seconds".into(), json!(round(elapsed, 2)));
+    out.insert("catchup_total_s".into(), json!(round(elapsed, 2)));
+    out.insert("catchup_leads_done_s".into(), json!(round(leads_done_s, 2)));
     out.insert("catchup_bound_s".into(), json!(round(bound_s, 2)));
     out.insert(
         "catchup_fraction_of_bound".into(),
+        json!(round(bound_s / leads_done_s.max(1e-9), 3)),
+    );
+    out.insert(
+        "catchup_whole_pass_fraction_of_bound".into(),
         json!(round(bound_s / elapsed, 3)),
     );
+    out.insert("catchup_requests_by_kind".into(), by_kind);
     out.insert("catchup_requests".into(), json!(stats.requests));
     out.insert(
         "catchup_request_bound_s".into(),
@@ -159,7 +170,9 @@ pub async fn run(dir: &Path, leads: usize, timeout: Duration) -> Result<CatchupR
         "catchup_report".into(),
         serde_json::to_value(&report).unwrap_or(Value::Null),
     );
-    let failure = if status.leads != live {
+    let failure = if report.leads_done_ms == 0 {
+        Some("catch-up: the report has no leads_done_ms".to_string())
+    } else if status.leads != live {
         Some(format!(
             "catch-up: the store holds {} live leads, the emulator {live}",
             status.leads
@@ -168,4 +181,24 @@ pub async fn run(dir: &Path, leads: usize, timeout: Duration) -> Result<CatchupR
         None
     };
     Ok(CatchupResult { json: out, failure })
+}
+
+/// Requests grouped by what they read (from the emulator's per-endpoint
+/// counters): lead, contact, company and event list pages, talk reads (one
+/// request each), everything else.
+fn requests_by_kind(by_endpoint: &std::collections::BTreeMap<String, u64>) -> Value {
+    let mut kinds: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for (endpoint, n) in by_endpoint {
+        let path = endpoint.split_whitespace().nth(1).unwrap_or(endpoint);
+        let kind = match path {
+            "/api/v4/leads" => "lead_pages",
+            "/api/v4/contacts" => "contact_pages",
+            "/api/v4/companies" => "company_pages",
+            "/api/v4/events" => "event_pages",
+            p if p.starts_with("/api/v4/talks") => "talk_reads",
+            _ => "other",
+        };
+        *kinds.entry(kind).or_default() += n;
+    }
+    json!(kinds)
 }

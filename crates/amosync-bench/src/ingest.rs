@@ -13,6 +13,7 @@ use amo_emulator::webhooks::AccountRef;
 use amo_emulator::webhooks::encode::encode_batch;
 use amo_emulator::world::World;
 use amosync_store::{RawEvent, Store};
+use amosync_sync::engine::{APPLY_BATCH, APPLY_GATHER, APPLY_GATHER_MIN};
 use amosync_sync::ingest::{EventSink, IngestConfig, IngestStats};
 use amosync_sync::receiver::{BoundAccount, ReceiverState};
 use amosync_sync::{Engine, EngineConfig, SystemClock, WebhookSecret};
@@ -323,9 +324,10 @@ pub async fn breakdown(
         stage_json(&l, Some(&stats)),
     );
 
-    // 2b. the same plus an applier loop shaped like the engine's (woken after
-    // every log commit, `apply_pending` in batches of 256 on spawn_blocking):
-    // both write through redb's single write transaction.
+    // 2b. the same plus an applier loop shaped like the engine's (woken by a
+    // log commit, gathering for up to APPLY_GATHER or APPLY_GATHER_MIN
+    // entries, `apply_pending` in batches of APPLY_BATCH on spawn_blocking,
+    // relaxed commits): both write through redb's single write transaction.
     {
         let store2 =
             Store::open(&dir.join("ingest-log-applier.redb")).map_err(|e| e.to_string())?;
@@ -338,6 +340,7 @@ pub async fn breakdown(
         let committed = Arc::new(tokio::sync::Notify::new());
         let (url, stats, stop) =
             receiver_only(Arc::new(store2.clone()), account, committed.clone()).await?;
+        let logged = stats.clone();
         let applier_commits = Arc::new(AtomicU64::new(0));
         let applied = Arc::new(AtomicU64::new(0));
         let apply_us = Arc::new(AtomicU64::new(0));
@@ -351,6 +354,12 @@ pub async fn breakdown(
             };
             tokio::spawn(async move {
                 let limits = amosync_sync::receiver::receiver_limits();
+                let pending = || {
+                    logged
+                        .committed
+                        .load(Ordering::SeqCst)
+                        .saturating_sub(applied.load(Ordering::SeqCst))
+                };
                 for _ in 0..1_000_000 {
                     loop {
                         let (store, bound, limits) =
@@ -362,7 +371,7 @@ pub async fn breakdown(
                                 &bound,
                                 &limits,
                                 crate::now_ms(),
-                                256,
+                                APPLY_BATCH,
                             )
                         })
                         .await;
@@ -375,7 +384,7 @@ pub async fn breakdown(
                             applier_commits.fetch_add(1, Ordering::Relaxed);
                             applied.fetch_add(n as u64, Ordering::Relaxed);
                         }
-                        if n < 256 {
+                        if n < APPLY_BATCH {
                             break;
                         }
                     }
@@ -383,6 +392,14 @@ pub async fn breakdown(
                         () = committed.notified() => {}
                         () = tokio::time::sleep(Duration::from_secs(1)) => {}
                         _ = stopped.changed() => break,
+                    }
+                    let deadline = tokio::time::Instant::now() + APPLY_GATHER;
+                    while pending() < APPLY_GATHER_MIN {
+                        tokio::select! {
+                            () = committed.notified() => {}
+                            () = tokio::time::sleep_until(deadline) => break,
+                            _ = stopped.changed() => break,
+                        }
                     }
                 }
             })
@@ -458,14 +475,49 @@ pub async fn breakdown(
     };
     log(&format!("ingest breakdown: applier alone: {applier}"));
     out.insert("applier_alone".into(), applier);
+
+    // 5. what parsing costs the receiver per body (one thread).
+    let parse = tokio::task::spawn_blocking(move || parse_cost(&bodies))
+        .await
+        .map_err(|e| e.to_string())?;
+    log(&format!("ingest breakdown: parse cost per body: {parse}"));
+    out.insert("parse_per_body".into(), parse);
     Ok(Value::Object(out))
 }
 
-/// Times `applier::apply_pending` in the engine's batches of 256 over the
-/// store's pending log entries (bounded: 10 s), and, for the same entries,
-/// reading them (`pending_events`) and decoding them alone.
+/// Microseconds per body, one thread, over the load's bodies (≥ 1 s each):
+/// `read_account` (the receiver's check) and `decode_with_limits` (the
+/// applier's full decode, which the receiver did before).
+fn parse_cost(bodies: &[Bytes]) -> Value {
+    let limits = amosync_sync::receiver::receiver_limits();
+    let time = |f: &dyn Fn(&[u8]) -> bool| {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs(1) {
+            for b in bodies {
+                std::hint::black_box(f(b));
+                n += 1;
+            }
+        }
+        start.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64
+    };
+    let read_account = time(&|b| amo::webhook::read_account(b, &limits).is_ok());
+    let decode = time(&|b| amo::webhook::decode_with_limits(b, &limits).is_ok());
+    let mean_bytes =
+        bodies.iter().map(|b| b.len()).sum::<usize>() as f64 / bodies.len().max(1) as f64;
+    json!({
+        "bodies": bodies.len(),
+        "mean_body_bytes": mean_bytes.round(),
+        "read_account_us": round(read_account, 2),
+        "decode_with_limits_us": round(decode, 2),
+    })
+}
+
+/// Times `applier::apply_pending` in the engine's batches of [`APPLY_BATCH`]
+/// over the store's pending log entries (bounded: 10 s), and, for the same
+/// entries, reading them (`pending_events`) and decoding them alone.
 fn applier_alone(store: &Store, account: &BoundAccount) -> Result<Value, String> {
-    const BATCH: usize = 256;
+    const BATCH: usize = APPLY_BATCH;
     let limits = amosync_sync::receiver::receiver_limits();
     let start = Instant::now();
     let (mut read_s, mut decode_s, mut apply_s) = (0f64, 0f64, 0f64);
@@ -496,7 +548,8 @@ fn applier_alone(store: &Store, account: &BoundAccount) -> Result<Value, String>
     let b = f64::from(batches.max(1));
     Ok(json!({
         "entries": entries,
-        "batches_of_256": batches,
+        "batch": BATCH,
+        "batches": batches,
         "apply_pending_eps": (entries as f64 / apply_s.max(1e-9)).round(),
         "apply_pending_ms_per_batch": round(apply_s * 1000.0 / b, 2),
         "of_which_read_pending_ms_per_batch": round(read_s * 1000.0 / b, 2),
@@ -577,6 +630,13 @@ pub async fn run(
         .map_err(|e| format!("Engine::start: {e}"))?;
     let url = engine.webhook_url();
     let warm_load = load(&url, bodies.clone(), &warm).await?;
+    let log_stats = engine.ingest_stats();
+    let log_before = (
+        log_stats.commits.load(Ordering::Relaxed),
+        log_stats.committed.load(Ordering::Relaxed),
+        log_stats.commit_us.load(Ordering::Relaxed),
+    );
+    let applier_before = engine.applier_stats();
     log(&format!(
         "ingest: engine receiver, {} clients for {:.1} s…",
         spec.clients,
@@ -584,6 +644,30 @@ pub async fn run(
     ));
     let real = load(&url, bodies.clone(), spec).await?;
     let at_end = engine.status();
+    {
+        // The engine's own log writer and applier during the measured load.
+        let commits = log_stats.commits.load(Ordering::Relaxed) - log_before.0;
+        let bodies_n = log_stats.committed.load(Ordering::Relaxed) - log_before.1;
+        let us = log_stats.commit_us.load(Ordering::Relaxed) - log_before.2;
+        let a = engine.applier_stats();
+        let (runs, entries, busy) = (
+            a.runs - applier_before.runs,
+            a.entries - applier_before.entries,
+            a.busy_us - applier_before.busy_us,
+        );
+        let v = json!({
+            "log_commits": commits,
+            "log_mean_bodies_per_commit": round(bodies_n as f64 / commits.max(1) as f64, 1),
+            "log_mean_commit_ms": round(us as f64 / commits.max(1) as f64 / 1000.0, 3),
+            "applier_runs": runs,
+            "applier_entries": entries,
+            "applier_mean_entries_per_run": round(entries as f64 / runs.max(1) as f64, 1),
+            "applier_mean_ms_per_run": round(busy as f64 / runs.max(1) as f64 / 1000.0, 3),
+            "applier_busy_fraction": round(busy as f64 / 1e6 / real.elapsed.as_secs_f64(), 3),
+        });
+        log(&format!("ingest: engine internals during the load: {v}"));
+        out.insert("ingest_engine_internals".into(), v);
+    }
     log(&format!(
         "ingest: at the end of the load {} log entries wait for the applier, {} ids for the fetcher",
         at_end.events_pending, at_end.fetch_pending

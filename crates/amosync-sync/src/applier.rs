@@ -4,9 +4,19 @@
 //! merge a webhook's fields over the stored record) is separate from the
 //! *thin execution* ([`apply_pending`]): read a batch of pending log entries,
 //! plan each, and apply every mutation **and** mark every entry's outcome in
-//! one write transaction. A crash before the commit leaves the entries
-//! unmarked, so the next start re-applies exactly those; every mutation is
-//! idempotent under the store's newest-wins rule, so re-applying is harmless.
+//! one write transaction per [`APPLY_TX_ENTRIES`] entries. A crash before a
+//! commit leaves its entries unmarked, so the next start re-applies exactly
+//! those; every mutation is idempotent under the store's newest-wins rule,
+//! so re-applying is harmless.
+//!
+//! Those transactions are **relaxed** (committed without fsync,
+//! [`Store::write_relaxed`]): the event log is the durable record of every
+//! acknowledged webhook, so the applier's commits need not be. A crash may
+//! lose the applier's commits since the file's last durable commit; the
+//! entries they marked are then still pending in the log and are replayed at
+//! the next start (see [`apply_pending`]). This keeps the applier's commits
+//! cheap and short, and off the webhooks' ack path, which shares redb's
+//! single writer with it.
 //!
 //! Webhook-built records are stored with [`Origin::Webhook`]: a hint. The
 //! ids they touch are handed to the fetcher, which confirms them by an API
@@ -27,12 +37,12 @@ use amo::models::{
 };
 use amo::webhook::events::{
     ContactAction, ContactEvent, ContactKind, CustomField, CustomFieldValue, LeadAction, LeadEvent,
-    MessageEvent, NoteEvent, TalkEvent,
+    MessageEvent, NoteEvent, NoteParent, TalkEvent,
 };
 use amo::webhook::{DecodeLimits, WebhookEvent, WebhookPayload};
 use amosync_store::{
-    ChatMessage, Direction, EventOutcome, LoggedEvent, Origin, StatusChange, Store, StoreResult,
-    WriteTx,
+    ChatMessage, Direction, EventOutcome, LoggedEvent, NoteEntity, Origin, StatusChange, Store,
+    StoreResult, WriteTx,
 };
 use serde_json::{Map, Value};
 
@@ -129,8 +139,14 @@ pub enum Op {
         /// Unix seconds.
         at: i64,
     },
-    /// Upsert a note.
-    Note(Box<Note>),
+    /// Upsert a note on an entity of `entity`'s type.
+    Note {
+        /// The note.
+        note: Box<Note>,
+        /// What it is attached to: the webhook's `element_type`, else the
+        /// key it came under (`leads[note]`, `contacts[note]`, …).
+        entity: NoteEntity,
+    },
     /// Record a chat message.
     Message(ChatMessage),
     /// Merge and upsert a talk.
@@ -238,8 +254,11 @@ fn plan_event(event: &WebhookEvent, received_s: i64, plan: &mut Plan) {
                 }
             }
         }
-        WebhookEvent::Note { note, .. } => {
-            plan.ops.push(Op::Note(Box::new(note_from_webhook(note))));
+        WebhookEvent::Note { parent, note } => {
+            plan.ops.push(Op::Note {
+                note: Box::new(note_from_webhook(note)),
+                entity: note_entity(*parent, note),
+            });
         }
         WebhookEvent::Message { message } => {
             if let Some(talk) = message.talk_id {
@@ -541,6 +560,18 @@ pub fn note_type_name(code: Option<u64>) -> String {
     }
 }
 
+/// What a webhook note is attached to (pure): its `element_type` when that
+/// names a known type, else the key it came under.
+pub fn note_entity(parent: NoteParent, ev: &NoteEvent) -> NoteEntity {
+    ev.element_type
+        .and_then(NoteEntity::from_element_type)
+        .unwrap_or(match parent {
+            NoteParent::Lead => NoteEntity::Lead,
+            NoteParent::Contact => NoteEntity::Contact,
+            NoteParent::Company => NoteEntity::Company,
+        })
+}
+
 /// The note a webhook describes (pure).
 pub fn note_from_webhook(ev: &NoteEvent) -> Note {
     let created = ev
@@ -696,8 +727,8 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
             Op::DeleteCompany { id, at } => {
                 tx.delete_company(*id, *at)?;
             }
-            Op::Note(note) => {
-                tx.upsert_note(note, Origin::Webhook)?;
+            Op::Note { note, entity } => {
+                tx.upsert_note_for(note, *entity, Origin::Webhook)?;
             }
             Op::Message(m) => {
                 tx.record_message(m)?;
@@ -762,10 +793,29 @@ fn outcome_of(decoded: &Decoded) -> EventOutcome {
     }
 }
 
+/// Log entries applied per write transaction by [`apply_pending`]. Small
+/// enough that one transaction holds redb's single writer for a few
+/// milliseconds only (the event log's durable commits, on the webhooks' ack
+/// path, wait for it), large enough that commits are few.
+pub const APPLY_TX_ENTRIES: usize = 64;
+
 /// Applies up to `limit` pending log entries (blocking: call it on
-/// `spawn_blocking`). All entries go in one write transaction; if that
-/// fails, each entry is retried alone, and an entry that still fails is
+/// `spawn_blocking`).
+///
+/// The entries are decoded and applied [`APPLY_TX_ENTRIES`] at a time, each
+/// group in one write transaction that also marks the group's entries;
+/// decoding happens outside the transaction. If a group's transaction fails,
+/// each of its entries is retried alone, and an entry that still fails is
 /// marked rejected (`apply_failed`) so it cannot block the log.
+///
+/// **Relaxed commits.** These transactions are committed without fsync
+/// ([`Store::write_relaxed`]): the bodies are already durable in the event
+/// log ([`Store::append_events`], before the webhook was answered 200), so a
+/// crash that loses applier commits loses nothing: the file reopens at its
+/// last durable commit, where those entries are still pending, and the next
+/// start replays them (every mutation is idempotent under newest-wins).
+/// Relaxed commits become durable with the next durable commit of the file
+/// (the next log append, catch-up or fetcher write, heartbeat, shutdown).
 pub fn apply_pending(
     store: &Store,
     account: &BoundAccount,
@@ -775,17 +825,33 @@ pub fn apply_pending(
 ) -> StoreResult<ApplyReport> {
     let entries = store.pending_events(limit)?;
     let mut report = ApplyReport::default();
-    if entries.is_empty() {
-        return Ok(report);
+    for group in entries.chunks(APPLY_TX_ENTRIES) {
+        let decoded: Vec<(u64, i64, Decoded)> = group
+            .iter()
+            .map(|e| (e.seq, e.received_at_ms, decode_entry(e, account, limits)))
+            .collect();
+        apply_decoded(store, now_ms, &decoded)?;
+        for (_, _, d) in decoded {
+            report.entries += 1;
+            match d {
+                Decoded::Apply(plan) => {
+                    report.events += u64::from(plan.events);
+                    report.touched.merge(plan.touched);
+                }
+                Decoded::Reject(_) => report.rejected += 1,
+            }
+        }
     }
-    let decoded: Vec<(u64, i64, Decoded)> = entries
-        .iter()
-        .map(|e| (e.seq, e.received_at_ms, decode_entry(e, account, limits)))
-        .collect();
-    let all = store.write(|tx| {
+    Ok(report)
+}
+
+/// Applies and marks decoded entries in one relaxed transaction; entry by
+/// entry when that fails.
+fn apply_decoded(store: &Store, now_ms: i64, decoded: &[(u64, i64, Decoded)]) -> StoreResult<()> {
+    let all = store.write_relaxed(|tx| {
         tx.set_now_ms(now_ms);
         let mut last = None::<i64>;
-        for (seq, received, d) in &decoded {
+        for (seq, received, d) in decoded {
             if let Decoded::Apply(plan) = d {
                 execute(tx, plan)?;
                 last = Some(last.map_or(*received, |l: i64| l.max(*received)));
@@ -799,45 +865,37 @@ pub fn apply_pending(
         }
         Ok(())
     });
-    match all {
-        Ok(()) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, entries = decoded.len(), "applying a batch failed; retrying entry by entry");
-            for (seq, _, d) in &decoded {
-                let one = store.write(|tx| {
-                    tx.set_now_ms(now_ms);
-                    if let Decoded::Apply(plan) = d {
-                        execute(tx, plan)?;
-                    }
-                    tx.mark_event(*seq, &outcome_of(d))
-                });
-                if let Err(e) = one {
-                    tracing::error!(seq, error = %e, "a logged webhook cannot be applied; marked rejected");
-                    let message = e.to_string();
-                    store.write(|tx| {
-                        tx.mark_event(
-                            *seq,
-                            &EventOutcome::Rejected {
-                                code: "apply_failed".into(),
-                                message,
-                            },
-                        )
-                    })?;
-                }
+    let Err(e) = all else {
+        return Ok(());
+    };
+    tracing::warn!(error = %e, entries = decoded.len(), "applying a batch failed; retrying entry by entry");
+    for (seq, received, d) in decoded {
+        let one = store.write_relaxed(|tx| {
+            tx.set_now_ms(now_ms);
+            if let Decoded::Apply(plan) = d {
+                execute(tx, plan)?;
+                tx.update_sync_state(|s| {
+                    s.last_webhook_at_ms =
+                        Some(s.last_webhook_at_ms.map_or(*received, |x| x.max(*received)));
+                })?;
             }
+            tx.mark_event(*seq, &outcome_of(d))
+        });
+        if let Err(e) = one {
+            tracing::error!(seq, error = %e, "a logged webhook cannot be applied; marked rejected");
+            let message = e.to_string();
+            store.write_relaxed(|tx| {
+                tx.mark_event(
+                    *seq,
+                    &EventOutcome::Rejected {
+                        code: "apply_failed".into(),
+                        message,
+                    },
+                )
+            })?;
         }
     }
-    for (_, _, d) in decoded {
-        report.entries += 1;
-        match d {
-            Decoded::Apply(plan) => {
-                report.events += u64::from(plan.events);
-                report.touched.merge(plan.touched);
-            }
-            Decoded::Reject(_) => report.rejected += 1,
-        }
-    }
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1071,7 +1129,7 @@ mod tests {
                     Op::Company(_) => "company",
                     Op::DeleteCompany { .. } => "delete_company",
                     Op::RestoreCompany { .. } => "restore_company",
-                    Op::Note(_) => "note",
+                    Op::Note { .. } => "note",
                     Op::Message(_) => "message",
                     Op::Talk(_) => "talk",
                 })

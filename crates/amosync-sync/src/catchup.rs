@@ -5,11 +5,16 @@
 //! 1. `GET /api/v4/account` (must be the bound account), users (skipped
 //!    with a warning when the token is not an admin's) and pipelines — both
 //!    replaced in the store.
-//! 2. Four reads run **concurrently** under the client's shared limiter, so
-//!    the limiter always has a request queued (the store writes happen in a
-//!    separate writer task on the blocking pool, overlapping the next request;
-//!    each page is written with the moment its answer arrived as the write's
-//!    clock, so an older read never replaces a newer one of the same second):
+//! 2. Four list reads under the client's shared limiter (the store writes
+//!    happen in a separate writer task on the blocking pool, overlapping the
+//!    next request; each page is written with the moment its answer arrived
+//!    as the write's clock, so an older read never replaces a newer one of
+//!    the same second). An incremental pass runs the four **concurrently**,
+//!    so the limiter always has a request queued. A **full pull reads the
+//!    leads first**, alone, page after page (the limiter kept busy with lead
+//!    pages only), and the other three concurrently after: the funnel is
+//!    complete after about `lead pages / rate` seconds
+//!    ([`CatchupReport::leads_done_ms`]) instead of at the end of the pass:
 //!    * leads `with=contacts`, `order[updated_at]=asc`, 250 per page;
 //!    * contacts, `order[updated_at]=asc`, 250 per page;
 //!    * companies `with=leads,contacts`, `order[updated_at]=asc`, 250 per page;
@@ -25,7 +30,9 @@
 //!    from messages, webhook hints; the store keeps those listed). An entry
 //!    leaves the list only when the API answered for it, so a pass that
 //!    fails or is stopped before these reads (or a crash) leaves them to the
-//!    next pass instead of losing them behind the advanced cursor.
+//!    next pass instead of losing them behind the advanced cursor. Talks
+//!    cost one request each (amoCRM has no talk list), so they come after
+//!    every list, never between lead pages.
 //! 4. The **tail**: each list read again from where it ended (usually one
 //!    short page each), then step 3 again if events came. The pass then
 //!    covers every change made before its tail started, which is what
@@ -127,6 +134,11 @@ pub struct CatchupReport {
     pub rate_limited: u64,
     /// Milliseconds taken.
     pub elapsed_ms: u64,
+    /// Milliseconds from the pass's start until every page of its lead list
+    /// read was stored (the funnel is complete from then on; the tail may
+    /// still add leads changed meanwhile). A full pull reads the leads
+    /// first, alone, so this comes long before `elapsed_ms`.
+    pub leads_done_ms: u64,
 }
 
 /// Event types catch-up reads beyond those `amo::models::event_kinds` names.
@@ -298,6 +310,8 @@ where
 #[derive(Debug, Default)]
 struct Written {
     changed: u64,
+    /// When the last lead page was stored.
+    leads_stored: Option<Instant>,
 }
 
 /// The store side of an event (pure): what to do with it.
@@ -461,6 +475,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                 })
                 .await?;
                 w.changed += n;
+                w.leads_stored = Some(Instant::now());
             }
             Job::Contacts(contacts, now_ms) => {
                 let n = write(&store, now_ms, move |tx| {
@@ -831,25 +846,116 @@ struct ListsRead {
     /// Where each read ended (its last `from`): a read started there again
     /// sees only what changed since (and the boundary second again).
     ends: ListsFrom,
-    /// The earliest of the four reads' last requests: every change made
-    /// before it is in what was read.
+    /// The earliest of the reads' last requests: every change made before
+    /// it is in what was read.
     covers: Instant,
+    /// When the lead read had every page stored (`None`: leads not read).
+    leads_done: Option<Instant>,
 }
 
-/// Leads, contacts, companies and events, read concurrently under the shared
-/// limiter (so it always has a request queued) with keyset paging; one
-/// writer task stores the pages as they come (overlapping the next request).
+impl ListsRead {
+    /// `self` then `other` (lists read one after the other): counts added,
+    /// each list's end from whichever read it.
+    fn then(self, other: ListsRead, read: Lists) -> ListsRead {
+        let pick = |mine: Option<i64>, theirs: Option<i64>, in_other: bool| {
+            if in_other { theirs } else { mine }
+        };
+        ListsRead {
+            leads: self.leads + other.leads,
+            contacts: self.contacts + other.contacts,
+            companies: self.companies + other.companies,
+            events: self.events + other.events,
+            changed: self.changed + other.changed,
+            ends: ListsFrom {
+                leads: pick(self.ends.leads, other.ends.leads, read.leads),
+                contacts: pick(self.ends.contacts, other.ends.contacts, read.contacts),
+                companies: pick(self.ends.companies, other.ends.companies, read.companies),
+                events: pick(self.ends.events, other.ends.events, read.events),
+            },
+            covers: self.covers.min(other.covers),
+            leads_done: other.leads_done.or(self.leads_done),
+        }
+    }
+}
+
+/// Which lists a [`read_lists`] call reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lists {
+    leads: bool,
+    contacts: bool,
+    companies: bool,
+    events: bool,
+}
+
+impl Lists {
+    const ALL: Lists = Lists {
+        leads: true,
+        contacts: true,
+        companies: true,
+        events: true,
+    };
+    const LEADS: Lists = Lists {
+        leads: true,
+        contacts: false,
+        companies: false,
+        events: false,
+    };
+    const ALL_BUT_LEADS: Lists = Lists {
+        leads: false,
+        ..Lists::ALL
+    };
+}
+
+/// One list read by [`read_lists`] (or skipped).
+struct ListRead {
+    sent: u64,
+    /// Just before its last request (`None`: skipped).
+    last_request: Option<Instant>,
+    /// Where it ended (where it would have started, when skipped).
+    end: Option<i64>,
+    /// When its last page was read (`None`: skipped).
+    done: Option<Instant>,
+}
+
+/// Runs `read` when `run`, else leaves the list alone (the future is dropped
+/// unstarted).
+async fn list_read<F>(run: bool, from: Option<i64>, read: F) -> Result<ListRead, SyncError>
+where
+    F: std::future::Future<Output = Result<(u64, Instant, Option<i64>), SyncError>>,
+{
+    if !run {
+        return Ok(ListRead {
+            sent: 0,
+            last_request: None,
+            end: from,
+            done: None,
+        });
+    }
+    let (sent, last_request, end) = read.await?;
+    Ok(ListRead {
+        sent,
+        last_request: Some(last_request),
+        end,
+        done: Some(Instant::now()),
+    })
+}
+
+/// The lists of `which` (leads, contacts, companies, events), read
+/// concurrently under the shared limiter (so it always has a request queued)
+/// with keyset paging; one writer task stores the pages as they come
+/// (overlapping the next request).
 async fn read_lists(
     store: &Store,
     client: &amo::Client,
     clock: &dyn Clock,
     from: ListsFrom,
+    which: Lists,
 ) -> Result<ListsRead, SyncError> {
     let (tx, rx) = mpsc::channel::<Job>(8);
     let writer_task = writer(store.clone(), rx);
     let leads = {
         let client = client.clone();
-        keyset_read(
+        let read = keyset_read(
             from.leads,
             move |from| {
                 let mut q = LeadsQuery::new()
@@ -866,11 +972,12 @@ async fn read_lists(
             Job::Leads,
             clock,
             tx.clone(),
-        )
+        );
+        list_read(which.leads, from.leads, read)
     };
     let contacts = {
         let client = client.clone();
-        keyset_read(
+        let read = keyset_read(
             from.contacts,
             move |from| {
                 let mut q = ContactsQuery::new()
@@ -886,11 +993,12 @@ async fn read_lists(
             Job::Contacts,
             clock,
             tx.clone(),
-        )
+        );
+        list_read(which.contacts, from.contacts, read)
     };
     let companies = {
         let client = client.clone();
-        keyset_read(
+        let read = keyset_read(
             from.companies,
             move |from| {
                 let mut q = CompaniesQuery::new()
@@ -908,11 +1016,12 @@ async fn read_lists(
             Job::Companies,
             clock,
             tx.clone(),
-        )
+        );
+        list_read(which.companies, from.companies, read)
     };
     let events = {
         let client = client.clone();
-        keyset_read(
+        let read = keyset_read(
             from.events,
             move |from| {
                 let q = EventsQuery::new()
@@ -927,7 +1036,8 @@ async fn read_lists(
             Job::Events,
             clock,
             tx,
-        )
+        );
+        list_read(which.events, from.events, read)
     };
     let (reads, written) = tokio::join!(
         async { tokio::try_join!(leads, contacts, companies, events) },
@@ -935,19 +1045,29 @@ async fn read_lists(
     );
     let (leads, contacts, companies, events) = reads?;
     let written = written?;
+    let covers = [&leads, &contacts, &companies, &events]
+        .iter()
+        .filter_map(|r| r.last_request)
+        .min()
+        .unwrap_or_else(Instant::now);
+    // Stored: read to the end, and the writer done with its last page.
+    let leads_done = leads
+        .done
+        .map(|d| written.leads_stored.map_or(d, |w| w.max(d)));
     Ok(ListsRead {
-        leads: leads.0,
-        contacts: contacts.0,
-        companies: companies.0,
-        events: events.0,
+        leads: leads.sent,
+        contacts: contacts.sent,
+        companies: companies.sent,
+        events: events.sent,
         changed: written.changed,
         ends: ListsFrom {
-            leads: leads.2,
-            contacts: contacts.2,
-            companies: companies.2,
-            events: events.2,
+            leads: leads.end,
+            contacts: contacts.end,
+            companies: companies.end,
+            events: events.end,
         },
-        covers: leads.1.min(contacts.1).min(companies.1).min(events.1),
+        covers,
+        leads_done,
     })
 }
 
@@ -995,19 +1115,32 @@ async fn pass(
     })
     .await?;
 
-    // 2. Leads, contacts, companies, events: concurrently, one writer.
-    let lists = read_lists(
-        store,
-        client,
-        clock,
-        ListsFrom {
-            leads: plan.leads_from,
-            contacts: plan.contacts_from,
-            companies: plan.companies_from,
-            events: Some(plan.events_from),
-        },
-    )
-    .await?;
+    // 2. Leads, contacts, companies, events. A full pull reads every lead
+    //    page first, back to back (the limiter busy with leads only, so the
+    //    funnel is complete as early as the rate limit allows), then the
+    //    other three concurrently; an incremental pass reads all four
+    //    concurrently (a few pages each).
+    let from = ListsFrom {
+        leads: plan.leads_from,
+        contacts: plan.contacts_from,
+        companies: plan.companies_from,
+        events: Some(plan.events_from),
+    };
+    let lists = if plan.full {
+        let leads = read_lists(store, client, clock, from, Lists::LEADS).await?;
+        tracing::info!(
+            leads = leads.leads,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "catch-up: every lead page stored; contacts, companies and events next"
+        );
+        let rest = read_lists(store, client, clock, from, Lists::ALL_BUT_LEADS).await?;
+        leads.then(rest, Lists::ALL_BUT_LEADS)
+    } else {
+        read_lists(store, client, clock, from, Lists::ALL).await?
+    };
+    report.leads_done_ms = lists.leads_done.map_or(0, |t| {
+        u64::try_from(t.saturating_duration_since(started).as_millis()).unwrap_or(u64::MAX)
+    });
     report.leads = lists.leads;
     report.contacts = lists.contacts;
     report.companies = lists.companies;
@@ -1028,7 +1161,7 @@ async fn pass(
     //     page each), so what changed while the by-id reads ran is in too and
     //     the pass covers changes up to its end, not only up to its fastest
     //     list's last page (which lets `catch_up_now` use a running pass).
-    let tail = read_lists(store, client, clock, lists.ends).await?;
+    let tail = read_lists(store, client, clock, lists.ends, Lists::ALL).await?;
     report.leads += tail.leads;
     report.contacts += tail.contacts;
     report.companies += tail.companies;
@@ -1073,6 +1206,7 @@ async fn pass(
         requests = report.requests,
         rate_limited = report.rate_limited,
         elapsed_ms = report.elapsed_ms,
+        leads_done_ms = report.leads_done_ms,
         "catch-up finished"
     );
     Ok(PassOutcome {

@@ -5,8 +5,16 @@
 //!
 //! * the **receiver** (axum, graceful shutdown) and the **event log writer**
 //!   (group commit, [`crate::ingest`]);
-//! * the **applier**, woken after every commit (and every second as a safety
-//!   net), which first replays whatever the log holds unapplied from before;
+//! * the **applier**, which first replays whatever the log holds unapplied
+//!   from before, then, woken by a log commit (or every second as a safety
+//!   net), gathers entries for up to [`APPLY_GATHER`] (or until
+//!   [`APPLY_GATHER_MIN`] are pending) and applies them in batches of
+//!   [`APPLY_BATCH`]. Its transactions are relaxed (no fsync): the log is
+//!   already durable, and whatever a crash takes from the applier's commits
+//!   is still pending in the log and replayed at the next start (see
+//!   [`crate::applier::apply_pending`]). The webhooks' ack path (receiver →
+//!   log commit → 200) never waits for the applier, except for redb's single
+//!   writer, which it holds a few milliseconds at a time;
 //! * the **fetcher** ([`crate::fetcher`]), fed by the applier;
 //! * the **catch-up** task: a pass at start (also forced when the receiver
 //!   was down longer than [`DOWNTIME`], judged by `SyncState::receiver_alive_at`),
@@ -44,8 +52,13 @@ use crate::util::{read, write_counting};
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
 /// A receiver silent for longer than this was down: catch up at start.
 pub const DOWNTIME: Duration = Duration::from_secs(90);
-/// Log entries applied per transaction.
-const APPLY_BATCH: usize = 256;
+/// Log entries the applier takes per `apply_pending` call (applied in
+/// transactions of [`crate::applier::APPLY_TX_ENTRIES`]).
+pub const APPLY_BATCH: usize = 512;
+/// Woken by a log commit, the applier gathers entries for up to this long…
+pub const APPLY_GATHER: Duration = Duration::from_millis(8);
+/// …or until this many are pending, whichever comes first.
+pub const APPLY_GATHER_MIN: u64 = 256;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -110,6 +123,17 @@ pub struct EngineStatus {
     pub api_429s: u64,
 }
 
+/// What the applier did since the engine started (diagnostics, benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplierStats {
+    /// Log entries marked (applied or rejected).
+    pub entries: u64,
+    /// `apply_pending` calls that marked at least one entry.
+    pub runs: u64,
+    /// Microseconds spent in those calls (decoding, applying, committing).
+    pub busy_us: u64,
+}
+
 /// Everything the tasks share.
 struct Shared {
     store: Store,
@@ -131,6 +155,9 @@ struct Shared {
     initial_pending: u64,
     /// Log entries marked by the applier since start.
     applied: AtomicU64,
+    /// `apply_pending` calls that applied something, and their time.
+    applier_runs: AtomicU64,
+    applier_us: AtomicU64,
     applier_busy: AtomicBool,
     /// Bumped on every applier transition (for `settle`).
     activity: AtomicU64,
@@ -381,6 +408,8 @@ impl Engine {
             committed,
             initial_pending,
             applied: AtomicU64::new(0),
+            applier_runs: AtomicU64::new(0),
+            applier_us: AtomicU64::new(0),
             applier_busy: AtomicBool::new(false),
             activity: AtomicU64::new(0),
             catching_up: AtomicBool::new(false),
@@ -461,6 +490,7 @@ async fn applier_task(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             let account = shared.account.clone();
             let limits = limits.clone();
             let now_ms = shared.clock.now_ms();
+            let started = std::time::Instant::now();
             let result = tokio::task::spawn_blocking(move || {
                 apply_pending(&store, &account, &limits, now_ms, APPLY_BATCH)
             })
@@ -482,6 +512,13 @@ async fn applier_task(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                         );
                     }
                     shared.queue.push(report.touched);
+                    if report.entries > 0 {
+                        shared.applier_runs.fetch_add(1, Ordering::Relaxed);
+                        shared.applier_us.fetch_add(
+                            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                            Ordering::Relaxed,
+                        );
+                    }
                     shared
                         .applied
                         .fetch_add(report.entries as u64, Ordering::SeqCst);
@@ -503,7 +540,17 @@ async fn applier_task(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             () = shared.committed.notified() => {}
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => {}
+            _ = stop.changed() => continue,
+        }
+        // Gather: a few milliseconds of commits make one batch instead of
+        // one small transaction per log commit.
+        let deadline = tokio::time::Instant::now() + APPLY_GATHER;
+        while shared.events_pending() < APPLY_GATHER_MIN {
+            tokio::select! {
+                () = shared.committed.notified() => {}
+                () = tokio::time::sleep_until(deadline) => break,
+                _ = stop.changed() => break,
+            }
         }
     }
     tracing::debug!("applier stopped");
@@ -606,6 +653,20 @@ impl EngineHandle {
     /// Current status.
     pub fn status(&self) -> EngineStatus {
         self.shared.status()
+    }
+
+    /// Counters of the event log writer (commits, bodies, commit time).
+    pub fn ingest_stats(&self) -> Arc<IngestStats> {
+        self.shared.ingest_stats.clone()
+    }
+
+    /// Counters of the applier since start.
+    pub fn applier_stats(&self) -> ApplierStats {
+        ApplierStats {
+            entries: self.shared.applied.load(Ordering::SeqCst),
+            runs: self.shared.applier_runs.load(Ordering::Relaxed),
+            busy_us: self.shared.applier_us.load(Ordering::Relaxed),
+        }
     }
 
     /// A receiver of status changes (push, not poll).

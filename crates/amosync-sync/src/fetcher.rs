@@ -62,7 +62,13 @@ use crate::applier::Touched;
 use crate::clock::Clock;
 use crate::error::{api_code, api_stops};
 use crate::usage::ApiMeter;
-use crate::util::{changed, write_counting};
+use crate::util::{changed, write_counting, write_relaxed_groups};
+
+/// Records written per transaction when a batch confirms many: all groups
+/// but the last are relaxed commits, the last is durable (and persists
+/// them), so redb's single writer, which the webhooks' ack path shares, is
+/// held for one group at a time (see `util::write_relaxed_groups`).
+const FETCH_TX_RECORDS: usize = 100;
 
 /// Fetcher settings.
 #[derive(Debug, Clone)]
@@ -463,11 +469,12 @@ pub(crate) async fn fetch_batch_metered(
         report.requests += requests;
         report.read += (found.len() + trashed.len()) as u64;
         let now_s = clock.now_s();
-        let (n, dead, contacts) = write_counting(store, read_ms, meter, client, move |tx| {
-            let mut n = 0;
-            let mut dead = 0;
+        let put_leads = |tx: &mut amosync_store::WriteTx<'_>,
+                         leads: &[Lead]|
+         -> amosync_store::StoreResult<(u64, Vec<u64>)> {
+            let mut n = 0u64;
             let mut contacts = Vec::new();
-            for l in &found {
+            for l in leads {
                 if changed(tx.upsert_lead(l, Origin::Api)?) {
                     n += 1;
                 }
@@ -477,6 +484,19 @@ pub(crate) async fn fetch_batch_metered(
                     }
                 }
             }
+            Ok((n, contacts))
+        };
+        let (groups, found) =
+            write_relaxed_groups(store, read_ms, found, FETCH_TX_RECORDS, put_leads)
+                .await
+                .map_err(FetchError::Store)?;
+        for (n, contacts) in groups {
+            report.changed += n;
+            work.contacts.extend(contacts);
+        }
+        let (n, dead, contacts) = write_counting(store, read_ms, meter, client, move |tx| {
+            let mut dead = 0;
+            let (mut n, contacts) = put_leads(tx, &found)?;
             for l in &mut trashed {
                 l.is_deleted = true;
                 if changed(tx.upsert_lead(l, Origin::Api)?) {
@@ -519,14 +539,25 @@ pub(crate) async fn fetch_batch_metered(
         report.requests += requests;
         report.read += found.len() as u64;
         let now_s = clock.now_s();
-        let (n, dead) = write_counting(store, read_ms, meter, client, move |tx| {
-            let mut n = 0;
-            let mut dead = 0;
-            for c in &found {
+        let put_contacts = |tx: &mut amosync_store::WriteTx<'_>,
+                            contacts: &[Contact]|
+         -> amosync_store::StoreResult<u64> {
+            let mut n = 0u64;
+            for c in contacts {
                 if changed(tx.upsert_contact(c, Origin::Api)?) {
                     n += 1;
                 }
             }
+            Ok(n)
+        };
+        let (groups, found) =
+            write_relaxed_groups(store, read_ms, found, FETCH_TX_RECORDS, put_contacts)
+                .await
+                .map_err(FetchError::Store)?;
+        report.changed += groups.iter().sum::<u64>();
+        let (n, dead) = write_counting(store, read_ms, meter, client, move |tx| {
+            let mut dead = 0;
+            let n = put_contacts(tx, &found)?;
             for id in &gone {
                 let live = tx
                     .contact(*id)?

@@ -2,7 +2,9 @@
 //!
 //! amoCRM (through a tunnel) POSTs form-encoded bodies here and counts any
 //! answer other than 100–299 within 2 s as a failed delivery (amocrm.md §1).
-//! The receiver checks cheap things first, makes a valid body durable in the
+//! The receiver checks cheap things first, parses the form and reads the
+//! account block ([`amo::webhook::read_account`]: the same acceptance as the
+//! full decode, without typing the events), makes a valid body durable in the
 //! event log (group commit, see [`crate::ingest`]) and only then answers 200.
 //! Decoding into typed events and writing records happens later, in the
 //! applier.
@@ -226,8 +228,11 @@ async fn receive(
             );
         }
     };
-    let payload = match amo::webhook::decode_with_limits(&bytes, &state.limits) {
-        Ok(p) => p,
+    // The same acceptance as the applier's full decode (limits, form syntax,
+    // the account block), without typing the events: that is the applier's
+    // work, off the ack path.
+    let account = match amo::webhook::read_account(&bytes, &state.limits) {
+        Ok(a) => a,
         Err(e) => {
             let status = decode_status(&e);
             tracing::debug!(
@@ -243,10 +248,10 @@ async fn receive(
             return reject(status, format!("{prefix}: {}: {e}", e.code()));
         }
     };
-    if !account_matches(&state.account, &payload.account) {
+    if !account_matches(&state.account, &account) {
         tracing::warn!(
-            subdomain = %payload.account.subdomain,
-            account_id = ?payload.account.id,
+            subdomain = %account.subdomain,
+            account_id = ?account.id,
             "webhook for another account rejected (403, not stored)"
         );
         return reject(
@@ -262,7 +267,7 @@ async fn receive(
                 u64::try_from(received_at_ms).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            tracing::debug!(seq, events = payload.events.len(), "webhook logged");
+            tracing::debug!(seq, bytes = bytes.len(), "webhook logged");
             text(StatusCode::OK, "ok")
         }
         Err(e) => {

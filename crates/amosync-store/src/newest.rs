@@ -2,7 +2,10 @@
 //!
 //! A version ranks by `(time, deleted, origin)`: the newer `updated_at`
 //! wins; at the same time a tombstone beats a live version (an upsert not
-//! newer than the deletion never revives), and then [`tie`] decides:
+//! newer than the deletion never revives) — except a live **API read made
+//! after the tombstone was written**, which revives it (amoCRM lists only
+//! live records; a late duplicate of a delete webhook tombstones at the
+//! stored version's own time) — and then [`tie`] decides:
 //!
 //! * an **API read replaces** a webhook version at that time, and an API
 //!   version **read earlier**: amoCRM versions are whole seconds, so two
@@ -239,7 +242,19 @@ pub(crate) fn decide<R: Record>(
         .updated_at()
         .cmp(&old_time)
         .then(deleted.cmp(&old_deleted));
+    // A live API read at the tombstone's own time, made after the tombstone
+    // was written, revives: amoCRM lists only live records, so it says the
+    // record is live at that version (a late or duplicated delete webhook
+    // tombstones at the stored version's time, which must not stick).
+    let revived_by_later_read = ord == Ordering::Less
+        && origin == Origin::Api
+        && !deleted
+        && old_deleted
+        && !placeholder
+        && entity.updated_at() == old_time
+        && now_ms > old.sync().stored_at_ms;
     let ord = match ord {
+        _ if revived_by_later_read => Ordering::Greater,
         Ordering::Equal if placeholder => Ordering::Less,
         Ordering::Equal => {
             let a = to_json(entity)?;

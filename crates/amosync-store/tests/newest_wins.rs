@@ -488,3 +488,49 @@ fn same_second_api_reads_rank_by_read_time_not_write_order() {
     assert_eq!(up_t(1000, &t_old), Applied::Stale);
     assert_eq!(up_t(3000, &t_old), Applied::Updated);
 }
+
+#[test]
+fn a_live_api_read_after_a_same_time_tombstone_revives_it() {
+    // A late duplicate of a delete webhook tombstones at the version we hold
+    // (the webhook carries no time). amoCRM lists only live records, so an
+    // API read made after that, showing the same version live, wins; a read
+    // made before the tombstone was written does not.
+    let (_d, s) = store();
+    let at = |ms: i64,
+              f: &dyn Fn(
+        &mut amosync_store::WriteTx<'_>,
+    ) -> amosync_store::StoreResult<Applied>| {
+        s.write(|w| {
+            w.set_now_ms(ms);
+            f(w)
+        })
+        .unwrap()
+    };
+    at(1_000, &|w| {
+        w.upsert_lead(&lead(1, 100, NEW, 10), Origin::Api)
+    });
+    at(2_000, &|w| w.delete_lead(1, 100));
+    assert!(s.lead_record(1).unwrap().unwrap().lead.is_deleted);
+    // A read from before the tombstone: stays deleted.
+    assert_eq!(
+        at(1_500, &|w| w
+            .upsert_lead(&lead(1, 100, NEW, 10), Origin::Api)),
+        Applied::Stale
+    );
+    // A webhook at that version: stays deleted.
+    assert_eq!(
+        at(3_000, &|w| w
+            .upsert_lead(&lead(1, 100, NEW, 10), Origin::Webhook)),
+        Applied::Stale
+    );
+    // A later API read: live again, counted again.
+    assert_eq!(
+        at(3_000, &|w| w
+            .upsert_lead(&lead(1, 100, NEW, 10), Origin::Api)),
+        Applied::Updated
+    );
+    let r = s.lead_record(1).unwrap().unwrap();
+    assert!(!r.lead.is_deleted);
+    assert_eq!(r.sync.deleted_at, None);
+    assert_eq!(s.leads(&LeadsQuery::default()).unwrap().total, 1);
+}

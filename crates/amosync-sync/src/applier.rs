@@ -42,7 +42,7 @@ use amo::webhook::events::{
 use amo::webhook::{DecodeLimits, WebhookEvent, WebhookPayload};
 use amosync_store::{
     ChatMessage, Direction, EventOutcome, LoggedEvent, NoteEntity, Origin, StatusChange, Store,
-    StoreResult, WriteTx,
+    StoreError, StoreResult, WriteTx,
 };
 use serde_json::{Map, Value};
 
@@ -132,12 +132,13 @@ pub enum Op {
         /// Unix seconds of the restore.
         at: i64,
     },
-    /// Tombstone a company at `at`.
+    /// Tombstone a company at `at` (the webhook's time), or, when the
+    /// webhook carried none, at the version held (never later).
     DeleteCompany {
         /// Company id.
         id: u64,
-        /// Unix seconds.
-        at: i64,
+        /// Unix seconds, when the webhook said.
+        at: Option<i64>,
     },
     /// Upsert a note on an entity of `entity`'s type.
     Note {
@@ -242,9 +243,10 @@ fn plan_event(event: &WebhookEvent, received_s: i64, plan: &mut Plan) {
                 ContactKind::Company => {
                     plan.touched.companies.insert(contact.id);
                     match action {
-                        ContactAction::Delete => {
-                            plan.ops.push(Op::DeleteCompany { id: contact.id, at })
-                        }
+                        ContactAction::Delete => plan.ops.push(Op::DeleteCompany {
+                            id: contact.id,
+                            at: contact_time(contact),
+                        }),
                         ContactAction::Restore => plan.ops.push(Op::RestoreCompany {
                             company: contact.clone(),
                             at,
@@ -725,7 +727,14 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 )?;
             }
             Op::DeleteCompany { id, at } => {
-                tx.delete_company(*id, *at)?;
+                // Without a time, like leads and contacts: the version we
+                // hold, so a later API read of a live company still wins
+                // (a late duplicate of the delete must not stick).
+                let at = match at {
+                    Some(at) => *at,
+                    None => tx.company(*id)?.map_or(0, |r| r.company.updated_at),
+                };
+                tx.delete_company(*id, at)?;
             }
             Op::Note { note, entity } => {
                 tx.upsert_note_for(note, *entity, Origin::Webhook)?;
@@ -882,6 +891,11 @@ fn apply_decoded(store: &Store, now_ms: i64, decoded: &[(u64, i64, Decoded)]) ->
             tx.mark_event(*seq, &outcome_of(d))
         });
         if let Err(e) = one {
+            if !matches!(e, StoreError::Record(_)) {
+                // I/O, disk full, …: not the entry's fault. Leave it pending
+                // (it is durable in the log) and let the applier retry later.
+                return Err(e);
+            }
             tracing::error!(seq, error = %e, "a logged webhook cannot be applied; marked rejected");
             let message = e.to_string();
             store.write_relaxed(|tx| {

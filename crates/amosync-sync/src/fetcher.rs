@@ -468,7 +468,6 @@ pub(crate) async fn fetch_batch_metered(
         let gone = missing_ids(&missing, &trashed_ids);
         report.requests += requests;
         report.read += (found.len() + trashed.len()) as u64;
-        let now_s = clock.now_s();
         let put_leads = |tx: &mut amosync_store::WriteTx<'_>,
                          leads: &[Lead]|
          -> amosync_store::StoreResult<(u64, Vec<u64>)> {
@@ -504,8 +503,16 @@ pub(crate) async fn fetch_batch_metered(
                 }
             }
             for id in &gone {
-                let live = tx.lead(*id)?.is_some_and(|r| r.sync.deleted_at.is_none());
-                if live && changed(tx.delete_lead(*id, now_s)?) {
+                // Tombstone at the version we hold, not at "now": a later API
+                // read that finds it live after all (same or newer version)
+                // revives it.
+                let held = tx
+                    .lead(*id)?
+                    .filter(|r| r.sync.deleted_at.is_none())
+                    .map(|r| r.lead.updated_at);
+                if let Some(at) = held
+                    && changed(tx.delete_lead(*id, at)?)
+                {
                     dead += 1;
                 }
             }
@@ -538,7 +545,6 @@ pub(crate) async fn fetch_batch_metered(
         let gone = missing_ids(&ids, &found_ids);
         report.requests += requests;
         report.read += found.len() as u64;
-        let now_s = clock.now_s();
         let put_contacts = |tx: &mut amosync_store::WriteTx<'_>,
                             contacts: &[Contact]|
          -> amosync_store::StoreResult<u64> {
@@ -559,10 +565,13 @@ pub(crate) async fn fetch_batch_metered(
             let mut dead = 0;
             let n = put_contacts(tx, &found)?;
             for id in &gone {
-                let live = tx
+                let held = tx
                     .contact(*id)?
-                    .is_some_and(|r| r.sync.deleted_at.is_none());
-                if live && changed(tx.delete_contact(*id, now_s)?) {
+                    .filter(|r| r.sync.deleted_at.is_none())
+                    .map(|r| r.contact.updated_at);
+                if let Some(at) = held
+                    && changed(tx.delete_contact(*id, at)?)
+                {
                     dead += 1;
                 }
             }
@@ -587,7 +596,6 @@ pub(crate) async fn fetch_batch_metered(
         let gone = missing_ids(&ids, &found_ids);
         report.requests += chunks_of(ids.len());
         report.read += found.len() as u64;
-        let now_s = clock.now_s();
         let n = write_counting(store, read_ms, meter, client, move |tx| {
             let mut n = 0;
             for c in &found {
@@ -596,7 +604,13 @@ pub(crate) async fn fetch_batch_metered(
                 }
             }
             for id in &gone {
-                if changed(tx.delete_company(*id, now_s)?) {
+                let held = tx
+                    .company(*id)?
+                    .filter(|r| r.sync.deleted_at.is_none())
+                    .map(|r| r.company.updated_at);
+                if let Some(at) = held
+                    && changed(tx.delete_company(*id, at)?)
+                {
                     n += 1;
                 }
             }

@@ -48,7 +48,18 @@ pub(crate) fn pending(db: &Database, limit: usize) -> StoreResult<Vec<LoggedEven
         let (k, _) = row?;
         let seq = k.value();
         if let Some(v) = log.get(seq)? {
-            out.push(decode_event(seq, v.value())?);
+            out.push(decode_event(seq, v.value()).unwrap_or_else(|e| {
+                // A damaged entry must not stall every later one: hand it
+                // over with an empty body, which the applier rejects (and
+                // `mark_event` then replaces the damaged bytes).
+                tracing::warn!(seq, error = %e, "damaged event log entry; it will be marked rejected");
+                LoggedEvent {
+                    seq,
+                    received_at_ms: 0,
+                    body: Vec::new(),
+                    outcome: None,
+                }
+            }));
         }
     }
     Ok(out)

@@ -98,6 +98,12 @@ impl Store {
         crate::events::pending(&self.db, limit)
     }
 
+    /// How many log entries wait for the applier (without reading them).
+    pub fn pending_event_count(&self) -> StoreResult<u64> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(EVENTS_PENDING)?.len()?)
+    }
+
     /// Log entries for display (`amosync events`).
     pub fn events(&self, query: &EventLogQuery) -> StoreResult<Vec<LoggedEvent>> {
         crate::events::list(&self.db, query)

@@ -11,7 +11,7 @@ use redb::{MultimapTable, ReadableTable, Table};
 
 use crate::codec::{AGG_LEN, Agg, FACTS_LEN, encode_event, from_json, io, to_json};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{AccountBinding, Confirm, EventOutcome, SyncState};
+use crate::model::{AccountBinding, Confirm, EventOutcome, LoggedEvent, SyncState};
 use crate::tables::*;
 
 /// What an upsert/delete did.
@@ -215,7 +215,13 @@ impl WriteTx<'_> {
     /// Marks a logged event as applied or rejected.
     pub fn mark_event(&mut self, seq: u64, outcome: &EventOutcome) -> StoreResult<()> {
         let entry = match self.t.events.get(seq)? {
-            Some(v) => crate::codec::decode_event(seq, v.value())?,
+            // A damaged entry is replaced by its outcome with an empty body.
+            Some(v) => crate::codec::decode_event(seq, v.value()).unwrap_or(LoggedEvent {
+                seq,
+                received_at_ms: 0,
+                body: Vec::new(),
+                outcome: None,
+            }),
             None => {
                 return Err(StoreError::Record(format!(
                     "event {seq} is not in the event log; list it with `amosync events`"

@@ -175,3 +175,48 @@ fn failed_write_leaves_nothing() {
     assert!(s.lead_record(1).unwrap().is_none());
     assert_eq!(s.status().unwrap().leads, 0);
 }
+
+#[test]
+fn a_damaged_log_entry_is_rejected_without_stalling_the_ones_after_it() {
+    let (dir, s) = common::store();
+    let path = dir.path().join("store.redb");
+    let raw = |body: &str| RawEvent {
+        received_at_ms: 1,
+        body: body.as_bytes().to_vec(),
+    };
+    let seqs = s
+        .append_events(&[raw("first"), raw("second")])
+        .expect("append");
+    drop(s);
+    // Damage the first entry's bytes behind the store's back.
+    {
+        const LOG: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("event_log");
+        let db = redb::Database::open(&path).expect("raw open");
+        let tx = db.begin_write().expect("tx");
+        tx.open_table(LOG)
+            .expect("table")
+            .insert(seqs[0], [1u8, 2, 3].as_slice())
+            .expect("damage");
+        tx.commit().expect("commit");
+    }
+    let s = Store::open(&path).expect("reopen");
+    assert_eq!(s.pending_event_count().expect("count"), 2);
+    let pending = s.pending_events(10).expect("pending despite the damage");
+    assert_eq!(pending.len(), 2);
+    assert!(
+        pending[0].body.is_empty(),
+        "the damaged entry comes with no body"
+    );
+    assert_eq!(pending[1].body, b"second");
+    let rejected = EventOutcome::Rejected {
+        code: "damaged".into(),
+        message: "unreadable".into(),
+    };
+    s.write(|w| w.mark_event(seqs[0], &rejected))
+        .expect("a damaged entry can be marked");
+    let pending = s.pending_events(10).expect("pending");
+    assert_eq!(
+        pending.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![seqs[1]]
+    );
+}

@@ -335,7 +335,7 @@ impl Engine {
             });
         }
         let (binding, state, initial_pending) = read(&store, |s| {
-            let pending = s.pending_events(usize::MAX)?.len() as u64;
+            let pending = s.pending_event_count()?;
             Ok((s.binding()?, s.sync_state()?, pending))
         })
         .await?;

@@ -453,6 +453,39 @@ pub fn status_change_from_webhook(
     })
 }
 
+/// Writes what a `contacts[…]` webhook event carries over a contact or a
+/// company (the two share these field names); what it does not carry is kept.
+macro_rules! overlay_contact_event {
+    ($c:ident, $ev:ident) => {{
+        $c.id = $ev.id;
+        if let Some(name) = &$ev.name {
+            $c.name = name.clone();
+        }
+        if let Some(v) = $ev.responsible_user_id {
+            $c.responsible_user_id = v;
+        }
+        if let Some(v) = $ev.created_user_id {
+            $c.created_by = v;
+        }
+        if let Some(v) = $ev.modified_user_id {
+            $c.updated_by = v;
+        }
+        if let Some(v) = $ev.created_at.or($ev.date_create) {
+            $c.created_at = v;
+        }
+        if let Some(v) = contact_time($ev) {
+            $c.updated_at = v;
+        }
+        if let Some(v) = $ev.account_id {
+            $c.account_id = v;
+        }
+        $c.is_deleted = None;
+        $c.custom_fields_values = custom_fields_from_webhook(&$ev.custom_fields);
+        let embedded = $c.embedded.get_or_insert_with(Default::default);
+        embedded.tags = tags_from_webhook(&$ev.tags);
+    }};
+}
+
 fn empty_contact(id: u64) -> Contact {
     serde_json::from_value(serde_json::json!({ "id": id }))
         .expect("a contact with only an id always deserializes")
@@ -461,32 +494,7 @@ fn empty_contact(id: u64) -> Contact {
 /// The contact a webhook describes, merged over the stored version (pure).
 pub fn contact_from_webhook(stored: Option<&Contact>, ev: &ContactEvent) -> Contact {
     let mut c = stored.cloned().unwrap_or_else(|| empty_contact(ev.id));
-    c.id = ev.id;
-    if let Some(name) = &ev.name {
-        c.name = name.clone();
-    }
-    if let Some(v) = ev.responsible_user_id {
-        c.responsible_user_id = v;
-    }
-    if let Some(v) = ev.created_user_id {
-        c.created_by = v;
-    }
-    if let Some(v) = ev.modified_user_id {
-        c.updated_by = v;
-    }
-    if let Some(v) = ev.created_at.or(ev.date_create) {
-        c.created_at = v;
-    }
-    if let Some(v) = contact_time(ev) {
-        c.updated_at = v;
-    }
-    if let Some(v) = ev.account_id {
-        c.account_id = v;
-    }
-    c.is_deleted = None;
-    c.custom_fields_values = custom_fields_from_webhook(&ev.custom_fields);
-    let embedded = c.embedded.get_or_insert_with(Default::default);
-    embedded.tags = tags_from_webhook(&ev.tags);
+    overlay_contact_event!(c, ev);
     c
 }
 
@@ -498,32 +506,7 @@ pub fn merge_company_from_webhook(stored: Option<&Company>, ev: &ContactEvent) -
         return company_from_webhook(ev);
     };
     let mut c = stored.clone();
-    c.id = ev.id;
-    if let Some(name) = &ev.name {
-        c.name = name.clone();
-    }
-    if let Some(v) = ev.responsible_user_id {
-        c.responsible_user_id = v;
-    }
-    if let Some(v) = ev.created_user_id {
-        c.created_by = v;
-    }
-    if let Some(v) = ev.modified_user_id {
-        c.updated_by = v;
-    }
-    if let Some(v) = ev.created_at.or(ev.date_create) {
-        c.created_at = v;
-    }
-    if let Some(v) = contact_time(ev) {
-        c.updated_at = v;
-    }
-    if let Some(v) = ev.account_id {
-        c.account_id = v;
-    }
-    c.is_deleted = None;
-    c.custom_fields_values = custom_fields_from_webhook(&ev.custom_fields);
-    let embedded = c.embedded.get_or_insert_with(Default::default);
-    embedded.tags = tags_from_webhook(&ev.tags);
+    overlay_contact_event!(c, ev);
     c
 }
 

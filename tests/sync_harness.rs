@@ -24,33 +24,8 @@ use amosync_sync::{Engine, EngineConfig, EngineHandle, SystemClock, WebhookSecre
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Every settings code amocrm.md §1 lists for what the office subscribes to
-/// (written from the spec, not taken from the code under test).
-pub const ALL_SETTINGS: &[&str] = &[
-    "add_lead",
-    "update_lead",
-    "delete_lead",
-    "restore_lead",
-    "status_lead",
-    "responsible_lead",
-    "note_lead",
-    "add_contact",
-    "update_contact",
-    "delete_contact",
-    "restore_contact",
-    "responsible_contact",
-    "note_contact",
-    "add_company",
-    "update_company",
-    "delete_company",
-    "restore_company",
-    "responsible_company",
-    "note_company",
-    "add_talk",
-    "update_talk",
-    "add_message",
-    "add_unsorted",
-];
+/// Every settings code the office registers (the product's own list).
+pub use amosync_sync::receiver::WEBHOOK_SETTINGS as ALL_SETTINGS;
 
 /// Limits that never get in the way of a functional test.
 pub fn relaxed_limits() -> LimitsConfig {

@@ -40,6 +40,39 @@ use crate::clock::Clock;
 use crate::ingest::{IngestError, IngestHandle};
 use crate::secret::WebhookSecret;
 
+/// Every settings code of amocrm.md §1: what the office does that the mirror
+/// must hear about, registered with the account for this receiver.
+/// Accounts drop codes they do not support.
+pub const WEBHOOK_SETTINGS: &[&str] = &[
+    "add_lead",
+    "update_lead",
+    "delete_lead",
+    "restore_lead",
+    "status_lead",
+    "responsible_lead",
+    "note_lead",
+    "add_contact",
+    "update_contact",
+    "delete_contact",
+    "restore_contact",
+    "responsible_contact",
+    "note_contact",
+    "add_company",
+    "update_company",
+    "delete_company",
+    "restore_company",
+    "responsible_company",
+    "note_company",
+    "add_task",
+    "update_task",
+    "delete_task",
+    "responsible_task",
+    "add_talk",
+    "update_talk",
+    "add_message",
+    "add_unsorted",
+];
+
 /// Largest body accepted (amoCRM bodies of hundreds of entities stay far below).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

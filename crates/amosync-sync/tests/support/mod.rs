@@ -19,36 +19,8 @@ use serde_json::{Value, json};
 /// Upper bound of every wait.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// Every settings code amocrm.md §1 lists.
-pub const ALL_SETTINGS: &[&str] = &[
-    "add_lead",
-    "update_lead",
-    "delete_lead",
-    "restore_lead",
-    "status_lead",
-    "responsible_lead",
-    "note_lead",
-    "add_contact",
-    "update_contact",
-    "delete_contact",
-    "restore_contact",
-    "responsible_contact",
-    "note_contact",
-    "add_company",
-    "update_company",
-    "delete_company",
-    "restore_company",
-    "responsible_company",
-    "note_company",
-    "add_task",
-    "update_task",
-    "delete_task",
-    "responsible_task",
-    "add_talk",
-    "update_talk",
-    "add_message",
-    "add_unsorted",
-];
+/// Every settings code the office registers (the product's own list).
+pub use amosync_sync::receiver::WEBHOOK_SETTINGS as ALL_SETTINGS;
 
 pub struct Harness {
     pub emu: Emulator,

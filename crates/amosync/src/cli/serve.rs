@@ -29,37 +29,7 @@ use crate::credentials::{CredentialStore, Credentials, FileCredentialStore};
 use crate::lock::FileLock;
 use crate::{AppError, ErrorCode};
 
-/// Every settings code of amocrm.md §1: what the office does that the mirror
-/// must hear about. Accounts drop codes they do not support.
-pub const WEBHOOK_SETTINGS: &[&str] = &[
-    "add_lead",
-    "update_lead",
-    "delete_lead",
-    "restore_lead",
-    "status_lead",
-    "responsible_lead",
-    "note_lead",
-    "add_contact",
-    "update_contact",
-    "delete_contact",
-    "restore_contact",
-    "responsible_contact",
-    "note_contact",
-    "add_company",
-    "update_company",
-    "delete_company",
-    "restore_company",
-    "responsible_company",
-    "note_company",
-    "add_task",
-    "update_task",
-    "delete_task",
-    "responsible_task",
-    "add_talk",
-    "update_talk",
-    "add_message",
-    "add_unsorted",
-];
+pub use amosync_sync::receiver::WEBHOOK_SETTINGS;
 
 /// How `serve` runs.
 #[derive(Debug, Clone, Default)]

@@ -461,40 +461,8 @@ impl SeededRng {
 /// it, for a message `text` with id `message_id` in the emulator's talk
 /// `talk_id` (which must exist). Nothing is added to the emulator.
 pub fn message_body(emu: &Emulator, talk_id: u64, message_id: &str, text: &str) -> String {
-    use amo_emulator::model::{Change, Direction, Message, MessageAuthor};
-    let (talk, now) = {
-        let world = emu.world();
-        let talk = world
-            .talks
-            .get(&talk_id)
-            .cloned()
-            .unwrap_or_else(|| panic!("the emulator has no talk {talk_id}"));
-        (talk, world.clock.now())
-    };
-    let message = Message {
-        id: message_id.to_owned(),
-        chat_id: talk.chat_id.clone(),
-        talk_id: talk.talk_id,
-        contact_id: talk.contact_id,
-        text: text.to_owned(),
-        created_at: now,
-        entity_type: talk.entity_type.clone(),
-        entity_id: talk.entity_id,
-        origin: talk.origin.clone(),
-        direction: Direction::Incoming,
-        author: MessageAuthor {
-            id: "3f2b7c1e-0000-4000-8000-00000000c11e".to_owned(),
-            kind: "external".to_owned(),
-            name: "Клиент".to_owned(),
-            avatar_url: None,
-        },
-        message_type: "text".to_owned(),
-        attachment: None,
-    };
-    amo_emulator::webhooks::encode::encode_batch(
-        emu.hub().account(),
-        &[Change::MessageAdded(message)],
-    )
+    emu.incoming_message_body(talk_id, message_id, text)
+        .unwrap_or_else(|| panic!("the emulator has no talk {talk_id}"))
 }
 
 /// A UUID-shaped message id unique within a test run.

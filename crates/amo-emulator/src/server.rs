@@ -158,6 +158,46 @@ impl Emulator {
         self.state.hub().clone()
     }
 
+    /// The `message[add]` webhook body the account would send for an
+    /// incoming client message `text` in talk `talk_id` — without recording
+    /// the message. Tests post it themselves to know exactly which bodies
+    /// were acknowledged. `None` for an unknown talk.
+    pub fn incoming_message_body(
+        &self,
+        talk_id: u64,
+        message_id: &str,
+        text: &str,
+    ) -> Option<String> {
+        let (talk, now) = {
+            let world = self.world();
+            (world.talks.get(&talk_id).cloned()?, world.clock.now())
+        };
+        let message = crate::model::Message {
+            id: message_id.to_owned(),
+            chat_id: talk.chat_id.clone(),
+            talk_id: talk.talk_id,
+            contact_id: talk.contact_id,
+            text: text.to_owned(),
+            created_at: now,
+            entity_type: talk.entity_type.clone(),
+            entity_id: talk.entity_id,
+            origin: talk.origin.clone(),
+            direction: crate::model::Direction::Incoming,
+            author: crate::model::MessageAuthor {
+                id: "3f2b7c1e-0000-4000-8000-00000000c11e".to_owned(),
+                kind: "external".to_owned(),
+                name: "Клиент".to_owned(),
+                avatar_url: None,
+            },
+            message_type: "text".to_owned(),
+            attachment: None,
+        };
+        Some(crate::webhooks::encode::encode_batch(
+            self.hub().account(),
+            &[crate::model::Change::MessageAdded(message)],
+        ))
+    }
+
     /// The world, locked: read it and drop the guard before any `.await`.
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.state.world()

@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use amo_emulator::limits::LimitsConfig;
-use amo_emulator::model::{Change, Direction, Message, MessageAuthor};
 use amo_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -160,35 +159,8 @@ fn tail(log: &Path) -> String {
 /// A `message[add]` body as the emulator would render it, for its talk
 /// `talk_id`; the emulator itself learns nothing of it.
 fn message_body(emu: &Emulator, talk_id: u64, message_id: &str, text: &str) -> String {
-    let (talk, now) = {
-        let world = emu.world();
-        let talk = world.talks.get(&talk_id).cloned().expect("talk exists");
-        (talk, world.clock.now())
-    };
-    let message = Message {
-        id: message_id.to_owned(),
-        chat_id: talk.chat_id.clone(),
-        talk_id: talk.talk_id,
-        contact_id: talk.contact_id,
-        text: text.to_owned(),
-        created_at: now,
-        entity_type: talk.entity_type.clone(),
-        entity_id: talk.entity_id,
-        origin: talk.origin.clone(),
-        direction: Direction::Incoming,
-        author: MessageAuthor {
-            id: "3f2b7c1e-0000-4000-8000-00000000c11e".to_owned(),
-            kind: "external".to_owned(),
-            name: "Клиент".to_owned(),
-            avatar_url: None,
-        },
-        message_type: "text".to_owned(),
-        attachment: None,
-    };
-    amo_emulator::webhooks::encode::encode_batch(
-        emu.hub().account(),
-        &[Change::MessageAdded(message)],
-    )
+    emu.incoming_message_body(talk_id, message_id, text)
+        .expect("talk exists")
 }
 
 /// One acknowledged webhook of the poster.

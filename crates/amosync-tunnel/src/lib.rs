@@ -1,0 +1,1 @@
+//! Built-in tunnels (issue 4): being written.

@@ -22,12 +22,15 @@ pub const LONG_LIVED_MAX_SECS: i64 = 5 * 365 * 86_400;
 pub enum TokenKind {
     /// A private integration's long-lived token (no refresh token).
     LongLived { expires_at: Timestamp },
+    /// An OAuth access token from `/oauth2/access_token` (its refresh token
+    /// lives in [`crate::oauth::OAuthRegistry`]).
+    OAuth { expires_at: Timestamp },
 }
 
 impl TokenKind {
     pub fn expires_at(&self) -> Timestamp {
         match self {
-            TokenKind::LongLived { expires_at } => *expires_at,
+            TokenKind::LongLived { expires_at } | TokenKind::OAuth { expires_at } => *expires_at,
         }
     }
 }
@@ -278,6 +281,19 @@ impl TokenRegistry {
         }
     }
 
+    /// Revokes every token of an integration (an admin disabled it or
+    /// regenerated its secret); returns how many were still unrevoked.
+    pub fn revoke_integration(&mut self, integration_id: u64) -> usize {
+        let mut revoked = 0;
+        for record in self.tokens.values_mut() {
+            if record.integration_id == integration_id && !record.revoked {
+                record.revoked = true;
+                revoked += 1;
+            }
+        }
+        revoked
+    }
+
     pub fn record(&self, token: &str) -> Option<&TokenRecord> {
         self.tokens.get(token)
     }
@@ -364,5 +380,35 @@ mod tests {
         let shown = format!("{:?} {reg:?}", p);
         assert!(!shown.contains(&c) && !shown.contains(&a), "{shown}");
         assert_eq!(reg.len(), 3);
+    }
+
+    #[test]
+    fn revoking_an_integration_revokes_only_its_tokens() {
+        let mut reg = TokenRegistry::new(1, 9);
+        let id = reg.new_integration();
+        let kind = TokenKind::OAuth { expires_at: 2_000 };
+        let a = reg.issue_in(id, 5, true, kind.clone(), 1_000);
+        let b = reg.issue_in(id, 5, true, kind, 1_000);
+        let other = reg.issue_long_lived(5, true, 1_000, 86_400);
+        assert!(reg.revoke(&b));
+        assert_eq!(reg.revoke_integration(id), 1, "b was already revoked");
+        assert_eq!(reg.revoke_integration(id), 0);
+        for t in [&a, &b] {
+            let header = format!("Bearer {t}");
+            assert_eq!(reg.check(Some(&header), 1_001), Err(AuthError::Revoked));
+        }
+        let header = format!("Bearer {other}");
+        assert!(reg.check(Some(&header), 1_001).is_ok());
+        let other_id = reg.new_integration();
+        let t = reg.issue_in(
+            other_id,
+            5,
+            true,
+            TokenKind::OAuth { expires_at: 2_000 },
+            1_000,
+        );
+        let t_header = format!("Bearer {t}");
+        assert_eq!(reg.check(Some(&t_header), 2_000), Err(AuthError::Expired));
+        assert!(reg.check(Some(&t_header), 1_999).is_ok());
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Serves API v4 with HAL JSON, the limits and faults real integrations trip
 //! over, a control API that acts like office staff, and webhook delivery in the
-//! real form-urlencoded shape. Facts: `shared/docs/amocrm.md`.
+//! real form-urlencoded shape, plus amoCRM's OAuth 2.0 (authorize page, token
+//! endpoint, rotating single-use refresh tokens). Facts: `shared/docs/amocrm.md`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), amo_emulator::StartError> {
@@ -19,6 +20,7 @@ pub mod control;
 pub mod faults;
 pub mod limits;
 pub mod model;
+pub mod oauth;
 pub mod problem;
 pub mod query;
 pub mod rng;
@@ -29,6 +31,7 @@ pub mod stats;
 pub mod webhooks;
 pub mod world;
 
+pub use oauth::{Integration, OAuthLifetimes, OAuthStats};
 pub use server::{Emulator, EmulatorConfig, StartError, app};
 pub use state::AppState;
 pub use webhooks::{WebhookConfig, WebhookFaults, WebhookHub};

@@ -12,6 +12,7 @@ use crate::control;
 use crate::faults::ApiFaultConfig;
 use crate::limits::LimitsConfig;
 use crate::model::Timestamp;
+use crate::oauth::{self, Integration, OAuthLifetimes, OAuthStats};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::webhooks::{WebhookConfig, WebhookHub};
@@ -29,6 +30,8 @@ pub struct EmulatorConfig {
     pub limits: LimitsConfig,
     pub faults: ApiFaultConfig,
     pub webhooks: WebhookConfig,
+    /// Lifetimes of OAuth codes and tokens (each clamped to 1 s ..= ten years).
+    pub oauth: OAuthLifetimes,
 }
 
 impl Default for EmulatorConfig {
@@ -41,6 +44,7 @@ impl Default for EmulatorConfig {
             limits: LimitsConfig::default(),
             faults: ApiFaultConfig::default(),
             webhooks: WebhookConfig::default(),
+            oauth: OAuthLifetimes::default(),
         }
     }
 }
@@ -58,13 +62,15 @@ pub enum StartError {
     },
 }
 
-/// The whole HTTP surface: `/api/v4/...`, `/_emulator/...`, 404 problem elsewhere.
+/// The whole HTTP surface: `/api/v4/...`, `/_emulator/...`, the OAuth pages
+/// (`/oauth`, `/oauth/decision`, `/oauth2/access_token`), 404 problem elsewhere.
 /// A panic in any handler answers 500 problem+json instead of dropping the connection.
 pub fn app(state: AppState) -> Router {
     catch_panics(
         Router::new()
             .nest("/api/v4", api::router(state.clone()))
             .nest("/_emulator", control::router())
+            .merge(oauth::router())
             .fallback(|| async { Problem::not_found("Not Found") })
             .with_state(state),
     )
@@ -152,6 +158,46 @@ impl Emulator {
     /// Revokes a token (false when unknown).
     pub fn revoke_token(&self, token: &str) -> bool {
         self.state.revoke_token(token)
+    }
+
+    /// Registers an OAuth integration acting as the admin, with this exact
+    /// redirect URI (taken as given; the control API validates it).
+    pub fn register_integration(&self, redirect_uri: &str) -> Integration {
+        let user = self.state.integration_user(None).unwrap_or((0, false));
+        self.state.add_integration(redirect_uri, None, user)
+    }
+
+    /// Revokes every access and refresh token of an integration (as an admin
+    /// disabling it); how many were live, 0 for an unknown client id.
+    pub fn revoke_integration(&self, client_id: &str) -> usize {
+        self.state.revoke_integration(client_id).unwrap_or(0)
+    }
+
+    /// Sets the lifetimes of grants issued from now on (each clamped to
+    /// 1 s ..= ten years); returns what was set.
+    pub fn set_oauth_lifetimes(&self, lifetimes: OAuthLifetimes) -> OAuthLifetimes {
+        self.state.set_oauth_lifetimes(lifetimes)
+    }
+
+    pub fn oauth_stats(&self) -> OAuthStats {
+        self.state.oauth_stats()
+    }
+
+    /// `{base}/oauth?client_id=…&state=…&mode=post_message`, values URL-encoded.
+    pub fn authorize_url(&self, client_id: &str, state: &str) -> String {
+        oauth::with_query(
+            &format!("{}/oauth", self.base_url()),
+            &[
+                ("client_id", client_id),
+                ("state", state),
+                ("mode", "post_message"),
+            ],
+        )
+    }
+
+    /// `127.0.0.1:PORT`: the host the redirect names as `referer`.
+    pub fn referer(&self) -> String {
+        self.state.referer()
     }
 
     pub fn hub(&self) -> WebhookHub {

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::limits::Limiter;
 use crate::model::Change;
+use crate::oauth::OAuthRegistry;
 use crate::seed::{self, SeedConfig};
 use crate::server::EmulatorConfig;
 use crate::stats::Stats;
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) world: Mutex<World>,
     pub(crate) clock: Clock,
     pub(crate) tokens: Mutex<TokenRegistry>,
+    /// OAuth integrations and grants; lock before `tokens` when both are needed.
+    pub(crate) oauth: Mutex<OAuthRegistry>,
     pub(crate) limiter: Mutex<Limiter>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) stats: Mutex<Stats>,
@@ -124,6 +127,7 @@ impl AppState {
                 world: Mutex::new(world),
                 clock,
                 tokens: Mutex::new(tokens),
+                oauth: Mutex::new(OAuthRegistry::new(config.oauth.clamped())),
                 limiter: Mutex::new(Limiter::new(config.limits)),
                 faults: Mutex::new(Faults::new(config.faults, config.seed)),
                 stats: Mutex::new(Stats::default()),

@@ -1,4 +1,5 @@
-//! `amo-emulator [--listen 127.0.0.1:PORT] [--seed S] [--leads N] [--now UNIX]`
+//! `amo-emulator [--listen 127.0.0.1:PORT] [--seed S] [--leads N] [--now UNIX]
+//! [--access-ttl-secs S] [--code-ttl-secs S] [--refresh-ttl-secs S]`
 //!
 //! Prints `base_url: …` and `token: …` on stdout (two lines, flushed), then
 //! logs to stderr until Ctrl-C or SIGTERM.
@@ -7,8 +8,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use amo_emulator::oauth::lifetimes::MAX_TTL_SECS;
 use amo_emulator::seed::{MAX_LEADS as SEED_MAX_LEADS, MAX_NOW, MIN_NOW};
-use amo_emulator::{Emulator, EmulatorConfig};
+use amo_emulator::{Emulator, EmulatorConfig, OAuthLifetimes};
 use clap::Parser;
 use clap::error::ErrorKind;
 
@@ -34,6 +36,15 @@ struct Cli {
     /// generated around; default: the system time.
     #[arg(long, value_parser = clap::value_parser!(i64).range(MIN_NOW..=MAX_NOW))]
     now: Option<i64>,
+    /// Lifetime of OAuth access tokens in seconds (`expires_in`).
+    #[arg(long, default_value_t = OAuthLifetimes::default().access_ttl_secs, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    access_ttl_secs: u64,
+    /// Lifetime of OAuth authorization codes in seconds.
+    #[arg(long, default_value_t = OAuthLifetimes::default().code_ttl_secs, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    code_ttl_secs: u64,
+    /// Lifetime of OAuth refresh tokens in seconds.
+    #[arg(long, default_value_t = OAuthLifetimes::default().refresh_ttl_secs, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    refresh_ttl_secs: u64,
 }
 
 async fn wait_for_signal() {
@@ -95,6 +106,11 @@ fn main() -> ExitCode {
             seed: cli.seed,
             leads: usize::try_from(cli.leads).unwrap_or(SEED_MAX_LEADS),
             now: cli.now,
+            oauth: OAuthLifetimes {
+                access_ttl_secs: cli.access_ttl_secs,
+                code_ttl_secs: cli.code_ttl_secs,
+                refresh_ttl_secs: cli.refresh_ttl_secs,
+            },
             ..Default::default()
         };
         let emu = match Emulator::start(config).await {
@@ -134,5 +150,11 @@ mod tests {
         assert!(parse(&["--now", "-9223372036854775808"]).is_err());
         assert!(parse(&["--now", "9223372036854775807"]).is_err());
         assert!(parse(&["--now", "0"]).is_err());
+        assert!(parse(&[]).is_ok_and(|c| c.access_ttl_secs == 86_400
+            && c.code_ttl_secs == 1_200
+            && c.refresh_ttl_secs == 90 * 86_400));
+        assert!(parse(&["--access-ttl-secs", "1"]).is_ok_and(|c| c.access_ttl_secs == 1));
+        assert!(parse(&["--access-ttl-secs", "0"]).is_err());
+        assert!(parse(&["--refresh-ttl-secs", "999999999999"]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! actions go through world mutations, so they update timestamps, write
 //! events and emit the webhooks a real account would send.
 
+mod oauth;
 mod office;
 mod ops;
 
@@ -23,6 +24,11 @@ pub fn router() -> Router<AppState> {
         .route("/stats/reset", post(ops::reset_stats))
         .route("/tokens", post(ops::issue_token))
         .route("/tokens/revoke", post(ops::revoke_token))
+        .route("/integrations", get(oauth::list).post(oauth::register))
+        .route("/integrations/{client_id}/revoke", post(oauth::revoke))
+        .route("/oauth/config", get(oauth::config).post(oauth::set_config))
+        .route("/oauth/stats", get(oauth::stats))
+        .route("/oauth/stats/reset", post(oauth::reset_stats))
         .route("/clock", get(ops::clock))
         .route("/clock/advance", post(ops::advance_clock))
         .route("/faults/api", post(ops::api_faults))

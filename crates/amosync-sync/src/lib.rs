@@ -7,6 +7,7 @@
 //!                                                 │
 //!                    fetcher: coalesce ─▶ GET leads/contacts/talks by id ─▶ store (API wins)
 //! catch-up (start, every few minutes, after downtime, on demand): cursors − overlap, events API
+//! keeper: registers the public URL's webhook, re-enables it, removes stale ones
 //! ```
 //!
 //! Time and the amoCRM client are injected ([`Clock`], [`amo::Client`]), so
@@ -19,6 +20,7 @@ pub mod engine;
 mod error;
 pub mod fetcher;
 pub mod ingest;
+pub mod keeper;
 pub mod receiver;
 mod secret;
 mod usage;
@@ -28,4 +30,5 @@ pub use catchup::{CatchupOptions, CatchupReport, catch_up};
 pub use clock::{Clock, SystemClock};
 pub use engine::{Engine, EngineConfig, EngineHandle, EngineStatus};
 pub use error::SyncError;
+pub use keeper::{Keeper, KeeperConfig, KeeperHandle, KeeperStatus, WebhookState, remove_webhooks};
 pub use secret::WebhookSecret;

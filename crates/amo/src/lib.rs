@@ -20,6 +20,7 @@ mod error;
 mod excerpt;
 mod limiter;
 pub mod models;
+pub mod oauth;
 mod pacer;
 mod paging;
 mod problem;

@@ -11,6 +11,8 @@ pub enum ErrorCode {
     DemoUnavailable,
     /// Token revoked or expired beyond refresh: the admin must reconnect.
     AuthRevoked,
+    /// The admin pressed "Deny" on amoCRM's approval page.
+    OAuthDenied,
     /// amoCRM blocked the account for too many requests: wait, then retry.
     AccountBlocked,
     /// The connected user lacks the rights for this call (not an admin).

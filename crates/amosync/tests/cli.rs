@@ -48,7 +48,8 @@ async fn connect_sync_and_every_query_match_the_api() {
     assert_eq!(connected["account"]["account_id"], account["id"]);
     assert_eq!(connected["account"]["subdomain"], account["subdomain"]);
     assert_eq!(connected["account"]["base_url"], json!(emu.base_url()));
-    assert_eq!(connected["credentials"]["backend"], json!("file"));
+    assert_eq!(connected["credentials"]["backend"], json!("encrypted_file"));
+    assert_eq!(connected["auth"], json!("long_lived"));
 
     // sync: a full first pass
     let report = amosync_in(&data, &["sync"]).await.json();
@@ -307,7 +308,7 @@ async fn connect_sync_and_every_query_match_the_api() {
     assert_eq!(status_json["counts"]["leads"], json!(api_leads.len()));
     assert_eq!(status_json["counts"]["contacts"], json!(api_contacts.len()));
     assert_eq!(status_json["account"]["account_id"], account["id"]);
-    assert_eq!(status_json["credentials"]["backend"], json!("file"));
+    assert_eq!(status_json["credentials"]["backend"], json!("encrypted_file"));
     assert_eq!(status_json["credentials"]["present"], json!(true));
     assert!(
         status_json["sync"]["initial_sync_at"].is_i64(),

@@ -54,6 +54,11 @@ impl Rng {
 async fn amosync(args: &[&str]) -> (i32, String, String) {
     let child = Command::new(BIN)
         .args(args)
+        .env("AMOSYNC_VAULT", "file")
+        .env(
+            "AMOSYNC_KEY_FILE",
+            std::env::temp_dir().join(format!("amosync-test-{}.key", std::process::id())),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -105,6 +110,11 @@ fn spawn_serve(data: &Path, listen: Option<&str>, log: &Path) -> Child {
         .expect("serve log file");
     let mut command = Command::new(BIN);
     command
+        .env("AMOSYNC_VAULT", "file")
+        .env(
+            "AMOSYNC_KEY_FILE",
+            std::env::temp_dir().join(format!("amosync-test-{}.key", std::process::id())),
+        )
         .arg("serve")
         .arg("--data")
         .arg(data)

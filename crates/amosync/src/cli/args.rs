@@ -40,6 +40,11 @@ pub struct JsonArgs {
 pub enum Command {
     /// Bind the data folder to an amoCRM account with a long-lived token.
     Connect(ConnectArgs),
+    /// Remove AmoSync's webhook from amoCRM and forget the tokens; the store
+    /// is kept for offline review.
+    Disconnect(DisconnectArgs),
+    /// Choose how amoCRM reaches the webhook receiver (prints the choice).
+    Tunnel(TunnelArgs),
     /// Receive webhooks and keep the store in sync until SIGINT/SIGTERM.
     Serve(ServeArgs),
     /// Print the local webhook receiver URL (with its secret).
@@ -89,12 +94,64 @@ pub struct ConnectArgs {
     /// The account's API base URL (Kommo: https://SUB.kommo.com; the emulator: http://127.0.0.1:PORT).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Long-lived token of a private integration ($AMOSYNC_TOKEN if omitted).
-    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    /// With --subdomain: a Kommo account (SUB.kommo.com).
+    #[arg(long)]
+    pub kommo: bool,
+    /// Long-lived token of a private integration ($AMOSYNC_TOKEN if omitted
+    /// and no --client-id is given).
+    #[arg(long, value_name = "TOKEN", value_parser = secret, conflicts_with = "client_id")]
     pub token: Option<Secret>,
+    /// OAuth: the integration id ("ID интеграции").
+    #[arg(long, value_name = "ID", requires_all = ["client_secret", "redirect_uri"])]
+    pub client_id: Option<String>,
+    /// OAuth: the integration's secret key ($AMOSYNC_CLIENT_SECRET if omitted).
+    #[arg(long, value_name = "SECRET", value_parser = secret)]
+    pub client_secret: Option<Secret>,
+    /// OAuth: the redirect URI exactly as in the integration (a loopback
+    /// http://127.0.0.1:PORT/… is listened on; any other is pasted back).
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// OAuth: finish with this code (from the integration's settings, or
+    /// the redirect's `code=`) instead of waiting for the browser.
+    #[arg(long, value_name = "CODE", value_parser = secret, requires = "client_id")]
+    pub code: Option<Secret>,
+    /// OAuth: how long to wait for the browser (seconds; codes live 20 min).
+    #[arg(long, value_name = "SECS", default_value_t = 1200)]
+    pub wait: u64,
     /// Where `serve` will listen for webhooks (kept in config.json).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisconnectArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TunnelArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// ngrok (authtoken + optional static domain), cloudflared (quick
+    /// tunnel), url (your own reverse proxy), bore (a bore server), none.
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// ngrok: the authtoken ($AMOSYNC_NGROK_AUTHTOKEN if omitted).
+    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    pub authtoken: Option<Secret>,
+    /// ngrok: the account's static domain (a stable URL).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// url: the public https URL your reverse proxy forwards to the receiver.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// bore: the server, HOST[:PORT] (default port 7835).
+    #[arg(long, value_name = "HOST")]
+    pub server: Option<String>,
+    /// bore: the server's secret, if it has one.
+    #[arg(long, value_name = "SECRET", value_parser = secret)]
+    pub secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Args)]

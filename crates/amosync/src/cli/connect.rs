@@ -1,8 +1,12 @@
-//! `amosync connect`: bind a data folder to an amoCRM account (long-lived token).
+//! `amosync connect`: bind a data folder to an amoCRM account, with a
+//! long-lived token or an OAuth pair (see [`crate::cli::oauth`] for how the
+//! pair is obtained), and the client factory every command shares.
 
 use std::net::SocketAddr;
 
 use amo::models::Account;
+use std::sync::Arc;
+
 use amo::{ApiError, Client, ClientConfig, Secret, StaticToken};
 use amosync_store::{AccountBinding, StoreError};
 use amosync_sync::Clock;
@@ -12,7 +16,7 @@ use serde_json::{Value, json};
 use crate::cli::query::open_store;
 use crate::config::{Config, DataDir, check_loopback};
 use crate::control::ServeFile;
-use crate::credentials::{CredentialStore, Credentials, FileCredentialStore};
+use crate::auth::{AuthSecrets, Credentials, Secrets, TokenManager};
 use crate::{AppError, ErrorCode};
 
 /// What `connect` needs.
@@ -20,8 +24,8 @@ use crate::{AppError, ErrorCode};
 pub struct ConnectRequest {
     /// API base URL, e.g. `https://office.amocrm.ru`.
     pub base_url: String,
-    /// Long-lived token.
-    pub token: Secret,
+    /// A long-lived token or a fresh OAuth pair.
+    pub auth: AuthSecrets,
     /// Webhook receiver address to keep (default: the saved one, else 127.0.0.1:8787).
     pub listen: Option<SocketAddr>,
 }
@@ -104,14 +108,48 @@ pub enum Patience {
     Background,
 }
 
-/// A client for the account at `base_url`.
-pub fn client(base_url: &str, token: Secret, patience: Patience) -> Result<Client, AppError> {
+fn client_config(base_url: &str, patience: Patience) -> Result<ClientConfig, AppError> {
     let mut config = ClientConfig::from_url(base_url).map_err(|e| api_error(e, base_url))?;
     if patience == Patience::Interactive {
         config.max_retries = 1;
         config.timeout = std::time::Duration::from_secs(20);
     }
-    Client::new(config, StaticToken::new(token)).map_err(|e| api_error(e, base_url))
+    Ok(config)
+}
+
+/// A client for the account at `base_url` with a long-lived token.
+pub fn client(base_url: &str, token: Secret, patience: Patience) -> Result<Client, AppError> {
+    Client::new(client_config(base_url, patience)?, StaticToken::new(token))
+        .map_err(|e| api_error(e, base_url))
+}
+
+/// A client for a connected folder. With OAuth it also returns the folder's
+/// [`TokenManager`] (the one refresher; keep it for status and keep-alive).
+pub fn client_for(
+    base_url: &str,
+    credentials: &Credentials,
+    secrets: &Secrets,
+    reconnect: Option<String>,
+    patience: Patience,
+) -> Result<(Client, Option<Arc<TokenManager>>), AppError> {
+    match &credentials.auth {
+        AuthSecrets::LongLived { token } => {
+            Ok((client(base_url, token.clone(), patience)?, None))
+        }
+        AuthSecrets::OAuth { app, tokens } => {
+            let manager = Arc::new(TokenManager::new(
+                secrets.clone(),
+                base_url,
+                app,
+                tokens.clone(),
+                reconnect,
+                Arc::new(SystemClock),
+            )?);
+            let client = Client::new(client_config(base_url, patience)?, manager.clone())
+                .map_err(|e| api_error(e, base_url))?;
+            Ok((client, Some(manager)))
+        }
+    }
 }
 
 /// The account's time zone (`datetime_settings.timezone`, e.g.
@@ -158,7 +196,13 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
     if let Some(listen) = request.listen {
         check_loopback(listen, "--listen")?;
     }
-    let client = client(&base_url, request.token.clone(), Patience::Interactive)?;
+    let secrets = Secrets::open(data)?;
+    // A throwaway credentials value: the webhook secret is settled below.
+    let probe = Credentials {
+        auth: request.auth.clone(),
+        webhook_secret: WebhookSecret::generate(),
+    };
+    let (client, _) = client_for(&base_url, &probe, &secrets, None, Patience::Interactive)?;
     let account = client
         .account()
         .await
@@ -188,17 +232,25 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
         ));
     }
 
-    // Secrets first: a binding without its token would be useless.
-    let credentials = FileCredentialStore::new(data.credentials_path());
-    let keep_secret = match (&existing, credentials.load()) {
-        (Some(_), Ok(Some(old))) => Some(old.webhook_secret),
-        _ => None,
-    };
-    let reused_secret = keep_secret.is_some();
-    credentials.save(&Credentials {
-        token: request.token,
-        webhook_secret: keep_secret.unwrap_or_else(WebhookSecret::generate),
-    })?;
+    // Secrets first: a binding without its token would be useless. The
+    // webhook secret is kept on a reconnect (amoCRM knows that URL).
+    let auth = request.auth;
+    let reused_secret = secrets
+        .update(|doc| {
+            let keep = existing.as_ref().and(doc.webhook_secret.clone());
+            let reused = keep.is_some();
+            doc.webhook_secret = Some(keep.unwrap_or_else(WebhookSecret::generate));
+            doc.auth = Some(auth);
+            doc.reconnect = None;
+            Ok(reused)
+        })
+        .await?;
+    let auth_kind = secrets
+        .load()
+        .await?
+        .auth
+        .map(|a| a.kind())
+        .unwrap_or("none");
 
     let binding = AccountBinding {
         account_id: account.id,
@@ -238,7 +290,8 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
         "data_dir": data.root().display().to_string(),
         "listen": listen.to_string(),
         "webhook_secret": if reused_secret { "kept" } else { "generated" },
-        "credentials": credentials.location(),
+        "auth": auth_kind,
+        "credentials": secrets.location(),
     }))
 }
 

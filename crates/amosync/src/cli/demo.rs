@@ -83,7 +83,9 @@ pub async fn run(run: DemoRun, mut shutdown: Shutdown) -> Result<(), AppError> {
             &data,
             ConnectRequest {
                 base_url,
-                token: Secret::new(demo.emulator().token()),
+                auth: crate::auth::AuthSecrets::LongLived {
+                    token: Secret::new(demo.emulator().token()),
+                },
                 listen: Some(run.listen),
             },
         )

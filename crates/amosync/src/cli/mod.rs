@@ -7,10 +7,14 @@
 pub mod args;
 pub mod connect;
 pub mod demo;
+pub mod disconnect;
+pub mod links;
+pub mod oauth;
 pub mod output;
 pub mod query;
 pub mod serve;
 pub mod shutdown;
+pub mod tunnel;
 
 use std::io::Write;
 
@@ -27,12 +31,15 @@ use crate::{AppError, ErrorCode};
 
 /// Environment variable read when `connect` gets no `--token`.
 pub const TOKEN_ENV: &str = "AMOSYNC_TOKEN";
+/// Environment variable read when `connect` gets no `--client-secret`.
+pub const CLIENT_SECRET_ENV: &str = "AMOSYNC_CLIENT_SECRET";
 
 /// Runs a parsed command line to its end.
 pub async fn run(cli: Cli) -> Result<(), AppError> {
     let value = match cli.command {
         Command::Connect(args) => {
             let data = DataDir::resolve(args.data.data.as_deref())?;
+            let explicit_base = args.base_url.is_some();
             let base_url = match (args.base_url, args.subdomain) {
                 (Some(url), _) => url,
                 (None, Some(sub)) => connect::base_url_for_subdomain(&sub)?,
@@ -43,28 +50,69 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                     ));
                 }
             };
-            let token = args
-                .token
-                .map(Secret::into_inner)
-                .or_else(|| std::env::var(TOKEN_ENV).ok())
-                .filter(|t| !t.trim().is_empty())
-                .ok_or_else(|| {
-                    AppError::new(
-                        ErrorCode::InvalidInput,
-                        format!(
-                            "pass the long-lived token with --token TOKEN (or set {TOKEN_ENV})"
-                        ),
-                    )
-                })?;
-            connect::connect(
-                &data,
-                connect::ConnectRequest {
-                    base_url,
-                    token: Secret::new(token.trim().to_owned()),
-                    listen: args.listen,
-                },
-            )
-            .await?
+            let base_url = if args.kommo && !explicit_base {
+                base_url.replace(".amocrm.ru", ".kommo.com")
+            } else {
+                base_url
+            };
+            if let Some(client_id) = args.client_id {
+                let client_secret = args
+                    .client_secret
+                    .map(Secret::into_inner)
+                    .or_else(|| std::env::var(CLIENT_SECRET_ENV).ok())
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidInput,
+                            format!("pass the integration's secret key with --client-secret SECRET (or set {CLIENT_SECRET_ENV})"),
+                        )
+                    })?;
+                oauth::connect_oauth(
+                    &data,
+                    oauth::OAuthConnect {
+                        app: amo::oauth::OAuthApp {
+                            client_id: client_id.trim().to_owned(),
+                            client_secret: Secret::new(client_secret.trim().to_owned()),
+                            redirect_uri: args.redirect_uri.unwrap_or_default(),
+                        },
+                        base_url: connect::normalize_base_url(&base_url)?,
+                        code: args.code,
+                        wait: std::time::Duration::from_secs(args.wait.max(1)),
+                        listen: args.listen,
+                    },
+                )
+                .await?
+            } else {
+                let token = args
+                    .token
+                    .map(Secret::into_inner)
+                    .or_else(|| std::env::var(TOKEN_ENV).ok())
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidInput,
+                            format!(
+                                "pass --client-id ID --client-secret SECRET --redirect-uri URI (OAuth), or a long-lived token with --token TOKEN (or set {TOKEN_ENV})"
+                            ),
+                        )
+                    })?;
+                connect::connect(
+                    &data,
+                    connect::ConnectRequest {
+                        base_url,
+                        auth: crate::auth::AuthSecrets::LongLived {
+                            token: Secret::new(token.trim().to_owned()),
+                        },
+                        listen: args.listen,
+                    },
+                )
+                .await?
+            }
+        }
+        Command::Disconnect(args) => disconnect::disconnect(&resolve(&args.data)?).await?,
+        Command::Tunnel(args) => {
+            let data = resolve(&args.data)?;
+            tunnel::tunnel(&data, args).await?
         }
         Command::Serve(args) => {
             // First: from here on SIGINT/SIGTERM stop cleanly.
@@ -89,7 +137,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::WebhookUrl(args) => {
             let data = DataDir::resolve(args.data.data.as_deref())?;
-            let Value::String(url) = serve::webhook_url(&data)? else {
+            let Value::String(url) = serve::webhook_url(&data).await? else {
                 unreachable!("webhook_url returns a string")
             };
             print_line(&url);
@@ -166,12 +214,15 @@ fn resolve(data: &args::DataArgs) -> Result<DataDir, AppError> {
 
 /// `amosync sync`: one catch-up pass here, or by the running `serve`.
 pub async fn sync_once(data: &DataDir) -> Result<Value, AppError> {
-    let (config, credentials) = serve::connected(data)?;
+    let connected = serve::connected(data).await?;
+    let config = &connected.config;
     match query::target(data).await? {
         Target::Local(store) => {
-            let client = connect::client(
+            let (client, _) = connect::client_for(
                 &config.base_url,
-                credentials.token,
+                &connected.credentials,
+                &connected.secrets,
+                connected.reconnect.clone(),
                 connect::Patience::Background,
             )?;
             let report = catch_up(&store, &client, &SystemClock, &CatchupOptions::default())

@@ -14,7 +14,7 @@ use amosync_store::{
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::credentials::CredentialLocation;
+use crate::vault::VaultLocation;
 
 fn to_value<T: Serialize>(value: &T) -> Value {
     // Serializing our own plain data types cannot fail; keep a visible marker if it ever does.
@@ -92,8 +92,17 @@ pub fn contact_detail(detail: &ContactDetail) -> Value {
 pub struct StatusContext {
     pub data_dir: String,
     pub store_path: String,
-    pub credentials: CredentialLocation,
+    /// Where the secrets are kept (`None` when the vault cannot be opened).
+    pub credentials: Option<VaultLocation>,
     pub credentials_present: bool,
+    /// `oauth` or `long_lived`.
+    pub auth: Option<&'static str>,
+    /// Why a reconnect is needed, when amoCRM refused the refresh token.
+    pub reconnect: Option<String>,
+    /// The chosen tunnel provider.
+    pub tunnel_provider: Option<String>,
+    /// Why the secrets could not be read.
+    pub secrets_error: Option<String>,
     /// The running `serve` (pid, control URL, engine status), when it answered.
     pub serve: Option<Value>,
 }
@@ -155,9 +164,14 @@ pub fn status_unconnected(ctx: &StatusContext) -> Value {
 
 fn credentials(ctx: &StatusContext) -> Value {
     json!({
-        "backend": ctx.credentials.backend,
-        "location": ctx.credentials.location,
+        "backend": ctx.credentials.as_ref().map(|c| c.backend),
+        "location": ctx.credentials.as_ref().map(|c| c.location.clone()),
         "present": ctx.credentials_present,
+        "auth": ctx.auth,
+        "reconnect_needed": ctx.reconnect.is_some(),
+        "reconnect_reason": ctx.reconnect,
+        "tunnel_provider": ctx.tunnel_provider,
+        "error": ctx.secrets_error,
     })
 }
 

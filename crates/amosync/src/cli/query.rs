@@ -14,7 +14,6 @@ use crate::cli::output::{self, StatusContext};
 use crate::config::DataDir;
 use crate::control::ServeFile;
 use crate::control::client::ControlClient;
-use crate::credentials::{CredentialStore, FileCredentialStore};
 use crate::{AppError, ErrorCode};
 
 /// Every read the CLI offers; also the control channel's request body.
@@ -185,14 +184,62 @@ fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// What `status` says besides the store: folder, credentials, the server.
-pub fn status_context(data: &DataDir, serve: Option<Value>) -> StatusContext {
-    let credentials = FileCredentialStore::new(data.credentials_path());
+/// The context of queries other than `status` (they never read secrets).
+pub fn bare_context(data: &DataDir, serve: Option<Value>) -> StatusContext {
     StatusContext {
         data_dir: data.root().display().to_string(),
         store_path: data.store_path().display().to_string(),
-        credentials: credentials.location(),
-        credentials_present: data.credentials_path().exists(),
+        credentials: None,
+        credentials_present: false,
+        auth: None,
+        reconnect: None,
+        tunnel_provider: None,
+        secrets_error: None,
+        serve,
+    }
+}
+
+/// The context a query needs: the secrets' whereabouts only for `status`.
+pub async fn context_for(query: &Query, data: &DataDir, serve: Option<Value>) -> StatusContext {
+    if *query == Query::Status {
+        status_context(data, serve).await
+    } else {
+        bare_context(data, serve)
+    }
+}
+
+/// What `status` says besides the store: folder, credentials, the server.
+pub async fn status_context(data: &DataDir, serve: Option<Value>) -> StatusContext {
+    let (credentials, doc) = match crate::auth::Secrets::open(data) {
+        Ok(secrets) => {
+            let location = Some(secrets.location());
+            (location, secrets.load().await)
+        }
+        Err(e) => (None, Err(e)),
+    };
+    let (present, auth, reconnect, tunnel, error) = match doc {
+        Ok(doc) => (
+            doc.credentials().is_some(),
+            doc.auth.as_ref().map(|a| a.kind()),
+            doc.reconnect.clone(),
+            doc.tunnel
+                .as_ref()
+                .and_then(|t| t.get("provider"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            None,
+        ),
+        Err(e) => (false, None, None, None, Some(e.message)),
+    };
+    StatusContext {
+        data_dir: data.root().display().to_string(),
+        store_path: data.store_path().display().to_string(),
+        credentials,
+        credentials_present: present,
+        auth,
+        reconnect,
+        tunnel_provider: tunnel,
+        secrets_error: error,
         serve,
     }
 }
@@ -202,7 +249,7 @@ pub fn not_connected(data: &DataDir) -> AppError {
     AppError::new(
         ErrorCode::NotConnected,
         format!(
-            "no amoCRM account is connected to {}; run `amosync connect --subdomain SUB --token TOKEN` (or `amosync demo`) first",
+            "no amoCRM account is connected to {}; run `amosync connect --subdomain SUB --client-id ID --client-secret SECRET --redirect-uri URI` (or `--token TOKEN` for a long-lived token; or `amosync demo`) first",
             data.root().display()
         ),
     )
@@ -296,11 +343,11 @@ pub async fn target(data: &DataDir) -> Result<Target, AppError> {
 /// Runs one query wherever the store is.
 pub async fn run(data: &DataDir, query: Query) -> Result<Value, AppError> {
     if query == Query::Status && (data.load_config()?.is_none() || !data.store_path().exists()) {
-        return Ok(output::status_unconnected(&status_context(data, None)));
+        return Ok(output::status_unconnected(&status_context(data, None).await));
     }
     match target(data).await? {
         Target::Local(store) => {
-            let ctx = status_context(data, None);
+            let ctx = context_for(&query, data, None).await;
             tokio::task::spawn_blocking(move || execute(&store, &ctx, &query))
                 .await
                 .map_err(|e| AppError::new(ErrorCode::Local, format!("the query failed: {e}")))?

@@ -18,14 +18,17 @@ use amosync_store::Store;
 use amosync_sync::{Clock, Engine, EngineConfig, SystemClock, WebhookSecret};
 use serde_json::Value;
 
-use crate::cli::connect::{Patience, client, is_loopback_url};
+use crate::cli::connect::{Patience, client_for, is_loopback_url};
+use crate::cli::links::{Links, PublicUrl};
 use crate::cli::print_line;
+use crate::cli::tunnel::saved_tunnel;
+use amosync_tunnel::TunnelConfig;
 use crate::cli::query::{Opened, not_connected, open_store_waiting};
 use crate::cli::shutdown::{FORCED_EXIT, Shutdown};
 use crate::config::{Config, DataDir, check_loopback};
 use crate::control::server::{ControlServer, EngineControl, SharedEngine};
 use crate::control::{ServeFile, random_token};
-use crate::credentials::{CredentialStore, Credentials, FileCredentialStore};
+use crate::auth::{Credentials, Secrets};
 use crate::lock::FileLock;
 use crate::{AppError, ErrorCode};
 
@@ -36,22 +39,46 @@ pub use amosync_sync::receiver::WEBHOOK_SETTINGS;
 pub struct ServeOptions {
     /// Receiver address (default: the saved one).
     pub listen: Option<SocketAddr>,
-    /// `--no-tunnel`: local address only (currently the only mode).
+    /// `--no-tunnel`: local address only, even when a tunnel is chosen.
     pub no_tunnel: bool,
 }
 
-/// The local receiver URL for `addr` and `secret` (the engine's path shape).
+/// The receiver's path for `secret` (the engine's path shape): what every
+/// destination of this install ends with.
+pub fn secret_path(secret: &WebhookSecret) -> String {
+    format!("/amocrm/{}/", secret.expose())
+}
+
+/// The local receiver URL for `addr` and `secret`.
 pub fn local_webhook_url(addr: SocketAddr, secret: &WebhookSecret) -> String {
-    format!("http://{addr}/amocrm/{}/", secret.expose())
+    format!("http://{addr}{}", secret_path(secret))
+}
+
+/// A connected folder: its settings, secrets and where they are kept.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    pub config: Config,
+    pub credentials: Credentials,
+    pub secrets: Secrets,
+    /// Set when amoCRM refused the refresh token (see [`crate::auth::AuthState`]).
+    pub reconnect: Option<String>,
+    /// The chosen tunnel (an `amosync_tunnel::TunnelConfig`), if any.
+    pub tunnel: Option<Value>,
 }
 
 /// The connected folder's settings and secrets, or "connect first".
-pub fn connected(data: &DataDir) -> Result<(Config, Credentials), AppError> {
+pub async fn connected(data: &DataDir) -> Result<Connected, AppError> {
     let config = data.load_config()?.ok_or_else(|| not_connected(data))?;
-    let credentials = FileCredentialStore::new(data.credentials_path())
-        .load()?
-        .ok_or_else(|| not_connected(data))?;
-    Ok((config, credentials))
+    let secrets = Secrets::open(data)?;
+    let doc = secrets.load().await?;
+    let credentials = doc.credentials().ok_or_else(|| not_connected(data))?;
+    Ok(Connected {
+        config,
+        credentials,
+        secrets,
+        reconnect: doc.reconnect,
+        tunnel: doc.tunnel,
+    })
 }
 
 /// How long `serve` waits for a short-lived query process to let go of the store.
@@ -102,6 +129,7 @@ async fn open_for_serve(data: &DataDir) -> Result<Store, AppError> {
 /// A started `serve`, not yet published.
 struct Running {
     store: Store,
+    links: Links,
     engine: Arc<SharedEngine>,
     control: ControlServer,
     control_url: String,
@@ -119,6 +147,7 @@ impl Running {
     /// The shutdown, in order; every step bounded.
     async fn stop(self) {
         self.control.begin_stop();
+        self.links.stop().await;
         stop_engine(&self.engine).await;
         if tokio::time::timeout(CONTROL_STOPS_WITHIN, self.control.stop())
             .await
@@ -133,8 +162,7 @@ impl Running {
 /// Starts the engine and the control server on `store`.
 async fn start(
     data: &DataDir,
-    mut config: Config,
-    credentials: Credentials,
+    connected: Connected,
     listen: SocketAddr,
     options: &ServeOptions,
     token: String,
@@ -152,9 +180,18 @@ async fn start(
     // We hold serve.lock and the store: any serve.json is a crashed run's.
     ServeFile::remove(data);
 
-    let client = client(
+    let Connected {
+        mut config,
+        credentials,
+        secrets,
+        reconnect,
+        tunnel,
+    } = connected;
+    let (client, tokens) = client_for(
         &config.base_url,
-        credentials.token.clone(),
+        &credentials,
+        &secrets,
+        reconnect,
         Patience::Background,
     )?;
     let engine = Engine::start(
@@ -179,24 +216,42 @@ async fn start(
         }
     }
 
-    if is_loopback_url(&config.base_url) {
+    let public = if is_loopback_url(&config.base_url) {
         // The emulator (or an account on this machine) can reach us directly.
-        match client
-            .register_webhook(&webhook_url, WEBHOOK_SETTINGS, None)
-            .await
-        {
-            Ok(hook) => tracing::info!(settings = hook.settings.len(), "webhook registered"),
-            Err(e) => tracing::warn!(
-                error = %e,
-                "could not register the webhook with the account; webhooks will not arrive, catch-up still runs"
-            ),
+        PublicUrl::Local
+    } else if options.no_tunnel {
+        PublicUrl::Unavailable
+    } else {
+        match saved_tunnel(tunnel.as_ref()) {
+            Ok(Some(TunnelConfig::None)) | Ok(None) => {
+                eprintln!(
+                    "note: amoCRM cannot reach {} on this machine and no tunnel is chosen; run `amosync tunnel --provider ngrok|cloudflared|url|bore …` and restart (--no-tunnel silences this note)",
+                    redact(&webhook_url)
+                );
+                PublicUrl::Unavailable
+            }
+            Ok(Some(config)) => PublicUrl::Tunnel(config),
+            Err(e) => {
+                stop_engine(&engine).await;
+                return Err(e);
+            }
         }
-    } else if !options.no_tunnel {
-        eprintln!(
-            "note: amoCRM cannot reach 127.0.0.1; the built-in tunnel arrives with the OAuth setup — until then expose {} yourself and register it (--no-tunnel silences this note)",
-            redact(&webhook_url)
-        );
-    }
+    };
+    let links = match Links::start(
+        client.clone(),
+        tokens,
+        &credentials.webhook_secret,
+        local_addr,
+        public,
+        engine.clone() as Arc<dyn EngineControl>,
+    ) {
+        Ok(links) => links,
+        Err(e) => {
+            stop_engine(&engine).await;
+            return Err(e);
+        }
+    };
+    engine.set_links(links.status_source());
 
     let control = ControlServer::start(
         store.clone(),
@@ -208,6 +263,7 @@ async fn start(
     let control = match control {
         Ok(c) => c,
         Err(e) => {
+            links.stop().await;
             stop_engine(&engine).await;
             return Err(e);
         }
@@ -215,6 +271,7 @@ async fn start(
     let control_url = control.url();
     Ok(Running {
         store,
+        links,
         engine,
         control,
         control_url,
@@ -231,12 +288,15 @@ pub async fn serve(
     options: ServeOptions,
     mut shutdown: Shutdown,
 ) -> Result<(), AppError> {
-    let (config, credentials) = connected(data)?;
-    let listen = check_loopback(options.listen.unwrap_or(config.listen), "--listen")?;
+    let connected = connected(data).await?;
+    let listen = check_loopback(
+        options.listen.unwrap_or(connected.config.listen),
+        "--listen",
+    )?;
     let lock = lock_for_serve(data).await?;
     let token = random_token();
 
-    let starting = start(data, config, credentials, listen, &options, token.clone());
+    let starting = start(data, connected, listen, &options, token.clone());
     let running = tokio::select! {
         running = starting => running?,
         stop = shutdown.requested() => {
@@ -295,16 +355,16 @@ pub fn redact(url: &str) -> String {
 }
 
 /// `amosync webhook-url`: the running server's URL, else the saved address's.
-pub fn webhook_url(data: &DataDir) -> Result<Value, AppError> {
+pub async fn webhook_url(data: &DataDir) -> Result<Value, AppError> {
     if let Some(file) = ServeFile::live(data)?
         && let Some(url) = file.webhook_url
     {
         return Ok(Value::String(url));
     }
-    let (config, credentials) = connected(data)?;
+    let connected = connected(data).await?;
     Ok(Value::String(local_webhook_url(
-        config.listen,
-        &credentials.webhook_secret,
+        connected.config.listen,
+        &connected.credentials.webhook_secret,
     )))
 }
 

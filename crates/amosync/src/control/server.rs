@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use tokio::sync::{RwLock, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::cli::query::{Query, execute, status_context};
+use crate::cli::query::{Query, context_for, execute};
 use crate::config::DataDir;
 use crate::control::client::shutting_down;
 use crate::{AppError, ErrorCode};
@@ -44,12 +44,27 @@ pub trait EngineControl: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct SharedEngine {
     slot: RwLock<Option<amosync_sync::EngineHandle>>,
+    links: std::sync::Mutex<Option<crate::cli::links::LinksStatus>>,
+}
+
+impl std::fmt::Debug for crate::cli::links::LinksStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinksStatus")
+    }
 }
 
 impl SharedEngine {
     pub fn new(engine: amosync_sync::EngineHandle) -> SharedEngine {
         SharedEngine {
             slot: RwLock::new(Some(engine)),
+            links: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Adds the tunnel, webhook and token states to the status.
+    pub fn set_links(&self, links: crate::cli::links::LinksStatus) {
+        if let Ok(mut slot) = self.links.lock() {
+            *slot = Some(links);
         }
     }
 
@@ -69,14 +84,23 @@ impl SharedEngine {
 
 impl EngineControl for SharedEngine {
     fn status(&self) -> Value {
-        match self.slot.try_read() {
+        let mut status = match self.slot.try_read() {
             Ok(slot) => slot
                 .as_ref()
                 .and_then(|engine| serde_json::to_value(engine.status()).ok())
                 .unwrap_or(Value::Null),
             // Being taken out for the shutdown.
             Err(_) => Value::Null,
+        };
+        let links = self
+            .links
+            .lock()
+            .ok()
+            .and_then(|l| l.as_ref().map(|l| l.json()));
+        if let (Some(Value::Object(links)), Value::Object(map)) = (links, &mut status) {
+            map.extend(links);
         }
+        status
     }
 
     fn catch_up(&self) -> BoxFuture<'_, Result<Value, AppError>> {
@@ -260,7 +284,7 @@ async fn health() -> Json<Value> {
 
 async fn query(State(ctl): State<Ctl>, Json(query): Json<Query>) -> Response {
     let serve = ctl.serve_json();
-    let ctx = status_context(&ctl.data, Some(serve));
+    let ctx = context_for(&query, &ctl.data, Some(serve)).await;
     let store = ctl.store.clone();
     let answer = tokio::task::spawn_blocking(move || execute(&store, &ctx, &query)).await;
     match answer {

@@ -55,9 +55,18 @@ impl Run {
     }
 }
 
-fn command(args: &[&str]) -> Command {
+/// The vault key of every `amosync` this test binary starts: in the temp
+/// folder, never the user's config folder; the file backend, never the
+/// user's keychain.
+pub fn test_key_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("amosync-test-{}.key", std::process::id()))
+}
+
+pub fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
+        .env("AMOSYNC_VAULT", "file")
+        .env("AMOSYNC_KEY_FILE", test_key_file())
         .env_remove("AMOSYNC_DATA")
         .env_remove("AMOSYNC_TOKEN")
         // The default verbosity is part of the contract (one stderr line).

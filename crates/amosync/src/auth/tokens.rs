@@ -1,0 +1,217 @@
+//! The one refresher of a data folder's OAuth tokens.
+//!
+//! amoCRM refresh tokens are single-use: two refreshes racing with one token
+//! revoke the account until an admin reconnects. So every refresh here:
+//! 1. holds the manager's mutex (one per process: concurrent 401s of many
+//!    tasks wait for the first task's refresh and reuse its answer);
+//! 2. holds `DATA/secrets.lock` and re-reads the vault (another process on
+//!    the same folder — the desktop app and a headless `amosync` — may have
+//!    refreshed already: then its pair is adopted, no request is sent);
+//! 3. persists the new pair before the access token is handed out.
+//!
+//! Tokens are refreshed [`REFRESH_AHEAD_S`] before they expire, and
+//! [`TokenManager::keep_alive`] refreshes a pair older than
+//! [`KEEP_ALIVE_AFTER_S`] so a quiet account never reaches the 3-month
+//! refresh-token expiry. A refused refresh token puts the folder into the
+//! reconnect state (kept in the vault, so every process sees it).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use amo::oauth::{OAuthApp, TokenEndpoint, TokenSet};
+use amo::{ApiError, Secret, TokenProvider};
+use amosync_sync::Clock;
+use serde::Serialize;
+use tokio::sync::{Mutex, watch};
+
+use super::secrets::{AuthSecrets, Secrets};
+use crate::AppError;
+
+/// Refresh this long before the access token expires.
+pub const REFRESH_AHEAD_S: i64 = 10 * 60;
+/// Refresh a pair this old even when nothing needs it (refresh tokens die
+/// after 3 months unused).
+pub const KEEP_ALIVE_AFTER_S: i64 = 7 * 86_400;
+
+/// What the UI and `amosync status` show about the tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AuthState {
+    /// Tokens work; the access token expires at this unix second.
+    Connected { expires_at: i64 },
+    /// amoCRM refused the refresh token: only a new connection helps.
+    Reconnect { reason: String },
+}
+
+/// Hands out access tokens, refreshing them single-flight across tasks and
+/// processes. Give an `Arc<TokenManager>` to [`amo::Client::new`].
+pub struct TokenManager {
+    secrets: Secrets,
+    endpoint: TokenEndpoint,
+    clock: Arc<dyn Clock>,
+    current: Mutex<TokenSet>,
+    state: watch::Sender<AuthState>,
+    refreshes: AtomicU64,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("state", &*self.state.borrow())
+            .field("refreshes", &self.refreshes.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+fn reconnect_message(detail: &str) -> String {
+    format!(
+        "amoCRM no longer accepts AmoSync's tokens ({detail}). Reconnect: in the app, Settings → Reconnect; on a server, `amosync connect --client-id … --client-secret … --redirect-uri …` again. The local data is kept."
+    )
+}
+
+impl TokenManager {
+    /// A manager for the pair in the vault, talking to `base_url`'s token endpoint.
+    pub fn new(
+        secrets: Secrets,
+        base_url: &str,
+        app: &OAuthApp,
+        tokens: TokenSet,
+        reconnect: Option<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<TokenManager, AppError> {
+        let endpoint = TokenEndpoint::new(base_url, app).map_err(AppError::from)?;
+        let state = match reconnect {
+            Some(reason) => AuthState::Reconnect { reason },
+            None => AuthState::Connected {
+                expires_at: tokens.expires_at,
+            },
+        };
+        Ok(TokenManager {
+            secrets,
+            endpoint,
+            clock,
+            current: Mutex::new(tokens),
+            state: watch::Sender::new(state),
+            refreshes: AtomicU64::new(0),
+        })
+    }
+
+    /// Refreshes this process has sent to amoCRM.
+    pub fn refreshes(&self) -> u64 {
+        self.refreshes.load(Ordering::Relaxed)
+    }
+
+    /// The current state.
+    pub fn state(&self) -> AuthState {
+        self.state.borrow().clone()
+    }
+
+    /// State changes (for the UI).
+    pub fn subscribe(&self) -> watch::Receiver<AuthState> {
+        self.state.subscribe()
+    }
+
+    /// Refreshes when the pair is older than [`KEEP_ALIVE_AFTER_S`]; true
+    /// when it did. Call it every hour or so.
+    pub async fn keep_alive(&self) -> Result<bool, ApiError> {
+        let seen = self.current.lock().await.clone();
+        if self.clock.now_s() - seen.obtained_at < KEEP_ALIVE_AFTER_S {
+            return Ok(false);
+        }
+        self.refresh_after(&seen.access_token).await.map(|_| true)
+    }
+
+    fn usable(&self, tokens: &TokenSet) -> bool {
+        self.clock.now_s() < tokens.expires_at - REFRESH_AHEAD_S
+    }
+
+    /// Refreshes unless someone already replaced `seen` with a usable token
+    /// (in this process or another).
+    async fn refresh_after(&self, seen: &Secret) -> Result<Secret, ApiError> {
+        let mut current = self.current.lock().await;
+        if current.access_token != *seen && self.usable(&current) {
+            return Ok(current.access_token.clone());
+        }
+        let _lock = self.secrets.lock().await.map_err(local)?;
+        let doc = self.secrets.load().await.map_err(local)?;
+        if let Some(reason) = &doc.reconnect {
+            self.state.send_replace(AuthState::Reconnect {
+                reason: reason.clone(),
+            });
+            return Err(ApiError::AuthRevoked {
+                detail: reason.clone(),
+            });
+        }
+        let stored = match &doc.auth {
+            Some(AuthSecrets::OAuth { tokens, .. }) => tokens.clone(),
+            _ => {
+                return Err(ApiError::AuthRevoked {
+                    detail: "this data folder is no longer connected by OAuth (disconnected or reconnected with a token); restart AmoSync".into(),
+                });
+            }
+        };
+        if stored.access_token != *seen && self.usable(&stored) {
+            // Another process refreshed while we waited for the lock.
+            tracing::debug!("adopting the token pair another process refreshed");
+            *current = stored;
+            return Ok(current.access_token.clone());
+        }
+        let now = self.clock.now_s();
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        match self.endpoint.refresh(&stored.refresh_token, now).await {
+            Ok(fresh) => {
+                let mut doc = doc;
+                if let Some(AuthSecrets::OAuth { tokens, .. }) = &mut doc.auth {
+                    *tokens = fresh.clone();
+                }
+                // Persist before use: the old refresh token is spent now.
+                if let Err(e) = self.secrets.save(&doc).await {
+                    tracing::error!(error = %e, "the refreshed tokens could not be saved; using them from memory, the next start may need a reconnect");
+                }
+                tracing::info!(expires_at = fresh.expires_at, "access token refreshed");
+                *current = fresh;
+                self.state.send_replace(AuthState::Connected {
+                    expires_at: current.expires_at,
+                });
+                Ok(current.access_token.clone())
+            }
+            Err(ApiError::AuthRevoked { detail }) => {
+                let reason = reconnect_message(&detail);
+                let mut doc = doc;
+                doc.reconnect = Some(reason.clone());
+                if let Err(e) = self.secrets.save(&doc).await {
+                    tracing::error!(error = %e, "could not record the reconnect state");
+                }
+                tracing::warn!("amoCRM refused the refresh token; reconnect needed");
+                self.state.send_replace(AuthState::Reconnect {
+                    reason: reason.clone(),
+                });
+                Err(ApiError::AuthRevoked { detail: reason })
+            }
+            Err(other) => Err(other),
+        }
+    }
+}
+
+fn local(e: AppError) -> ApiError {
+    ApiError::Config {
+        detail: e.message,
+    }
+}
+
+impl TokenProvider for TokenManager {
+    async fn access_token(&self) -> Result<Secret, ApiError> {
+        if let AuthState::Reconnect { reason } = self.state() {
+            return Err(ApiError::AuthRevoked { detail: reason });
+        }
+        let current = self.current.lock().await.clone();
+        if self.usable(&current) {
+            return Ok(current.access_token);
+        }
+        self.refresh_after(&current.access_token).await
+    }
+
+    async fn refresh(&self, rejected: &Secret) -> Result<Secret, ApiError> {
+        self.refresh_after(rejected).await
+    }
+}

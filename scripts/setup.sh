@@ -19,7 +19,7 @@ version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "
 run_pkgs=(libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
           libayatana-appindicator3-dev librsvg2-dev pkg-config)
 test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 xdg-utils x11-utils
-           desktop-file-utils imagemagick)
+           desktop-file-utils imagemagick gnome-keyring)
 wanted=("${run_pkgs[@]}")
 [ "$mode" = test ] && wanted+=("${test_pkgs[@]}")
 

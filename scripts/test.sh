@@ -9,6 +9,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}" RUST_BACKTRACE=1
+# Tests keep secrets in encrypted files with a throwaway key: never in the
+# user's keychain or config folder.
+export AMOSYNC_VAULT=file AMOSYNC_KEY_FILE="${TMPDIR:-/tmp}/amosync-test-vault-$$.key"
 artifacts="$root/test-artifacts"
 mkdir -p "$artifacts"
 

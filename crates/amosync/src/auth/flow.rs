@@ -119,7 +119,9 @@ pub async fn finish_oauth(
     } else {
         let callback = match Callback::parse(input, &pending.state, &pending.app.client_id) {
             Ok(cb) => cb,
-            Err(CallbackError::StateMismatch) => return Err(callback_error(CallbackError::StateMismatch)),
+            Err(CallbackError::StateMismatch) => {
+                return Err(callback_error(CallbackError::StateMismatch));
+            }
             Err(other) => {
                 forget_pending(secrets).await?;
                 return Err(callback_error(other));

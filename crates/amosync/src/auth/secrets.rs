@@ -88,7 +88,10 @@ impl std::fmt::Debug for SecretsDoc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretsDoc")
             .field("auth", &self.auth.as_ref().map(AuthSecrets::kind))
-            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "***"),
+            )
             .field("tunnel", &self.tunnel.as_ref().map(|_| "***"))
             .field("pending_oauth", &self.pending_oauth.is_some())
             .field("reconnect", &self.reconnect)
@@ -291,7 +294,10 @@ impl Secrets {
             self.save_blocking(&doc)?;
         }
         crate::vault::remove_plain_file(&plain)?;
-        tracing::info!("moved the clear credentials.json into the {:?} vault", self.vault.location().backend);
+        tracing::info!(
+            "moved the clear credentials.json into the {:?} vault",
+            self.vault.location().backend
+        );
         Ok(())
     }
 
@@ -319,8 +325,9 @@ impl Secrets {
     }
 
     fn save_blocking(&self, doc: &SecretsDoc) -> Result<(), AppError> {
-        let json = serde_json::to_string(&to_stored(doc))
-            .map_err(|e| AppError::new(ErrorCode::Local, format!("cannot encode the secrets: {e}")))?;
+        let json = serde_json::to_string(&to_stored(doc)).map_err(|e| {
+            AppError::new(ErrorCode::Local, format!("cannot encode the secrets: {e}"))
+        })?;
         self.vault.save(&Secret::new(json))
     }
 
@@ -422,7 +429,9 @@ mod tests {
             AppError::new(ErrorCode::NotConnected, w)
         })
         .unwrap();
-        assert!(matches!(old.auth, Some(AuthSecrets::LongLived { ref token }) if token.expose() == "tok"));
+        assert!(
+            matches!(old.auth, Some(AuthSecrets::LongLived { ref token }) if token.expose() == "tok")
+        );
         assert!(old.credentials().is_some());
     }
 }

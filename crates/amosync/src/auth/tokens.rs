@@ -194,9 +194,7 @@ impl TokenManager {
 }
 
 fn local(e: AppError) -> ApiError {
-    ApiError::Config {
-        detail: e.message,
-    }
+    ApiError::Config { detail: e.message }
 }
 
 impl TokenProvider for TokenManager {

@@ -13,10 +13,10 @@ use amosync_sync::Clock;
 use amosync_sync::{SystemClock, WebhookSecret};
 use serde_json::{Value, json};
 
+use crate::auth::{AuthSecrets, Credentials, Secrets, TokenManager};
 use crate::cli::query::open_store;
 use crate::config::{Config, DataDir, check_loopback};
 use crate::control::ServeFile;
-use crate::auth::{AuthSecrets, Credentials, Secrets, TokenManager};
 use crate::{AppError, ErrorCode};
 
 /// What `connect` needs.
@@ -133,9 +133,7 @@ pub fn client_for(
     patience: Patience,
 ) -> Result<(Client, Option<Arc<TokenManager>>), AppError> {
     match &credentials.auth {
-        AuthSecrets::LongLived { token } => {
-            Ok((client(base_url, token.clone(), patience)?, None))
-        }
+        AuthSecrets::LongLived { token } => Ok((client(base_url, token.clone(), patience)?, None)),
         AuthSecrets::OAuth { app, tokens } => {
             let manager = Arc::new(TokenManager::new(
                 secrets.clone(),

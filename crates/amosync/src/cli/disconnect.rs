@@ -28,12 +28,20 @@ pub async fn disconnect(data: &DataDir) -> Result<Value, AppError> {
     let doc = secrets.load().await?;
     let Some(credentials) = doc.credentials() else {
         secrets.forget().await?;
-        return Ok(json!({"disconnected": true, "was_connected": false, "store_kept": data.store_path().display().to_string()}));
+        return Ok(
+            json!({"disconnected": true, "was_connected": false, "store_kept": data.store_path().display().to_string()}),
+        );
     };
     let base_url = data.load_config()?.map(|c| c.base_url);
     let removal = match &base_url {
         Some(base_url) => {
-            match client_for(base_url, &credentials, &secrets, doc.reconnect.clone(), Patience::Interactive) {
+            match client_for(
+                base_url,
+                &credentials,
+                &secrets,
+                doc.reconnect.clone(),
+                Patience::Interactive,
+            ) {
                 Ok((client, _)) => amosync_sync::keeper::remove_webhooks(
                     &client,
                     &secret_path(&credentials.webhook_secret),

@@ -86,9 +86,8 @@ impl Links {
                 (None, rx)
             }
             PublicUrl::Tunnel(config) => {
-                let handle = amosync_tunnel::start(config, receiver).map_err(|e| {
-                    crate::AppError::new(crate::ErrorCode::Local, format!("{e}"))
-                })?;
+                let handle = amosync_tunnel::start(config, receiver)
+                    .map_err(|e| crate::AppError::new(crate::ErrorCode::Local, format!("{e}")))?;
                 let rx = handle.subscribe();
                 (Some(handle), rx)
             }
@@ -134,7 +133,9 @@ impl Links {
             tokio::spawn(async move {
                 loop {
                     match tokens.keep_alive().await {
-                        Ok(true) => tracing::info!("refreshed a quiet account's tokens (keep-alive)"),
+                        Ok(true) => {
+                            tracing::info!("refreshed a quiet account's tokens (keep-alive)")
+                        }
                         Ok(false) => {}
                         Err(e) => tracing::warn!(error = %e, "token keep-alive failed"),
                     }

@@ -79,7 +79,10 @@ fn loopback_target(redirect_uri: &str) -> Option<(SocketAddr, String)> {
         }
         _ => return None,
     };
-    Some((SocketAddr::new(ip, url.port().unwrap_or(80)), url.path().to_owned()))
+    Some((
+        SocketAddr::new(ip, url.port().unwrap_or(80)),
+        url.path().to_owned(),
+    ))
 }
 
 async fn browser_flow(data: &DataDir, request: &OAuthConnect) -> Result<Exchanged, AppError> {
@@ -112,7 +115,10 @@ async fn browser_flow(data: &DataDir, request: &OAuthConnect) -> Result<Exchange
     eprintln!("authorize_url: {}", start.authorize_url);
     let answer = match (listener, target) {
         (Some(listener), Some((_, path))) => {
-            eprintln!("waiting for the browser (up to {} s)…", request.wait.as_secs());
+            eprintln!(
+                "waiting for the browser (up to {} s)…",
+                request.wait.as_secs()
+            );
             wait_for_redirect(listener, path, &secrets, request.wait).await?
         }
         _ => {
@@ -212,12 +218,18 @@ async fn wait_for_redirect(
 
 async fn redirect_page(State(listening): State<Listening>, uri: Uri) -> Html<String> {
     if uri.path() != listening.path {
-        return Html(page("Not here", "Это не адрес входа AmoSync / This is not AmoSync's sign-in address."));
+        return Html(page(
+            "Not here",
+            "Это не адрес входа AmoSync / This is not AmoSync's sign-in address.",
+        ));
     }
     let (reply_tx, reply_rx) = oneshot::channel();
     let full = format!("http://127.0.0.1{uri}");
     if listening.answers.send((full, reply_tx)).await.is_err() {
-        return Html(page("AmoSync", "Вход уже завершён / Sign-in already finished."));
+        return Html(page(
+            "AmoSync",
+            "Вход уже завершён / Sign-in already finished.",
+        ));
     }
     match tokio::time::timeout(Duration::from_secs(60), reply_rx).await {
         Ok(Ok(Ok(()))) => Html(page(

@@ -343,7 +343,9 @@ pub async fn target(data: &DataDir) -> Result<Target, AppError> {
 /// Runs one query wherever the store is.
 pub async fn run(data: &DataDir, query: Query) -> Result<Value, AppError> {
     if query == Query::Status && (data.load_config()?.is_none() || !data.store_path().exists()) {
-        return Ok(output::status_unconnected(&status_context(data, None).await));
+        return Ok(output::status_unconnected(
+            &status_context(data, None).await,
+        ));
     }
     match target(data).await? {
         Target::Local(store) => {

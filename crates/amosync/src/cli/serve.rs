@@ -18,19 +18,19 @@ use amosync_store::Store;
 use amosync_sync::{Clock, Engine, EngineConfig, SystemClock, WebhookSecret};
 use serde_json::Value;
 
+use crate::auth::{Credentials, Secrets};
 use crate::cli::connect::{Patience, client_for, is_loopback_url};
 use crate::cli::links::{Links, PublicUrl};
 use crate::cli::print_line;
-use crate::cli::tunnel::saved_tunnel;
-use amosync_tunnel::TunnelConfig;
 use crate::cli::query::{Opened, not_connected, open_store_waiting};
 use crate::cli::shutdown::{FORCED_EXIT, Shutdown};
+use crate::cli::tunnel::saved_tunnel;
 use crate::config::{Config, DataDir, check_loopback};
 use crate::control::server::{ControlServer, EngineControl, SharedEngine};
 use crate::control::{ServeFile, random_token};
-use crate::auth::{Credentials, Secrets};
 use crate::lock::FileLock;
 use crate::{AppError, ErrorCode};
+use amosync_tunnel::TunnelConfig;
 
 pub use amosync_sync::receiver::WEBHOOK_SETTINGS;
 
@@ -216,25 +216,26 @@ async fn start(
         }
     }
 
-    let public = if is_loopback_url(&config.base_url) {
-        // The emulator (or an account on this machine) can reach us directly.
-        PublicUrl::Local
-    } else if options.no_tunnel {
-        PublicUrl::Unavailable
-    } else {
-        match saved_tunnel(tunnel.as_ref()) {
-            Ok(Some(TunnelConfig::None)) | Ok(None) => {
+    // An explicitly chosen tunnel wins; an account on this machine (the
+    // emulator) needs none; otherwise say how to choose one.
+    let chosen = match saved_tunnel(tunnel.as_ref()) {
+        Ok(chosen) => chosen.filter(|c| *c != TunnelConfig::None),
+        Err(e) => {
+            stop_engine(&engine).await;
+            return Err(e);
+        }
+    };
+    let public = match chosen {
+        Some(config) if !options.no_tunnel => PublicUrl::Tunnel(config),
+        _ if is_loopback_url(&config.base_url) => PublicUrl::Local,
+        _ => {
+            if !options.no_tunnel {
                 eprintln!(
                     "note: amoCRM cannot reach {} on this machine and no tunnel is chosen; run `amosync tunnel --provider ngrok|cloudflared|url|bore …` and restart (--no-tunnel silences this note)",
                     redact(&webhook_url)
                 );
-                PublicUrl::Unavailable
             }
-            Ok(Some(config)) => PublicUrl::Tunnel(config),
-            Err(e) => {
-                stop_engine(&engine).await;
-                return Err(e);
-            }
+            PublicUrl::Unavailable
         }
     };
     let links = match Links::start(

@@ -64,7 +64,11 @@ fn config_from(args: &TunnelArgs, provider: &str) -> Result<TunnelConfig, AppErr
                 .map(|t| t.expose().trim().to_owned())
                 .or_else(|| std::env::var(NGROK_AUTHTOKEN_ENV).ok())
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| missing(&format!("--authtoken TOKEN (or {NGROK_AUTHTOKEN_ENV}) from the ngrok dashboard")))?;
+                .ok_or_else(|| {
+                    missing(&format!(
+                        "--authtoken TOKEN (or {NGROK_AUTHTOKEN_ENV}) from the ngrok dashboard"
+                    ))
+                })?;
             TunnelConfig::Ngrok {
                 authtoken: amosync_tunnel::Secret::new(token),
                 domain: args.domain.clone(),
@@ -72,10 +76,9 @@ fn config_from(args: &TunnelArgs, provider: &str) -> Result<TunnelConfig, AppErr
         }
         "cloudflared" => TunnelConfig::Cloudflared { binary: None },
         "url" | "own_url" => TunnelConfig::OwnUrl {
-            url: args
-                .url
-                .clone()
-                .ok_or_else(|| missing("--url https://… (the address your proxy forwards to the receiver)"))?,
+            url: args.url.clone().ok_or_else(|| {
+                missing("--url https://… (the address your proxy forwards to the receiver)")
+            })?,
         },
         "bore" => TunnelConfig::Bore {
             server: args
@@ -88,7 +91,9 @@ fn config_from(args: &TunnelArgs, provider: &str) -> Result<TunnelConfig, AppErr
         other => {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
-                format!("--provider {other:?} is not known; use ngrok, cloudflared, url, bore or none"),
+                format!(
+                    "--provider {other:?} is not known; use ngrok, cloudflared, url, bore or none"
+                ),
             ));
         }
     };
@@ -112,8 +117,12 @@ pub async fn tunnel(data: &DataDir, args: TunnelArgs) -> Result<Value, AppError>
         }));
     };
     let config = config_from(&args, provider.trim())?;
-    let value = serde_json::to_value(&config)
-        .map_err(|e| AppError::new(ErrorCode::Local, format!("cannot encode the tunnel settings: {e}")))?;
+    let value = serde_json::to_value(&config).map_err(|e| {
+        AppError::new(
+            ErrorCode::Local,
+            format!("cannot encode the tunnel settings: {e}"),
+        )
+    })?;
     secrets
         .update(|doc| {
             doc.tunnel = Some(value);

@@ -1,6 +1,7 @@
 //! AmoSync desktop shell: window, managed handles, and one-line commands into the core.
 
 mod commands;
+mod deep_link;
 
 use std::sync::Arc;
 
@@ -12,7 +13,16 @@ use tauri::Manager;
 pub fn run() {
     amosync::logging::init_stderr();
     tauri::Builder::default()
+        // First: a second launch hands its arguments (an amosync:// link)
+        // to this instance and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
         .setup(|app| {
+            deep_link::setup(app);
             let demo = Arc::new(DemoHandle::default());
             // Start the emulator in the background so the window paints at once.
             let starting = demo.clone();

@@ -65,6 +65,38 @@ pub async fn connect_oauth(data: &DataDir, request: OAuthConnect) -> Result<Valu
     .await
 }
 
+/// The deep link's path: `amosync://oauth/callback?…`.
+pub const CALLBACK_URL_PREFIX: &str = "amosync://oauth/callback";
+
+/// The desktop app's URL handler: finishes the connection started in this
+/// data folder with the `amosync://oauth/callback?…` link the browser (or
+/// the bounce page) opened, and connects the folder. The URL itself is
+/// never logged (it carries the code).
+pub async fn connect_from_callback(data: &DataDir, url: &str) -> Result<Value, AppError> {
+    let url = url.trim();
+    if !url.starts_with(CALLBACK_URL_PREFIX) {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "AmoSync only opens amosync://oauth/callback links; start the connection in the app",
+        ));
+    }
+    let secrets = Secrets::open(data)?;
+    let Exchanged {
+        base_url,
+        app,
+        tokens,
+    } = finish_oauth(&secrets, url, &SystemClock).await?;
+    connect(
+        data,
+        ConnectRequest {
+            base_url,
+            auth: AuthSecrets::OAuth { app, tokens },
+            listen: None,
+        },
+    )
+    .await
+}
+
 /// A loopback redirect URI's address and path.
 fn loopback_target(redirect_uri: &str) -> Option<(SocketAddr, String)> {
     let url = url::Url::parse(redirect_uri).ok()?;

@@ -1,0 +1,53 @@
+//! `amosync://` links: the OAuth callback that brings the admin back from
+//! amoCRM's approval page (directly, or through the bounce page). A second
+//! launch with the link as its argument hands it to the running instance
+//! (single-instance plugin); a cold start by the link gets it here too.
+
+use amosync::config::DataDir;
+use tauri::{App, AppHandle, Emitter, Manager};
+use tauri_plugin_deep_link::DeepLinkExt;
+
+/// Event with the connected account (JSON, as `amosync connect` prints it).
+pub const CONNECTED_EVENT: &str = "amosync://connected";
+/// Event with `{code, message}` when a link could not be used.
+pub const CONNECT_FAILED_EVENT: &str = "amosync://connect-failed";
+
+/// Registers the scheme (Linux/Windows, for runs outside an installed
+/// package; `AMOSYNC_NO_SCHEME_REGISTER=1` skips it) and handles links.
+pub fn setup(app: &App) {
+    #[cfg(any(target_os = "linux", windows))]
+    if std::env::var_os("AMOSYNC_NO_SCHEME_REGISTER").is_none()
+        && let Err(e) = app.deep_link().register_all()
+    {
+        tracing::warn!(error = %e, "could not register the amosync:// scheme; links from the browser may not open the app");
+    }
+    let handle = app.handle().clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            let handle = handle.clone();
+            let url = url.to_string();
+            tauri::async_runtime::spawn(async move { open(handle, url).await });
+        }
+    });
+    tracing::info!("ready for amosync:// links");
+}
+
+async fn open(app: AppHandle, url: String) {
+    let outcome = match DataDir::resolve(None) {
+        Ok(data) => amosync::cli::oauth::connect_from_callback(&data, &url).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(connected) => {
+            tracing::info!("amoCRM connected through the amosync:// link");
+            let _ = app.emit(CONNECTED_EVENT, connected);
+        }
+        Err(e) => {
+            tracing::warn!(code = ?e.code, "the amosync:// link could not be used: {e}");
+            let _ = app.emit(CONNECT_FAILED_EVENT, e);
+        }
+    }
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.set_focus();
+    }
+}

@@ -4,7 +4,9 @@
 //! DATA/                       --data, else $AMOSYNC_DATA, else the OS data dir + /amosync
 //!   amosync.redb              the store (no secrets)
 //!   config.json               base_url, listen (no secrets)
-//!   credentials.json   0600   token + webhook secret (see crate::credentials)
+//!   secrets.enc        0600   the vault where no OS keychain exists (see crate::vault, crate::auth)
+//!   vault.json                "the keychain holds this folder's secrets" (no secret)
+//!   secrets.lock              held while a process changes the vault (one token refresher)
 //!   serve.json         0600   the running `amosync serve`: pid, control URL, control token
 //!   serve.lock         0600   locked by `amosync serve` while it runs (see crate::lock)
 //!   demo.lock          0600   locked by `amosync demo` while it runs (its store is DATA/demo/)

@@ -308,7 +308,10 @@ async fn connect_sync_and_every_query_match_the_api() {
     assert_eq!(status_json["counts"]["leads"], json!(api_leads.len()));
     assert_eq!(status_json["counts"]["contacts"], json!(api_contacts.len()));
     assert_eq!(status_json["account"]["account_id"], account["id"]);
-    assert_eq!(status_json["credentials"]["backend"], json!("encrypted_file"));
+    assert_eq!(
+        status_json["credentials"]["backend"],
+        json!("encrypted_file")
+    );
     assert_eq!(status_json["credentials"]["present"], json!(true));
     assert!(
         status_json["sync"]["initial_sync_at"].is_i64(),

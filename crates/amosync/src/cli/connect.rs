@@ -85,15 +85,17 @@ pub fn is_loopback_url(base_url: &str) -> bool {
 /// An amoCRM API error told the CLI way (what to do here, not in Settings).
 pub fn api_error(err: ApiError, base_url: &str) -> AppError {
     let code = AppError::from(err.clone()).code;
-    let message = if err.needs_reconnect() {
-        format!(
-            "amoCRM at {base_url} did not accept the token ({}); create a long-lived token in the integration's settings and run `amosync connect --base-url {base_url} --token TOKEN` again",
+    let message = match &err {
+        // The token manager's reconnect message already says what to do.
+        ApiError::AuthRevoked { detail } if detail.contains("Reconnect") => detail.clone(),
+        _ if err.needs_reconnect() => format!(
+            "amoCRM at {base_url} did not accept AmoSync's credentials ({}); run `amosync connect --base-url {base_url}` again — with --client-id/--client-secret/--redirect-uri for an OAuth integration, or --token for a long-lived token. The local data is kept",
             err.code()
-        )
-    } else if matches!(code, ErrorCode::Unreachable) {
-        format!("{err} (amoCRM at {base_url}; check --base-url/--subdomain and the network)")
-    } else {
-        err.to_string()
+        ),
+        _ if matches!(code, ErrorCode::Unreachable) => {
+            format!("{err} (amoCRM at {base_url}; check --base-url/--subdomain and the network)")
+        }
+        _ => err.to_string(),
     };
     AppError::new(code, message)
 }
@@ -195,12 +197,14 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
         check_loopback(listen, "--listen")?;
     }
     let secrets = Secrets::open(data)?;
-    // A throwaway credentials value: the webhook secret is settled below.
-    let probe = Credentials {
-        auth: request.auth.clone(),
-        webhook_secret: WebhookSecret::generate(),
+    // Read the account with the fresh token as it is: no refresh logic
+    // before the pair is stored (a short-lived token must not be refreshed
+    // against an old pair in the vault).
+    let probe_token = match &request.auth {
+        AuthSecrets::LongLived { token } => token.clone(),
+        AuthSecrets::OAuth { tokens, .. } => tokens.access_token.clone(),
     };
-    let (client, _) = client_for(&base_url, &probe, &secrets, None, Patience::Interactive)?;
+    let client = client(&base_url, probe_token, Patience::Interactive)?;
     let account = client
         .account()
         .await

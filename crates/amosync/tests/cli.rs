@@ -344,7 +344,8 @@ async fn connect_sync_and_every_query_match_the_api() {
         "{url}"
     );
 
-    // secrets: not in the store file, not in status; credentials.json is 0600
+    // secrets: not in the store file, not in status, not in clear anywhere;
+    // the encrypted vault file is 0600
     let token = emu.token();
     let store_bytes = std::fs::read(data.join("amosync.redb")).unwrap();
     for needle in [token.as_bytes(), secret.as_bytes()] {
@@ -357,7 +358,15 @@ async fn connect_sync_and_every_query_match_the_api() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("credentials.json"))
+        assert!(!data.join("credentials.json").exists());
+        let vault = std::fs::read(data.join("secrets.enc")).unwrap();
+        for needle in [token.as_bytes(), secret.as_bytes()] {
+            assert!(
+                !vault.windows(needle.len()).any(|w| w == needle),
+                "a secret is in clear in the vault"
+            );
+        }
+        let mode = std::fs::metadata(data.join("secrets.enc"))
             .unwrap()
             .permissions()
             .mode();
@@ -587,7 +596,10 @@ async fn a_bad_token_exits_1_with_one_line() {
     .await;
     assert_eq!(run.code, 1, "{run:?}");
     let line = run.error_line();
-    assert!(line.contains("did not accept the token"), "{line}");
+    assert!(
+        line.contains("did not accept AmoSync's credentials"),
+        "{line}"
+    );
     assert!(line.contains("--token"), "{line}");
     assert!(
         !line.contains("not-a-real-token-123"),

@@ -1,7 +1,7 @@
 // Generated from the Rust types in crates/amosync by ts-rs. Do not edit by hand:
 // UPDATE_BINDINGS=1 cargo test -p amosync --test bindings
 
-export type ErrorCode = "DemoUnavailable" | "AuthRevoked" | "AccountBlocked" | "Forbidden" | "PaymentRequired" | "RateLimited" | "Unreachable" | "Api" | "NotConnected" | "AccountMismatch" | "NotFound" | "StoreUnavailable" | "Local" | "InvalidInput";
+export type ErrorCode = "DemoUnavailable" | "AuthRevoked" | "OAuthDenied" | "AccountBlocked" | "Forbidden" | "PaymentRequired" | "RateLimited" | "Unreachable" | "Api" | "NotConnected" | "AccountMismatch" | "NotFound" | "StoreUnavailable" | "Local" | "InvalidInput";
 
 export type AppError = { code: ErrorCode, message: string, };
 

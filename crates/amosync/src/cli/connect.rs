@@ -365,7 +365,9 @@ mod tests {
         assert_eq!(err.code, ErrorCode::AuthRevoked);
         assert!(
             err.message
-                .contains("amosync connect --base-url https://x.amocrm.ru --token TOKEN"),
+                .contains("amosync connect --base-url https://x.amocrm.ru")
+                && err.message.contains("--client-id")
+                && err.message.contains("--token"),
             "{}",
             err.message
         );

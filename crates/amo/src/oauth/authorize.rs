@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(pairs["state"], *req.state.expose());
         assert_eq!(pairs["redirect_uri"], "amosync://oauth/callback");
         assert!(req.state.expose().len() >= 16);
-        assert!(!req.url.as_str().contains("s3cr3t"), "the secret never goes to the browser");
+        assert!(
+            !req.url.as_str().contains("s3cr3t"),
+            "the secret never goes to the browser"
+        );
         let other = AuthorizeRequest::new(&app(), &AuthorizeSite::AmoCrm).unwrap();
         assert_ne!(other.state.expose(), req.state.expose(), "state is random");
         assert!(!format!("{req:?}").contains(req.state.expose().as_str()));

@@ -189,9 +189,15 @@ mod tests {
     #[test]
     fn every_way_back_parses() {
         for input in [
-            format!("amosync://oauth/callback?code=c0de&state={STATE}&referer=office.amocrm.ru&client_id=cid"),
-            format!("http://127.0.0.1:8790/oauth/callback?code=c0de&state={STATE}&referer=office.amocrm.ru"),
-            format!("https://amosync.github.io/oauth/?code=c0de&state={STATE}&referer=office.amocrm.ru&from_widget=1"),
+            format!(
+                "amosync://oauth/callback?code=c0de&state={STATE}&referer=office.amocrm.ru&client_id=cid"
+            ),
+            format!(
+                "http://127.0.0.1:8790/oauth/callback?code=c0de&state={STATE}&referer=office.amocrm.ru"
+            ),
+            format!(
+                "https://amosync.github.io/oauth/?code=c0de&state={STATE}&referer=office.amocrm.ru&from_widget=1"
+            ),
             format!("?code=c0de&state={STATE}&referer=office.amocrm.ru"),
             format!("  code=c0de&state={STATE}&referer=office.amocrm.ru\n"),
         ] {
@@ -225,11 +231,19 @@ mod tests {
             Err(CallbackError::MissingCode)
         );
         assert!(matches!(
-            Callback::parse(&format!("code=c&state={STATE}&client_id=zzz"), &state(), "cid"),
+            Callback::parse(
+                &format!("code=c&state={STATE}&client_id=zzz"),
+                &state(),
+                "cid"
+            ),
             Err(CallbackError::WrongClient { .. })
         ));
         assert!(matches!(
-            Callback::parse(&format!("code=c&state={STATE}&referer=evil.example.com"), &state(), "cid"),
+            Callback::parse(
+                &format!("code=c&state={STATE}&referer=evil.example.com"),
+                &state(),
+                "cid"
+            ),
             Err(CallbackError::BadReferer(_))
         ));
         let e = Callback::parse("code=s3cretcode&state=nope", &state(), "cid").unwrap_err();
@@ -238,10 +252,22 @@ mod tests {
 
     #[test]
     fn referer_hosts() {
-        assert_eq!(account_base_url("office.amocrm.ru").unwrap(), "https://office.amocrm.ru");
-        assert_eq!(account_base_url("Office.Kommo.com").unwrap(), "https://office.kommo.com");
-        assert_eq!(account_base_url("https://x.amocrm.com/").unwrap(), "https://x.amocrm.com");
-        assert_eq!(account_base_url("127.0.0.1:4100").unwrap(), "http://127.0.0.1:4100");
+        assert_eq!(
+            account_base_url("office.amocrm.ru").unwrap(),
+            "https://office.amocrm.ru"
+        );
+        assert_eq!(
+            account_base_url("Office.Kommo.com").unwrap(),
+            "https://office.kommo.com"
+        );
+        assert_eq!(
+            account_base_url("https://x.amocrm.com/").unwrap(),
+            "https://x.amocrm.com"
+        );
+        assert_eq!(
+            account_base_url("127.0.0.1:4100").unwrap(),
+            "http://127.0.0.1:4100"
+        );
         for bad in [
             "www.amocrm.ru",
             "amocrm.ru",
@@ -259,7 +285,8 @@ mod tests {
 
     #[test]
     fn debug_hides_the_code() {
-        let cb = Callback::parse(&format!("code=c0de-secret&state={STATE}"), &state(), "cid").unwrap();
+        let cb =
+            Callback::parse(&format!("code=c0de-secret&state={STATE}"), &state(), "cid").unwrap();
         assert!(!format!("{cb:?}").contains("c0de-secret"));
     }
 }

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
-    HttpRequest, HttpResponse, RedirectUrl, RefreshToken, RequestTokenError, TokenResponse,
-    TokenUrl,
+    AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, HttpRequest,
+    HttpResponse, RedirectUrl, RefreshToken, RequestTokenError, TokenResponse, TokenUrl,
 };
 
 use super::OAuthApp;
@@ -70,14 +69,14 @@ impl TokenEndpoint {
     pub fn new(account_base_url: &str, app: &OAuthApp) -> Result<TokenEndpoint, ApiError> {
         app.validate()?;
         let base = account_base_url.trim_end_matches('/');
-        let token_url = TokenUrl::new(format!("{base}/oauth2/access_token")).map_err(|e| {
-            ApiError::Config {
+        let token_url =
+            TokenUrl::new(format!("{base}/oauth2/access_token")).map_err(|e| ApiError::Config {
                 detail: format!("the account address {base:?} is not a URL ({e})"),
-            }
-        })?;
-        let redirect = RedirectUrl::new(app.redirect_uri.clone()).map_err(|e| ApiError::Config {
-            detail: format!("the redirect URI is not a URL ({e})"),
-        })?;
+            })?;
+        let redirect =
+            RedirectUrl::new(app.redirect_uri.clone()).map_err(|e| ApiError::Config {
+                detail: format!("the redirect URI is not a URL ({e})"),
+            })?;
         let client = BasicClient::new(ClientId::new(app.client_id.clone()))
             .set_client_secret(ClientSecret::new(app.client_secret.expose().clone()))
             .set_auth_type(AuthType::RequestBody)
@@ -156,20 +155,31 @@ impl TokenEndpoint {
     fn sender(
         &self,
         secret: String,
-    ) -> impl Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, ApiError>> + Send>>
+    ) -> impl Fn(
+        HttpRequest,
+    )
+        -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, ApiError>> + Send>>
     + use<> {
         let http = self.http.clone();
         move |request: HttpRequest| {
             let http = http.clone();
             let secret = secret.clone();
             Box::pin(async move {
-                let request = reqwest::Request::try_from(request).map_err(|e| ApiError::Config {
-                    detail: format!("cannot build the token request: {e}"),
-                })?;
-                let answer = http.execute(request).await.map_err(|e| transport_error(&e))?;
+                let request =
+                    reqwest::Request::try_from(request).map_err(|e| ApiError::Config {
+                        detail: format!("cannot build the token request: {e}"),
+                    })?;
+                let answer = http
+                    .execute(request)
+                    .await
+                    .map_err(|e| transport_error(&e))?;
                 let status = answer.status();
                 let headers = answer.headers().clone();
-                let body = answer.bytes().await.map_err(|e| transport_error(&e))?.to_vec();
+                let body = answer
+                    .bytes()
+                    .await
+                    .map_err(|e| transport_error(&e))?
+                    .to_vec();
                 let content_type = headers
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok());
@@ -215,9 +225,7 @@ fn transport_error(e: &reqwest::Error) -> ApiError {
     }
 }
 
-fn request_error(
-    e: RequestTokenError<ApiError, oauth2::basic::BasicErrorResponse>,
-) -> ApiError {
+fn request_error(e: RequestTokenError<ApiError, oauth2::basic::BasicErrorResponse>) -> ApiError {
     match e {
         RequestTokenError::Request(api) => api,
         RequestTokenError::ServerResponse(r) => ApiError::Unauthorized {
@@ -226,7 +234,10 @@ fn request_error(
         // A 2xx that is not a token answer: its body may hold tokens, so
         // only the JSON path that failed is told.
         RequestTokenError::Parse(err, _body) => ApiError::Decode {
-            detail: format!("the token answer is not the expected JSON (at {})", err.path()),
+            detail: format!(
+                "the token answer is not the expected JSON (at {})",
+                err.path()
+            ),
             excerpt: String::new(),
         },
         RequestTokenError::Other(detail) => ApiError::Decode {

@@ -280,6 +280,16 @@ impl Secrets {
         Ok(secrets)
     }
 
+    /// The folder's secrets in a given vault (tests, and callers that chose
+    /// the backend themselves). No migration of an old clear file.
+    pub fn with_vault(data: &DataDir, vault: Arc<dyn SecretVault>) -> Secrets {
+        Secrets {
+            vault,
+            lock_path: data.root().join("secrets.lock"),
+            data: data.clone(),
+        }
+    }
+
     fn migrate_clear_file(&self) -> Result<(), AppError> {
         let plain = self.data.credentials_path();
         let Some(old) = crate::vault::migrate_plain_file(&plain, self.vault.as_ref())? else {

@@ -206,10 +206,98 @@ impl TokenProvider for TokenManager {
         if self.usable(&current) {
             return Ok(current.access_token);
         }
-        self.refresh_after(&current.access_token).await
+        match self.refresh_after(&current.access_token).await {
+            // amoCRM unreachable for the early refresh: the token still
+            // works until it expires; the next call tries again.
+            Err(e) if !e.needs_reconnect() && self.clock.now_s() < current.expires_at => {
+                tracing::warn!(error = %e, "early token refresh failed; using the current token until it expires");
+                Ok(current.access_token)
+            }
+            other => other,
+        }
     }
 
     async fn refresh(&self, rejected: &Secret) -> Result<Secret, ApiError> {
         self.refresh_after(rejected).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::secrets::SecretsDoc;
+    use crate::config::DataDir;
+    use crate::vault::EncryptedFileVault;
+    use amosync_sync::WebhookSecret;
+
+    struct FixedClock(i64);
+
+    impl Clock for FixedClock {
+        fn now_ms(&self) -> i64 {
+            self.0 * 1000
+        }
+    }
+
+    fn tokens(expires_at: i64) -> TokenSet {
+        TokenSet {
+            access_token: Secret::from("current-access"),
+            refresh_token: Secret::from("current-refresh"),
+            expires_at,
+            obtained_at: expires_at - 86_400,
+        }
+    }
+
+    async fn manager(dir: &std::path::Path, now: i64, expires_at: i64) -> TokenManager {
+        let data = DataDir::new(dir.join("data"));
+        data.ensure().unwrap();
+        let vault = EncryptedFileVault::for_data(&data, dir.join("vault.key"));
+        let secrets = Secrets::with_vault(&data, Arc::new(vault));
+        let app = OAuthApp {
+            client_id: "cid".into(),
+            client_secret: Secret::from("cs"),
+            redirect_uri: "amosync://oauth/callback".into(),
+        };
+        let doc = SecretsDoc {
+            auth: Some(AuthSecrets::OAuth {
+                app: app.clone(),
+                tokens: tokens(expires_at),
+            }),
+            webhook_secret: Some(WebhookSecret::generate()),
+            ..SecretsDoc::default()
+        };
+        secrets.save(&doc).await.unwrap();
+        // Nothing listens on port 9 of loopback: every refresh fails to connect.
+        TokenManager::new(
+            secrets,
+            "http://127.0.0.1:9",
+            &app,
+            tokens(expires_at),
+            None,
+            Arc::new(FixedClock(now)),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_early_refresh_keeps_the_valid_token() {
+        let tmp = tempfile::tempdir().unwrap();
+        // 5 minutes left: inside the refresh-ahead window, not expired.
+        let m = manager(tmp.path(), 1_000_000, 1_000_300).await;
+        let token = m
+            .access_token()
+            .await
+            .expect("the current token still works");
+        assert_eq!(token.expose(), "current-access");
+        assert_eq!(m.refreshes(), 1, "it tried once");
+        assert!(matches!(m.state(), AuthState::Connected { .. }));
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_with_amocrm_unreachable_is_an_error_not_a_reconnect() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = manager(tmp.path(), 1_000_000, 999_000).await;
+        let err = m.access_token().await.expect_err("expired and no refresh");
+        assert!(!err.needs_reconnect(), "{err:?}");
+        assert!(matches!(m.state(), AuthState::Connected { .. }));
     }
 }

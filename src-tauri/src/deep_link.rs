@@ -3,6 +3,9 @@
 //! launch with the link as its argument hands it to the running instance
 //! (single-instance plugin); a cold start by the link gets it here too.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use amosync::config::DataDir;
 use tauri::{App, AppHandle, Emitter, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -21,14 +24,37 @@ pub fn setup(app: &App) {
     {
         tracing::warn!(error = %e, "could not register the amosync:// scheme; links from the browser may not open the app");
     }
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
     let handle = app.handle().clone();
-    app.deep_link().on_open_url(move |event| {
-        for url in event.urls() {
+    let on_url = {
+        let seen = seen.clone();
+        move |handle: &AppHandle, url: String| {
+            // The same link may come twice (the launch arguments and the
+            // event, or a second click): its code is exchanged once.
+            if let Ok(mut seen) = seen.lock()
+                && !seen.insert(url.clone())
+            {
+                return;
+            }
             let handle = handle.clone();
-            let url = url.to_string();
             tauri::async_runtime::spawn(async move { open(handle, url).await });
         }
-    });
+    };
+    {
+        let on_url = on_url.clone();
+        app.deep_link().on_open_url(move |event| {
+            for url in event.urls() {
+                on_url(&handle, url.to_string());
+            }
+        });
+    }
+    // A cold start by the link: the plugin read it from the arguments
+    // before this handler existed.
+    if let Ok(Some(urls)) = app.deep_link().get_current() {
+        for url in urls {
+            on_url(app.handle(), url.to_string());
+        }
+    }
     tracing::info!("ready for amosync:// links");
 }
 

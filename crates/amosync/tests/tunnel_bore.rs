@@ -5,7 +5,7 @@
 //! changed during the outage reaches the store by catch-up.
 //!
 //! bore's server always listens on control port 7835: nextest runs the
-//! tests named `bore` one at a time (`.config/nextest.toml`).
+//! test binaries named `*bore*` one at a time (`.config/nextest.toml`).
 
 mod support;
 

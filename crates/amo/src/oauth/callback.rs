@@ -101,11 +101,9 @@ impl Callback {
                 _ => {}
             }
         }
-        if let Some(error) = error {
-            let shown: String = error.chars().take(80).collect();
-            return Err(CallbackError::Denied(shown));
-        }
-        // The state first: a forged answer learns nothing from our other checks.
+        // The state first, also for a refusal: a forged answer (any web page
+        // can open amosync://oauth/callback?error=x) must neither cancel the
+        // connection nor learn anything from our other checks.
         let matches = state.as_deref().is_some_and(|s| {
             s.len() == expected_state.expose().len()
                 && s.bytes()
@@ -115,6 +113,10 @@ impl Callback {
         });
         if !matches {
             return Err(CallbackError::StateMismatch);
+        }
+        if let Some(error) = error {
+            let shown: String = error.chars().take(80).collect();
+            return Err(CallbackError::Denied(shown));
         }
         if let Some(got) = &got_client
             && got != client_id
@@ -215,6 +217,15 @@ mod tests {
             "cid",
         );
         assert!(matches!(denied, Err(CallbackError::Denied(ref e)) if e == "access_denied"));
+        assert_eq!(
+            Callback::parse(
+                "amosync://oauth/callback?error=access_denied&state=forged",
+                &state(),
+                "cid"
+            ),
+            Err(CallbackError::StateMismatch),
+            "a refusal with another state is a forgery"
+        );
         for wrong in [
             "amosync://oauth/callback?code=c0de&state=other".to_owned(),
             "amosync://oauth/callback?code=c0de".to_owned(),

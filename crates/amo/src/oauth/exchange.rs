@@ -50,6 +50,7 @@ pub struct TokenEndpoint {
     client: AmoOAuthClient,
     http: reqwest::Client,
     redirect_uri: String,
+    client_secret: String,
 }
 
 impl std::fmt::Debug for TokenEndpoint {
@@ -94,6 +95,7 @@ impl TokenEndpoint {
             client,
             http,
             redirect_uri: app.redirect_uri.clone(),
+            client_secret: app.client_secret.expose().clone(),
         })
     }
 
@@ -161,9 +163,11 @@ impl TokenEndpoint {
         -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, ApiError>> + Send>>
     + use<> {
         let http = self.http.clone();
+        let client_secret = self.client_secret.clone();
         move |request: HttpRequest| {
             let http = http.clone();
             let secret = secret.clone();
+            let client_secret = client_secret.clone();
             Box::pin(async move {
                 let request =
                     reqwest::Request::try_from(request).map_err(|e| ApiError::Config {
@@ -192,7 +196,10 @@ impl TokenEndpoint {
                     location,
                     secret: &secret,
                 };
-                match classify(head, &body) {
+                // An error page that echoes the form (a proxy, a WAF) must
+                // not carry the client secret into messages either.
+                let shown = crate::excerpt::redact(&String::from_utf8_lossy(&body), &client_secret);
+                match classify(head, shown.as_bytes()) {
                     Verdict::Body => {}
                     Verdict::Empty => {
                         return Err(ApiError::Decode {

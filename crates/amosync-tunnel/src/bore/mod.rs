@@ -25,6 +25,10 @@ use crate::{Tunnel, TunnelError};
 use proto::{ClientMessage, Framed, ServerMessage};
 
 /// Timeout for connecting and for each handshake message.
+/// Most visitor connections piped at once.
+const MAX_VISITORS: usize = 64;
+/// Longest life of one visitor connection.
+const VISITOR_LIFETIME: Duration = Duration::from_secs(120);
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(5);
 /// The server heartbeats every 500 ms; this long without a frame means the link is dead.
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(8);
@@ -159,6 +163,11 @@ impl BoreTunnel {
                 Ok(Ok(None)) => break Ended::Retry("the bore server closed the connection".into()),
                 Ok(Err(e)) => break Ended::Retry(format!("bore connection failed: {e}")),
                 Ok(Ok(Some(ServerMessage::Heartbeat))) => {}
+                Ok(Ok(Some(ServerMessage::Connection(_)))) if proxies.len() >= MAX_VISITORS => {
+                    // Anyone can connect to the public port: a flood must
+                    // not exhaust this machine's sockets.
+                    tracing::warn!("{MAX_VISITORS} visitor connections are open; one more refused");
+                }
                 Ok(Ok(Some(ServerMessage::Connection(id)))) => {
                     let this = self.clone();
                     proxies.spawn(async move {
@@ -201,10 +210,20 @@ impl BoreTunnel {
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        tokio::io::copy_bidirectional(&mut local_conn, &mut remote_stream)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(())
+        // A webhook delivery is one short request; a visitor that lingers
+        // is cut off.
+        match timeout(
+            VISITOR_LIFETIME,
+            tokio::io::copy_bidirectional(&mut local_conn, &mut remote_stream),
+        )
+        .await
+        {
+            Ok(done) => done.map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "visitor connection closed after {} s",
+                VISITOR_LIFETIME.as_secs()
+            )),
+        }
     }
 }
 

@@ -92,56 +92,62 @@ pub async fn finish_oauth(
     input: &str,
     clock: &dyn Clock,
 ) -> Result<Exchanged, AppError> {
-    let input = input.trim();
-    let doc = secrets.load().await?;
-    let pending = doc.pending_oauth.ok_or_else(|| {
-        AppError::new(
-            ErrorCode::InvalidInput,
-            "no connection was started here (or it was already finished); press Connect again",
-        )
-    })?;
-    if clock.now_s() - pending.started_at > PENDING_FOR_S {
-        forget_pending(secrets).await?;
-        return Err(AppError::new(
-            ErrorCode::InvalidInput,
-            "the connection was started more than 30 minutes ago and its code has expired; press Connect again",
-        ));
-    }
+    let input = input.trim().to_owned();
+    let now = clock.now_s();
+    // Take the started connection out under the lock: a link delivered
+    // twice exchanges its code once; a stray answer (wrong state) leaves
+    // the connection waiting for the real one.
+    let taken = secrets
+        .update(|doc| {
+            let pending = doc.pending_oauth.clone().ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidInput,
+                    "no connection was started here (or it was already finished); press Connect again",
+                )
+            })?;
+            if now - pending.started_at > PENDING_FOR_S {
+                doc.pending_oauth = None;
+                return Ok(Err(AppError::new(
+                    ErrorCode::InvalidInput,
+                    "the connection was started more than 30 minutes ago and its code has expired; press Connect again",
+                )));
+            }
+            let answer = read_answer(&input, &pending);
+            if !matches!(&answer, Err(e) if e.message.contains("state mismatch")) {
+                doc.pending_oauth = None;
+            }
+            Ok(answer.map(|(code, base)| (pending.app, code, base)))
+        })
+        .await?;
+    let (app, code, base_url) = taken?;
+    exchange(&app, &base_url, &code, clock).await
+}
+
+/// The code and the account address in what came back.
+fn read_answer(input: &str, pending: &PendingOAuth) -> Result<(Secret, String), AppError> {
     let bare_code = !input.contains('=') && !input.contains("://") && !input.is_empty();
-    let (code, base_url) = if bare_code {
+    if bare_code {
         let base = pending.base_url.clone().ok_or_else(|| {
             AppError::new(
                 ErrorCode::InvalidInput,
                 "a code alone does not say which account it is for: give the account (--subdomain or --base-url), or paste the whole address the browser was sent to",
             )
         })?;
-        (Secret::new(input.to_owned()), base)
-    } else {
-        let callback = match Callback::parse(input, &pending.state, &pending.app.client_id) {
-            Ok(cb) => cb,
-            Err(CallbackError::StateMismatch) => {
-                return Err(callback_error(CallbackError::StateMismatch));
-            }
-            Err(other) => {
-                forget_pending(secrets).await?;
-                return Err(callback_error(other));
-            }
-        };
-        let base = match (&callback.referer, &pending.base_url) {
-            (Some(referer), _) => account_base_url(referer).map_err(callback_error)?,
-            (None, Some(base)) => base.clone(),
-            (None, None) => {
-                return Err(AppError::new(
-                    ErrorCode::InvalidInput,
-                    "the answer does not name the account (no referer); give the account with --subdomain or --base-url",
-                ));
-            }
-        };
-        (callback.code, base)
+        return Ok((Secret::new(input.to_owned()), base));
+    }
+    let callback =
+        Callback::parse(input, &pending.state, &pending.app.client_id).map_err(callback_error)?;
+    let base = match (&callback.referer, &pending.base_url) {
+        (Some(referer), _) => account_base_url(referer).map_err(callback_error)?,
+        (None, Some(base)) => base.clone(),
+        (None, None) => {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "the answer does not name the account (no referer); give the account with --subdomain or --base-url",
+            ));
+        }
     };
-    let exchanged = exchange(&pending.app, &base_url, &code, clock).await;
-    forget_pending(secrets).await?;
-    exchanged
+    Ok((callback.code, base))
 }
 
 /// `amosync connect --code CODE`: exchanges a code shown in the
@@ -171,13 +177,4 @@ async fn exchange(
         app: app.clone(),
         tokens,
     })
-}
-
-async fn forget_pending(secrets: &Secrets) -> Result<(), AppError> {
-    secrets
-        .update(|doc| {
-            doc.pending_oauth = None;
-            Ok(())
-        })
-        .await
 }

@@ -16,7 +16,7 @@
 //! reconnect state (kept in the vault, so every process sees it).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use amo::oauth::{OAuthApp, TokenEndpoint, TokenSet};
 use amo::{ApiError, Secret, TokenProvider};
@@ -29,6 +29,9 @@ use crate::AppError;
 
 /// Refresh this long before the access token expires.
 pub const REFRESH_AHEAD_S: i64 = 10 * 60;
+/// After an early refresh failed to reach amoCRM, callers use the still
+/// valid token this long before one of them tries again.
+pub const EARLY_RETRY_AFTER_S: i64 = 60;
 /// Refresh a pair this old even when nothing needs it (refresh tokens die
 /// after 3 months unused).
 pub const KEEP_ALIVE_AFTER_S: i64 = 7 * 86_400;
@@ -52,6 +55,8 @@ pub struct TokenManager {
     current: Mutex<TokenSet>,
     state: watch::Sender<AuthState>,
     refreshes: AtomicU64,
+    /// When an early (not yet expired) refresh last failed to reach amoCRM.
+    early_refresh_failed_at: AtomicI64,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -93,6 +98,7 @@ impl TokenManager {
             current: Mutex::new(tokens),
             state: watch::Sender::new(state),
             refreshes: AtomicU64::new(0),
+            early_refresh_failed_at: AtomicI64::new(i64::MIN / 2),
         })
     }
 
@@ -121,8 +127,12 @@ impl TokenManager {
         self.refresh_after(&seen.access_token).await.map(|_| true)
     }
 
+    /// Refresh this long before expiry: [`REFRESH_AHEAD_S`], or a quarter
+    /// of the token's lifetime when that is shorter (short-lived tokens).
     fn usable(&self, tokens: &TokenSet) -> bool {
-        self.clock.now_s() < tokens.expires_at - REFRESH_AHEAD_S
+        let lifetime = (tokens.expires_at - tokens.obtained_at).max(0);
+        let ahead = REFRESH_AHEAD_S.min(lifetime / 4);
+        self.clock.now_s() < tokens.expires_at - ahead
     }
 
     /// Refreshes unless someone already replaced `seen` with a usable token
@@ -132,8 +142,8 @@ impl TokenManager {
         if current.access_token != *seen && self.usable(&current) {
             return Ok(current.access_token.clone());
         }
-        let _lock = self.secrets.lock().await.map_err(local)?;
-        let doc = self.secrets.load().await.map_err(local)?;
+        let lock = self.secrets.lock().await.map_err(local)?;
+        let mut doc = self.secrets.load().await.map_err(local)?;
         if let Some(reason) = &doc.reconnect {
             self.state.send_replace(AuthState::Reconnect {
                 reason: reason.clone(),
@@ -142,8 +152,21 @@ impl TokenManager {
                 detail: reason.clone(),
             });
         }
-        let stored = match &doc.auth {
-            Some(AuthSecrets::OAuth { tokens, .. }) => tokens.clone(),
+        let stored = match &mut doc.auth {
+            Some(AuthSecrets::OAuth { tokens, .. }) => {
+                // A pair newer than the vault's lives only in memory: an
+                // earlier save failed. Its refresh token is the live one
+                // (the vault's is spent): save it now and go on from it.
+                if current.obtained_at > tokens.obtained_at {
+                    *tokens = current.clone();
+                    if let Err(e) = self.secrets.save(&doc).await {
+                        tracing::error!(error = %e, "the token pair still cannot be saved");
+                    }
+                    current.clone()
+                } else {
+                    tokens.clone()
+                }
+            }
             _ => {
                 return Err(ApiError::AuthRevoked {
                     detail: "this data folder is no longer connected by OAuth (disconnected or reconnected with a token); restart AmoSync".into(),
@@ -156,19 +179,26 @@ impl TokenManager {
             *current = stored;
             return Ok(current.access_token.clone());
         }
-        let now = self.clock.now_s();
         self.refreshes.fetch_add(1, Ordering::Relaxed);
-        match self.endpoint.refresh(&stored.refresh_token, now).await {
+        // The exchange and the save run in their own task, which owns the
+        // lock: a caller dropped midway (shutdown, a timeout) cannot lose a
+        // pair amoCRM already issued, and no other process refreshes before
+        // it is saved.
+        let exchange = tokio::spawn(refresh_and_save(
+            self.endpoint.clone(),
+            self.secrets.clone(),
+            doc,
+            stored.refresh_token.clone(),
+            self.clock.now_s(),
+            lock,
+        ));
+        let outcome = exchange.await.unwrap_or_else(|e| {
+            Err(ApiError::Config {
+                detail: format!("the token refresh task failed: {e}"),
+            })
+        });
+        match outcome {
             Ok(fresh) => {
-                let mut doc = doc;
-                if let Some(AuthSecrets::OAuth { tokens, .. }) = &mut doc.auth {
-                    *tokens = fresh.clone();
-                }
-                // Persist before use: the old refresh token is spent now.
-                if let Err(e) = self.secrets.save(&doc).await {
-                    tracing::error!(error = %e, "the refreshed tokens could not be saved; using them from memory, the next start may need a reconnect");
-                }
-                tracing::info!(expires_at = fresh.expires_at, "access token refreshed");
                 *current = fresh;
                 self.state.send_replace(AuthState::Connected {
                     expires_at: current.expires_at,
@@ -176,21 +206,70 @@ impl TokenManager {
                 Ok(current.access_token.clone())
             }
             Err(ApiError::AuthRevoked { detail }) => {
-                let reason = reconnect_message(&detail);
-                let mut doc = doc;
-                doc.reconnect = Some(reason.clone());
-                if let Err(e) = self.secrets.save(&doc).await {
-                    tracing::error!(error = %e, "could not record the reconnect state");
-                }
-                tracing::warn!("amoCRM refused the refresh token; reconnect needed");
                 self.state.send_replace(AuthState::Reconnect {
-                    reason: reason.clone(),
+                    reason: detail.clone(),
                 });
-                Err(ApiError::AuthRevoked { detail: reason })
+                Err(ApiError::AuthRevoked { detail })
             }
             Err(other) => Err(other),
         }
     }
+
+    /// In the reconnect state, whether the folder was connected again
+    /// meanwhile (by another process): then its pair is adopted.
+    async fn reconnected_elsewhere(&self) -> bool {
+        let Ok(doc) = self.secrets.load().await else {
+            return false;
+        };
+        match (&doc.reconnect, doc.auth) {
+            (None, Some(AuthSecrets::OAuth { tokens, .. })) => {
+                let expires_at = tokens.expires_at;
+                *self.current.lock().await = tokens;
+                self.state.send_replace(AuthState::Connected { expires_at });
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One refresh with amoCRM and the save of its answer, under `lock`.
+async fn refresh_and_save(
+    endpoint: TokenEndpoint,
+    secrets: Secrets,
+    mut doc: crate::auth::secrets::SecretsDoc,
+    refresh_token: Secret,
+    now: i64,
+    lock: crate::lock::FileLock,
+) -> Result<TokenSet, ApiError> {
+    let answer = endpoint.refresh(&refresh_token, now).await;
+    let result = match answer {
+        Ok(fresh) => {
+            if let Some(AuthSecrets::OAuth { tokens, .. }) = &mut doc.auth {
+                *tokens = fresh.clone();
+            }
+            // Persist before use: the old refresh token is spent now. If
+            // this fails the pair lives in memory and the next refresh
+            // saves it first (see `refresh_after`).
+            if let Err(e) = secrets.save(&doc).await {
+                tracing::error!(error = %e, "the refreshed tokens could not be saved; kept in memory and saved at the next refresh");
+            }
+            tracing::info!(expires_at = fresh.expires_at, "access token refreshed");
+            Ok(fresh)
+        }
+        Err(ApiError::AuthRevoked { detail }) => {
+            let reason = reconnect_message(&detail);
+            doc.reconnect = Some(reason.clone());
+            if let Err(e) = secrets.save(&doc).await {
+                tracing::error!(error = %e, "could not record the reconnect state");
+            }
+            tracing::warn!("amoCRM refused the refresh token; reconnect needed");
+            Err(ApiError::AuthRevoked { detail: reason })
+        }
+        Err(other) => Err(other),
+    };
+    drop(lock);
+    result
 }
 
 fn local(e: AppError) -> ApiError {
@@ -199,17 +278,28 @@ fn local(e: AppError) -> ApiError {
 
 impl TokenProvider for TokenManager {
     async fn access_token(&self) -> Result<Secret, ApiError> {
-        if let AuthState::Reconnect { reason } = self.state() {
+        if let AuthState::Reconnect { reason } = self.state()
+            && !self.reconnected_elsewhere().await
+        {
             return Err(ApiError::AuthRevoked { detail: reason });
         }
         let current = self.current.lock().await.clone();
         if self.usable(&current) {
             return Ok(current.access_token);
         }
+        let now = self.clock.now_s();
+        let failed_at = self.early_refresh_failed_at.load(Ordering::Relaxed);
+        if now < current.expires_at && now - failed_at < EARLY_RETRY_AFTER_S {
+            // A recent early refresh could not reach amoCRM: do not make
+            // every caller wait for its own attempt while the token works.
+            return Ok(current.access_token);
+        }
         match self.refresh_after(&current.access_token).await {
             // amoCRM unreachable for the early refresh: the token still
-            // works until it expires; the next call tries again.
+            // works until it expires; try again in a minute.
             Err(e) if !e.needs_reconnect() && self.clock.now_s() < current.expires_at => {
+                self.early_refresh_failed_at
+                    .store(self.clock.now_s(), Ordering::Relaxed);
                 tracing::warn!(error = %e, "early token refresh failed; using the current token until it expires");
                 Ok(current.access_token)
             }

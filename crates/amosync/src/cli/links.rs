@@ -169,13 +169,23 @@ impl Links {
     }
 
     /// Stops the keeper, the tunnel and the keep-alive.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         if let Some(k) = &self.keep_alive {
             k.abort();
         }
         self.keeper.stop().await;
-        if let Some(tunnel) = self.tunnel {
+        if let Some(tunnel) = self.tunnel.take() {
             tunnel.stop().await;
+        }
+        self.forward.abort();
+    }
+}
+
+/// Dropped without [`Links::stop`] (a start cut short): no task outlives it.
+impl Drop for Links {
+    fn drop(&mut self) {
+        if let Some(k) = &self.keep_alive {
+            k.abort();
         }
         self.forward.abort();
     }

@@ -42,6 +42,18 @@ pub struct OAuthConnect {
 /// Connects by OAuth and prints (returns) what was connected.
 pub async fn connect_oauth(data: &DataDir, request: OAuthConnect) -> Result<Value, AppError> {
     request.app.validate().map_err(AppError::from)?;
+    // Before the browser: a code exchanged and then refused by a busy store
+    // would be wasted.
+    if let Some(file) = crate::control::ServeFile::live(data)? {
+        return Err(AppError::new(
+            ErrorCode::StoreUnavailable,
+            format!(
+                "`amosync serve` (pid {}) is running on {}; stop it, connect, then start it again",
+                file.pid,
+                data.root().display()
+            ),
+        ));
+    }
     let exchanged = match &request.code {
         Some(code) => finish_with_code(&request.app, &request.base_url, code, &SystemClock).await?,
         None => browser_flow(data, &request).await?,

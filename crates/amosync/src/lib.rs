@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod desktop;
 mod error;
 pub mod lock;
 pub mod logging;

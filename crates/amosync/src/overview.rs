@@ -34,7 +34,7 @@ pub struct PipelineSummary {
 }
 
 /// Where an overview's data comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The built-in emulator's sample account.

@@ -1,68 +1,172 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { describe, expect, it } from "vitest";
 import App from "./App.svelte";
-import type { Overview } from "./lib/types";
+import { AppState } from "./lib/app.svelte";
+import { EVENT } from "./lib/events";
+import type { FunnelQuery } from "./lib/bindings";
+import { account, chatsView, funnel, leadsPage, progress, settingsView, syncView } from "./test/fixtures";
+import { callsOf, mockCore, push, settle, type Handler } from "./test/harness";
 
-const overview: Overview = {
-  source: "demo",
-  account_name: "Прокат авто",
-  subdomain: "rentacar",
-  currency: "GEL",
-  pipelines: [
-    {
-      id: 8580102,
-      name: "Первичка",
-      is_main: true,
-      statuses: [
-        { id: 69641338, name: "Новый лид", color: "#ff8f92", sort: 40, leads: 12, price_sum: 3400 },
-        { id: 142, name: "Успешно реализовано", color: "#CCFF66", sort: 10000, leads: 5, price_sum: 9100 },
-      ],
-    },
-    { id: 9000001, name: "Корпоративные клиенты", is_main: false, statuses: [] },
-  ],
-};
+function core(extra: Record<string, Handler> = {}) {
+  return mockCore({
+    settings: () => settingsView(),
+    account: () => account(),
+    sync_status: () => syncView({ mode: "demo", webhook: "registered" }),
+    funnel: (a) => funnel((a.query as FunnelQuery).pipeline_id, (a.query as FunnelQuery).with_time_in_status),
+    leads: (a) => leadsPage(a.query as never, 30),
+    chats: () => chatsView(),
+    setup_progress: () => progress(),
+    ...extra,
+  });
+}
 
-afterEach(() => {
-  cleanup();
-  clearMocks();
-});
+function start(app = new AppState()) {
+  render(App, { props: { app } });
+  return app;
+}
 
-describe("App", () => {
-  it("shows the main pipeline's statuses with counts and Cyrillic names intact", async () => {
-    mockIPC((cmd) => (cmd === "overview" ? overview : null));
-    render(App);
-    const table = await screen.findByTestId("statuses");
-    expect(table.textContent).toContain("Новый лид");
-    expect(table.textContent).toContain("Успешно реализовано");
-    expect(screen.getByTestId("total-leads").textContent).toBe("17");
-    expect(screen.getByTestId("account").textContent).toContain("Демо");
+const funnelPainted = () => waitFor(() => expect(screen.getByTestId("app").dataset.ready).toBe("true"));
+
+describe("App shell", () => {
+  it("paints the funnel with data, the account with its Demo badge and the sync pill", async () => {
+    core();
+    start();
+    expect(screen.getByTestId("app").dataset.ready).toBe("false");
+    await funnelPainted();
+    expect(screen.getAllByTestId("funnel-row")).toHaveLength(4);
+    expect(screen.getByTestId("account-name").textContent).toBe("Прокат авто");
+    expect(screen.getByTestId("demo-badge").textContent).toBe("Демо");
+    expect(screen.getByTestId("sync-pill").textContent?.trim()).toBe("Демо");
+    expect(screen.getByTestId("sync-pill").dataset.mode).toBe("demo");
+    expect(window.__amosyncMetrics?.funnelPaintedAt).toBeTypeOf("number");
+    expect(document.documentElement.dataset.theme).toBe("system");
+    expect(document.documentElement.lang).toBe("ru");
   });
 
-  it("switches language to English", async () => {
-    mockIPC(() => overview);
-    render(App);
-    await screen.findByTestId("statuses");
-    await fireEvent.change(screen.getByTestId("lang"), { target: { value: "en" } });
-    expect(screen.getByText("Leads")).toBeTruthy();
-    expect(screen.getByTestId("account").textContent).toContain("Demo");
-  });
-
-  it("shows the error code and message and offers a retry", async () => {
-    mockIPC(() => {
-      throw { code: "DemoUnavailable", message: "The demo emulator did not start; restart AmoSync." };
+  it("opens the set-up wizard on the first run", async () => {
+    core({
+      settings: () => settingsView({ connected: false, account_name: null, preferences: { ...settingsView().preferences, wizard_done: false } }),
+      account: () => {
+        throw { code: "NotConnected", message: "no account yet" };
+      },
     });
-    render(App);
-    const alert = await screen.findByTestId("error");
-    expect(alert.textContent).toContain("DemoUnavailable");
-    expect(alert.textContent).toContain("restart AmoSync");
+    start();
+    expect(await screen.findByTestId("wizard")).toBeTruthy();
+    await waitFor(() => expect(screen.getByTestId("app").dataset.ready).toBe("true"));
+    expect(screen.getByTestId("account").textContent).toContain("Аккаунт не подключён");
   });
 
-  it("shows an empty state for a pipeline without statuses", async () => {
-    mockIPC(() => overview);
-    render(App);
-    await screen.findByTestId("statuses");
-    await fireEvent.change(screen.getByTestId("pipeline"), { target: { value: "9000001" } });
-    expect(await screen.findByText("В этой воронке пока нет статусов.")).toBeTruthy();
+  it("navigates with the left nav (click, and arrows between entries)", async () => {
+    core();
+    start();
+    await funnelPainted();
+    await fireEvent.click(screen.getByTestId("nav-leads"));
+    expect(await screen.findByTestId("leads-table")).toBeTruthy();
+    expect(screen.getByTestId("nav-leads").getAttribute("aria-current")).toBe("page");
+    await fireEvent.click(screen.getByTestId("nav-chats"));
+    expect(await screen.findByTestId("chats-list")).toBeTruthy();
+    await fireEvent.click(screen.getByTestId("nav-sync"));
+    expect(await screen.findByTestId("sync-connection")).toBeTruthy();
+    await fireEvent.click(screen.getByTestId("nav-settings"));
+    expect(await screen.findByTestId("language")).toBeTruthy();
+
+    const nav = screen.getByTestId("nav-funnel");
+    nav.focus();
+    await fireEvent.keyDown(nav, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(screen.getByTestId("nav-leads"));
+    await fireEvent.keyDown(document.activeElement!, { key: "ArrowUp" });
+    await fireEvent.keyDown(document.activeElement!, { key: "ArrowUp" });
+    expect(document.activeElement).toBe(screen.getByTestId("nav-settings"));
+  });
+
+  it("a status click in the funnel lists its leads", async () => {
+    const calls = core();
+    start();
+    await funnelPainted();
+    await fireEvent.click(screen.getAllByTestId("funnel-row")[1]);
+    await screen.findAllByTestId("lead-row");
+    expect((callsOf(calls, "leads").at(-1)?.args.query as { status_id: number }).status_id).toBe(69641341);
+    expect(screen.getByTestId("chip-status").textContent).toContain("Переговоры");
+  });
+
+  it("re-reads the current view once per burst of store changes", async () => {
+    const calls = core();
+    start();
+    await funnelPainted();
+    await waitFor(() => expect(callsOf(calls, "funnel")).toHaveLength(2));
+    for (let v = 1; v <= 5; v++) await push(EVENT.storeChanged, v);
+    await waitFor(() => expect(callsOf(calls, "funnel").length).toBeGreaterThan(2), { timeout: 400 });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(callsOf(calls, "funnel")).toHaveLength(4); // one refresh: counts, then medians
+  });
+
+  it("follows pushed sync state, show requests and setup progress", async () => {
+    core();
+    const app = start();
+    await funnelPainted();
+    await push(EVENT.sync, syncView({ mode: "demo", webhook: "disabled" }));
+    expect(screen.getByTestId("sync-pill").textContent?.trim()).toBe("Вебхук отключён");
+    expect(screen.getByTestId("sync-pill").dataset.webhook).toBe("disabled");
+
+    await push(EVENT.show, "settings");
+    expect(await screen.findByTestId("language")).toBeTruthy();
+    await push(EVENT.show, "nonsense");
+    expect(app.view).toBe("settings");
+
+    await push(EVENT.show, "wizard");
+    await screen.findByTestId("wizard");
+    await push(EVENT.setup, progress({ authorised: true, account_name: "Офис" }));
+    expect(app.setup?.authorised).toBe(true);
+    await push(EVENT.connectFailed, { code: "OAuthDenied", message: "access_denied" });
+    expect(app.connectError?.code).toBe("OAuthDenied");
+  });
+
+  it("reloads the account when connected", async () => {
+    let name = "Прокат авто";
+    core({ account: () => account({ account_name: name, source: "account" }) });
+    start();
+    await funnelPainted();
+    name = "Новый офис";
+    await push(EVENT.connected, null);
+    await waitFor(() => expect(screen.getByTestId("account-name").textContent).toBe("Новый офис"));
+    expect(screen.queryByTestId("demo-badge")).toBeNull();
+  });
+
+  it("uses the saved language and theme", async () => {
+    core({ settings: () => settingsView({ preferences: { ...settingsView().preferences, language: "en", theme: "dark" } }) });
+    start();
+    await funnelPainted();
+    expect(within(screen.getByRole("navigation")).getByText("Leads")).toBeTruthy();
+    expect(screen.getByTestId("won-count")).toBeTruthy();
+    expect(document.documentElement.dataset.theme).toBe("dark");
+    expect(document.documentElement.lang).toBe("en");
+  });
+
+  it("still shows the funnel when settings cannot be read", async () => {
+    core({
+      settings: () => {
+        throw { code: "Local", message: "no settings yet" };
+      },
+    });
+    start();
+    await funnelPainted();
+    await settle();
+    expect(screen.queryByTestId("wizard")).toBeNull();
+  });
+
+  it("shows the account error with Retry instead of a blank page", async () => {
+    let fail = true;
+    core({
+      account: () => {
+        if (fail) throw { code: "StoreUnavailable", message: "locked by amosync serve" };
+        return account();
+      },
+    });
+    start();
+    const alert = await screen.findByTestId("error");
+    expect(alert.textContent).toContain("Локальное хранилище недоступно.");
+    fail = false;
+    await fireEvent.click(within(alert).getByTestId("retry"));
+    await funnelPainted();
   });
 });

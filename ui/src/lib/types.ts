@@ -1,9 +1,3 @@
-// The shapes the core sends over IPC, generated from Rust (see bindings.ts).
-export type {
-  AppError,
-  ErrorCode,
-  Overview,
-  PipelineSummary,
-  Source,
-  StatusSummary,
-} from "./bindings";
+// The shapes the core sends over IPC are generated from Rust: import them from
+// ./bindings (never edit that file). This module only keeps older imports working.
+export type * from "./bindings";

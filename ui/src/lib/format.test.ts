@@ -1,0 +1,62 @@
+import { describe, expect, it, vi } from "vitest";
+import { debounce } from "./events";
+import { dayEnd, dayStart, formatDuration, formatMoney, formatMoment, formatNumber, formatPercent } from "./format";
+
+const s = (x: string) => x.replace(/[\u00a0\u202f]/g, " ");
+
+describe("formatting by locale", () => {
+  it("formats numbers, money in the account currency and percents", () => {
+    expect(s(formatNumber("ru-RU", 100000))).toBe("100 000");
+    expect(formatNumber("en-US", 100000)).toBe("100,000");
+    expect(s(formatMoney("ru-RU", 1234567, "RUB"))).toBe("1 234 567 ₽");
+    expect(formatMoney("en-US", 9100, "USD")).toBe("$9,100");
+    expect(s(formatMoney("ru-RU", 10, "XYZ1"))).toBe("10 XYZ1");
+    expect(s(formatPercent("ru-RU", 0.714))).toBe("71,4 %");
+    expect(formatPercent("en-US", 0.25)).toBe("25%");
+  });
+
+  it("writes durations with at most two units", () => {
+    expect(s(formatDuration("ru-RU", 12 * 60))).toBe("12 мин");
+    expect(s(formatDuration("ru-RU", 2 * 86400 + 3 * 3600 + 59))).toBe("2 дн. 3 ч");
+    expect(s(formatDuration("ru-RU", 3 * 3600))).toBe("3 ч");
+    expect(s(formatDuration("en-US", 3600 + 5 * 60))).toBe("1 hr 5 min");
+    expect(s(formatDuration("en-US", 40))).toBe("40 sec");
+    expect(s(formatDuration("en-US", 0))).toBe("0 sec");
+  });
+
+  it("shows only the time for a moment today", () => {
+    const today = new Date();
+    today.setHours(9, 5, 0, 0);
+    expect(formatMoment("ru-RU", today.getTime() / 1000)).toBe("09:05");
+    expect(formatMoment("ru-RU", new Date(2020, 0, 2, 9, 5).getTime() / 1000)).toBe("02.01.2020, 09:05");
+  });
+
+  it("turns date inputs into a local-day range", () => {
+    expect(dayStart("2026-05-01")).toBe(new Date(2026, 4, 1).getTime() / 1000);
+    expect(dayEnd("2026-05-31")).toBe(new Date(2026, 5, 1).getTime() / 1000);
+    expect(dayStart("")).toBeNull();
+  });
+});
+
+describe("debounce", () => {
+  it("runs once per burst, no later than maxWait after it started", () => {
+    vi.useFakeTimers();
+    try {
+      const fn = vi.fn();
+      const d = debounce(fn, 100, 150);
+      d();
+      vi.advanceTimersByTime(80);
+      d();
+      vi.advanceTimersByTime(60);
+      expect(fn).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(10);
+      expect(fn).toHaveBeenCalledTimes(1);
+      d();
+      d.cancel();
+      vi.advanceTimersByTime(500);
+      expect(fn).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -588,6 +588,21 @@ async fn mutations_reach_registered_webhooks() {
     )
     .await;
     assert_eq!(bad.status, 400);
+
+    // amoCRM's "disabled after failures", on demand.
+    let off = control(&emu, Method::POST, "/webhooks/disable", &json!({})).await;
+    assert!(off["disabled"].as_u64().is_some_and(|n| n >= 1), "{off}");
+    let again = control(&emu, Method::POST, "/webhooks/disable", &json!({})).await;
+    assert_eq!(again["disabled"], 0, "nothing left to disable");
+    let bad = send_json(
+        &emu,
+        Method::POST,
+        "/_emulator/webhooks/disable",
+        None,
+        &json!({"destinaton": "x"}),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "unknown fields are refused");
     emu.shutdown().await;
 }
 

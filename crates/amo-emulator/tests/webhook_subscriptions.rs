@@ -183,3 +183,21 @@ fn a_hub_outside_a_runtime_does_not_panic() {
     assert_eq!(log.len(), 1);
     assert!(!log[0].ok);
 }
+
+#[tokio::test]
+async fn disable_switches_off_one_or_every_live_webhook() {
+    let hub = hub();
+    let a = "http://127.0.0.1:9/a";
+    let b = "http://127.0.0.1:9/b";
+    hub.register(a, &codes(&["add_lead"]), 10, MANAGER).unwrap();
+    hub.register(b, &codes(&["add_lead"]), 10, MANAGER).unwrap();
+    assert_eq!(hub.disable(Some(a)), 1);
+    assert_eq!(hub.disable(Some(a)), 0, "already off");
+    assert!(hub.list(Some(a))[0].disabled);
+    assert!(!hub.list(Some(b))[0].disabled);
+    assert_eq!(hub.disable(None), 1, "only b was still live");
+    assert!(hub.list(None).iter().all(|w| w.disabled));
+    // Registering again re-enables, as amoCRM does.
+    let again = hub.register(a, &codes(&["add_lead"]), 10, MANAGER).unwrap();
+    assert!(!again.disabled);
+}

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
             get(ops::webhook_config).post(ops::set_webhook_config),
         )
         .route("/webhooks/deliveries", get(ops::webhook_deliveries))
+        .route("/webhooks/disable", post(ops::disable_webhooks))
         .route("/leads", post(office::add_lead))
         .route("/leads/bulk-move", post(office::bulk_move))
         .route(

@@ -269,6 +269,25 @@ pub async fn set_webhook_config(State(s): State<AppState>, b: Bytes) -> Reply {
     Ok(Json(json!(settings)))
 }
 
+/// `POST /_emulator/webhooks/disable` `{"destination": "…"}` (optional):
+/// switches webhooks off as amoCRM does after failed deliveries.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableBody {
+    #[serde(default)]
+    pub destination: Option<String>,
+}
+
+pub async fn disable_webhooks(State(s): State<AppState>, b: Bytes) -> Reply {
+    let f: DisableBody = if b.is_empty() {
+        DisableBody::default()
+    } else {
+        body(&b)?
+    };
+    let disabled = s.hub().disable(f.destination.as_deref());
+    Ok(Json(json!({ "disabled": disabled })))
+}
+
 pub async fn webhook_deliveries(State(s): State<AppState>) -> Json<Value> {
     Json(json!(s.hub().deliveries()))
 }

@@ -187,6 +187,31 @@ impl WebhookHub {
         Ok(sub)
     }
 
+    /// Switch webhooks off as amoCRM does after failed deliveries: the one
+    /// with exactly this destination, or every live one. Returns how many
+    /// were switched off (their queued deliveries are dropped).
+    pub fn disable(&self, destination: Option<&str>) -> usize {
+        let now = chrono::Utc::now().timestamp();
+        let mut st = self.inner.state();
+        let targets: Vec<String> = st
+            .registry
+            .list(destination)
+            .into_iter()
+            .filter(|w| !w.disabled)
+            .map(|w| w.destination)
+            .collect();
+        let mut count = 0;
+        for dest in targets {
+            if st.registry.disable(&dest, now) {
+                st.lanes.remove(&dest);
+                st.failures.remove(&dest);
+                tracing::warn!(host = %safe_host(&dest), "webhook disabled by the control API");
+                count += 1;
+            }
+        }
+        count
+    }
+
     /// Remove the webhook with this destination; its queued deliveries are
     /// dropped.
     pub fn unregister(&self, destination: &str) -> Result<(), RegisterError> {

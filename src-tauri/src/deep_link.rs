@@ -2,18 +2,16 @@
 //! amoCRM's approval page (directly, or through the bounce page). A second
 //! launch with the link as its argument hands it to the running instance
 //! (single-instance plugin); a cold start by the link gets it here too.
+//! The link goes to the session's `setup_finish`, which connects and tells
+//! the window (`amosync://connected` / `amosync://connect-failed`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use amosync::config::DataDir;
-use tauri::{App, AppHandle, Emitter, Manager};
+use tauri::{App, AppHandle, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
 
-/// Event with the connected account (JSON, as `amosync connect` prints it).
-pub const CONNECTED_EVENT: &str = "amosync://connected";
-/// Event with `{code, message}` when a link could not be used.
-pub const CONNECT_FAILED_EVENT: &str = "amosync://connect-failed";
+use crate::session::Session;
 
 /// Registers the scheme (Linux/Windows, for runs outside an installed
 /// package; `AMOSYNC_NO_SCHEME_REGISTER=1` skips it) and handles links.
@@ -59,21 +57,18 @@ pub fn setup(app: &App) {
 }
 
 async fn open(app: AppHandle, url: String) {
-    let outcome = match DataDir::resolve(None) {
-        Ok(data) => amosync::cli::oauth::connect_from_callback(&data, &url).await,
+    crate::show_window(&app);
+    let Some(session) = app.try_state::<Session>() else {
+        return;
+    };
+    // A cold start by the link: the session may still be starting.
+    let outcome = match session.desktop().await {
+        Ok(desktop) => desktop.setup_finish(url).await,
         Err(e) => Err(e),
     };
+    // The session emitted connected / connect-failed to the window itself.
     match outcome {
-        Ok(connected) => {
-            tracing::info!("amoCRM connected through the amosync:// link");
-            let _ = app.emit(CONNECTED_EVENT, connected);
-        }
-        Err(e) => {
-            tracing::warn!(code = ?e.code, "the amosync:// link could not be used: {e}");
-            let _ = app.emit(CONNECT_FAILED_EVENT, e);
-        }
-    }
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.set_focus();
+        Ok(()) => tracing::info!("amoCRM connected through the amosync:// link"),
+        Err(e) => tracing::warn!(code = ?e.code, "the amosync:// link could not be used: {e}"),
     }
 }

@@ -97,13 +97,24 @@ impl WriteTx<'_> {
         }
     }
 
-    /// Replaces the facts row of `id` and moves the aggregates with it.
+    /// Replaces the facts row of `id` and moves the aggregates and the
+    /// list order (`leads_by_updated`) with it.
     pub(crate) fn put_facts(
         &mut self,
         id: u64,
         old: Option<Facts>,
         new: Option<Facts>,
     ) -> StoreResult<()> {
+        let old_key = old.filter(Facts::live).map(|f| (f.updated_at, id));
+        let new_key = new.filter(Facts::live).map(|f| (f.updated_at, id));
+        if old_key != new_key {
+            if let Some(k) = old_key {
+                self.t.leads_by_updated.remove(k)?;
+            }
+            if let Some(k) = new_key {
+                self.t.leads_by_updated.insert(k, ())?;
+            }
+        }
         if let Some(o) = old {
             self.agg_apply(&o, -1);
             self.count_apply(&o, -1);

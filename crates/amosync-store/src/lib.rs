@@ -49,5 +49,5 @@ pub use query::{
     ChannelCount, ChatActivity, ContactDetail, ContactsQuery, Funnel, FunnelQuery, FunnelStatus,
     LeadDetail, LeadsOrder, LeadsQuery, Page, StatusKind, StoreStatus, TalksQuery, TimeRange,
 };
-pub use store::{SCHEMA_VERSION, Store};
+pub use store::{SCHEMA_VERSION, Store, StoreChanged};
 pub use write::{Applied, WriteTx};

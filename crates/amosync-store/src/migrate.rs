@@ -17,8 +17,9 @@ use crate::write::WriteTx;
 /// Bump it when their layout or meaning changes: the next open rebuilds them
 /// from the primary records. (2: store-wide lead counts in `funnel_agg`;
 /// 3: talks never confirmed by the API are queued in `to_confirm`;
-/// 4: notes indexed by (entity type, entity id) in `notes_by_owner`.)
-pub(crate) const INDEX_VERSION: u32 = 4;
+/// 4: notes indexed by (entity type, entity id) in `notes_by_owner`;
+/// 5: live leads by `updated_at` in `leads_by_updated`.)
+pub(crate) const INDEX_VERSION: u32 = 5;
 
 /// One step of the schema: turns a file at `from` into `from + 1`.
 pub(crate) struct Migration {
@@ -273,6 +274,7 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
     }
     tx.delete_table(LEAD_FACTS)?;
     tx.delete_table(FUNNEL_AGG)?;
+    tx.delete_table(LEADS_BY_UPDATED)?;
     tx.delete_table(LEAD_SEARCH)?;
     tx.delete_table(CONTACT_SEARCH)?;
     tx.delete_multimap_table(NOTES_BY_ENTITY)?;

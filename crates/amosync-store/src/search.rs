@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use amo::models::{Contact, Lead};
-use redb::{ReadTransaction, ReadableTable};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 
 use crate::codec::{Facts, decode_contact_search, from_json};
 use crate::error::StoreResult;
@@ -133,9 +133,57 @@ pub(crate) fn top(rows: &mut Vec<(i64, u64)>, want: usize, descending: bool) {
     rows.sort_unstable_by(cmp);
 }
 
-/// The lead list: one pass over the facts (joined in id order with the
-/// search text), a partial sort, then only the page's JSON is read.
+/// Whether `q` is the plain list (no search, no filter, live leads, newest
+/// `updated_at` first), which `leads_by_updated` answers without a scan.
+fn plain_list(q: &LeadsQuery, needle: &Option<Needle>) -> bool {
+    needle.is_none()
+        && q.pipeline_id.is_none()
+        && q.status_id.is_none()
+        && q.responsible_user_ids.is_empty()
+        && q.created.is_none()
+        && !q.include_deleted
+        && q.order == LeadsOrder::UpdatedDesc
+}
+
+/// The plain list from `leads_by_updated`: the total is the table's length,
+/// and the page is walked from whichever end is nearer to it.
+fn plain_page(tx: &ReadTransaction, q: &LeadsQuery) -> StoreResult<Page<LeadRecord>> {
+    let order = tx.open_table(LEADS_BY_UPDATED)?;
+    let total = usize::try_from(order.len()?).unwrap_or(usize::MAX);
+    let limit = limit_of(q.limit).min(total.saturating_sub(q.offset));
+    let mut ids: Vec<u64> = Vec::with_capacity(limit);
+    if limit > 0 {
+        if q.offset <= total / 2 {
+            for row in order.iter()?.rev().skip(q.offset).take(limit) {
+                ids.push(row?.0.value().1);
+            }
+        } else {
+            // From the oldest end: skip what lies beyond the page, then reverse.
+            let beyond = total - q.offset - limit;
+            for row in order.iter()?.skip(beyond).take(limit) {
+                ids.push(row?.0.value().1);
+            }
+            ids.reverse();
+        }
+    }
+    let leads_t = tx.open_table(LEADS)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(v) = leads_t.get(id)? {
+            items.push(from_json(v.value(), "a stored lead")?);
+        }
+    }
+    Ok(Page { total, items })
+}
+
+/// The lead list. The plain list (see [`plain_list`]) reads the
+/// `leads_by_updated` order; any other query makes one pass over the facts
+/// (joined in id order with the search text) and a partial sort. Either
+/// way only the page's JSON is read.
 pub(crate) fn leads(tx: &ReadTransaction, q: &LeadsQuery) -> StoreResult<Page<LeadRecord>> {
+    if plain_list(q, &Needle::new(q.search.as_deref())) {
+        return plain_page(tx, q);
+    }
     let keep = |f: &Facts| {
         !f.placeholder
             && !f.absent
@@ -250,5 +298,82 @@ mod tests {
         let n = Needle::new(Some("  Иванов ")).expect("needle");
         assert!(n.lead("сделка иванова"));
         assert!(Needle::new(Some("   ")).is_none());
+    }
+
+    fn lead(id: u64, updated_at: i64, status: u64) -> amo::models::Lead {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": format!("Сделка {id}"), "price": id * 10, "status_id": status,
+            "pipeline_id": 7, "created_at": 1_700_000_000, "updated_at": updated_at,
+            "_embedded": {"tags": [{"id": 1, "name": "сайт"}]}
+        }))
+        .expect("lead")
+    }
+
+    /// The plain list (read from `leads_by_updated`) equals the same list
+    /// computed by the facts scan, at every offset, after moves, deletes,
+    /// restores and a rebuild.
+    #[test]
+    fn the_ordered_list_matches_the_scan() {
+        use crate::model::Origin;
+        use crate::query::TimeRange;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = crate::Store::open(&dir.path().join("s.redb")).expect("open");
+        let check = |s: &crate::Store, want_total: usize| {
+            for (offset, limit) in [
+                (0, None),
+                (0, Some(7)),
+                (5, Some(10)),
+                (29, Some(3)),
+                (33, Some(100)),
+                (59, Some(5)),
+                (60, Some(5)),
+                (500, Some(5)),
+                (0, Some(0)),
+            ] {
+                let plain = LeadsQuery {
+                    offset,
+                    limit,
+                    ..LeadsQuery::default()
+                };
+                // An empty range keeps every lead but takes the scan.
+                let scan = LeadsQuery {
+                    created: Some(TimeRange::default()),
+                    ..plain.clone()
+                };
+                let a = s.leads(&plain).expect("plain");
+                let b = s.leads(&scan).expect("scan");
+                let ids =
+                    |p: &Page<LeadRecord>| p.items.iter().map(|l| l.lead.id).collect::<Vec<_>>();
+                assert_eq!(a.total, want_total, "offset {offset}");
+                assert_eq!(a.total, b.total, "offset {offset}");
+                assert_eq!(ids(&a), ids(&b), "offset {offset} limit {limit:?}");
+            }
+        };
+        s.write(|w| {
+            for id in 1..=60u64 {
+                // Equal `updated_at` in pairs: the id breaks the tie.
+                w.upsert_lead(&lead(id, 1_700_000_000 + (id / 2) as i64, 11), Origin::Api)?;
+            }
+            Ok(())
+        })
+        .expect("write");
+        check(&s, 60);
+        s.write(|w| {
+            w.upsert_lead(&lead(3, 1_800_000_000, 142), Origin::Api)?;
+            w.upsert_lead(&lead(4, 1_600_000_000, 11), Origin::Api)?; // stale: ignored
+            w.delete_lead(10, 1_700_000_100)?;
+            w.delete_lead(11, 1_700_000_100)?;
+            w.delete_lead(999, 1_700_000_100)?; // a tombstone of an unknown lead
+            Ok(())
+        })
+        .expect("write");
+        check(&s, 58);
+        let first = s.leads(&LeadsQuery::default()).expect("list");
+        assert_eq!(first.items[0].lead.id, 3);
+        s.write(|w| w.restore_lead(10, 1_700_000_200).map(|_| ()))
+            .expect("restore");
+        check(&s, 59);
+        s.rebuild_derived().expect("rebuild");
+        check(&s, 59);
     }
 }

@@ -1,7 +1,11 @@
 //! Opening the file, schema versions and migrations, and the read side.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use amo::models::{Pipeline, User};
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
@@ -28,6 +32,77 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Store {
     db: Arc<redb::Database>,
     path: PathBuf,
+    changes: Arc<Changes>,
+}
+
+/// Wakers parked by [`StoreChanged`] beyond this are woken early (they
+/// re-check and park again): dropped waiters cannot pile up.
+const MAX_PARKED: usize = 256;
+
+/// The change generation of an open store, shared by its clones.
+struct Changes {
+    generation: AtomicU64,
+    parked: Mutex<Vec<Waker>>,
+}
+
+impl Changes {
+    fn new() -> Changes {
+        // Starts at the opening time in ms: a store opened again (another
+        // `serve`) never repeats a generation an observer saw before.
+        Changes {
+            generation: AtomicU64::new(now_ms().max(0) as u64),
+            parked: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn parked(&self) -> std::sync::MutexGuard<'_, Vec<Waker>> {
+        self.parked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let woken = std::mem::take(&mut *self.parked());
+        for waker in woken {
+            waker.wake();
+        }
+    }
+}
+
+/// Resolves to the store's generation once it differs from the one given
+/// to [`Store::changed`] (at once if it already does). Runtime-agnostic: no
+/// polling, woken by the commit that bumps the generation.
+pub struct StoreChanged {
+    changes: Arc<Changes>,
+    seen: u64,
+}
+
+impl Future for StoreChanged {
+    type Output = u64;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
+        let changes = &self.changes;
+        let now = changes.generation.load(Ordering::SeqCst);
+        if now != self.seen {
+            return Poll::Ready(now);
+        }
+        let mut parked = changes.parked();
+        // Again under the lock: a bump in between has taken the list already.
+        let now = changes.generation.load(Ordering::SeqCst);
+        if now != self.seen {
+            return Poll::Ready(now);
+        }
+        if !parked.iter().any(|w| w.will_wake(cx.waker())) {
+            if parked.len() >= MAX_PARKED {
+                for waker in parked.drain(..) {
+                    waker.wake();
+                }
+            }
+            parked.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -53,7 +128,27 @@ impl Store {
         Ok(Store {
             db: Arc::new(db),
             path: path.to_path_buf(),
+            changes: Arc::new(Changes::new()),
         })
+    }
+
+    /// The change generation: a number bumped after every committed data
+    /// write through this handle or its clones ([`Store::write`],
+    /// [`Store::write_relaxed`], [`Store::rebuild_derived`]). Appends to the
+    /// raw event log do not count: the applier's commit that follows does.
+    /// It starts at the opening time in milliseconds, so generations of two
+    /// openings of a file do not repeat each other.
+    pub fn generation(&self) -> u64 {
+        self.changes.generation.load(Ordering::SeqCst)
+    }
+
+    /// Waits (without polling) until the generation differs from `seen`;
+    /// returns the new generation. Bound the wait with a timeout.
+    pub fn changed(&self, seen: u64) -> StoreChanged {
+        StoreChanged {
+            changes: self.changes.clone(),
+            seen,
+        }
     }
 
     /// The file's path.
@@ -84,7 +179,9 @@ impl Store {
             tx.commit()?;
             Ok(())
         };
-        run().map_err(|e| e.at(&self.path))
+        run().map_err(|e| e.at(&self.path))?;
+        self.changes.bump();
+        Ok(())
     }
 
     /// Appends raw webhook bodies to the event log in **one durable commit**
@@ -151,8 +248,11 @@ impl Store {
         durability: redb::Durability,
         f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        self.write_inner(durability, f)
-            .map_err(|e| e.at(&self.path))
+        let out = self
+            .write_inner(durability, f)
+            .map_err(|e| e.at(&self.path))?;
+        self.changes.bump();
+        Ok(out)
     }
 
     fn write_inner<T>(
@@ -179,6 +279,16 @@ impl Store {
         let v = t.get(meta::BINDING)?;
         v.map(|v| from_json(v.value(), "the account binding"))
             .transpose()
+    }
+
+    /// Live (not deleted) leads in the store: one read of the totals.
+    pub fn lead_count(&self) -> StoreResult<u64> {
+        let tx = self.read()?;
+        let totals = match tx.open_table(FUNNEL_AGG)?.get(crate::leads::TOTALS)? {
+            Some(v) => Agg::decode(v.value()),
+            None => Agg::default(),
+        };
+        Ok(totals.count.max(0) as u64)
     }
 
     /// Sync bookkeeping.
@@ -252,6 +362,37 @@ impl Store {
     /// One lead (tombstoned ones too).
     pub fn lead_record(&self, id: u64) -> StoreResult<Option<LeadRecord>> {
         crate::detail::lead_record(&self.read()?, id)
+    }
+
+    /// Leads by id as stored (tombstones included), in the order asked;
+    /// unknown ids are skipped. One read transaction, for lists that show a
+    /// lead per row.
+    pub fn lead_records(&self, ids: &[u64]) -> StoreResult<Vec<LeadRecord>> {
+        let tx = self.read()?;
+        let t = tx.open_table(LEADS)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = t.get(*id)? {
+                out.push(from_json(v.value(), "a stored lead")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Contacts by id as stored (tombstones included), in the order asked;
+    /// unknown ids are skipped. One read transaction, for lists that show a
+    /// contact per row (cheaper than [`Store::contact`], which also reads
+    /// every linked lead, note and talk).
+    pub fn contact_records(&self, ids: &[u64]) -> StoreResult<Vec<ContactRecord>> {
+        let tx = self.read()?;
+        let t = tx.open_table(CONTACTS)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = t.get(*id)? {
+                out.push(from_json(v.value(), "a stored contact")?);
+            }
+        }
+        Ok(out)
     }
 
     /// A lead with its contacts, companies, notes, talks, messages and history.
@@ -351,5 +492,66 @@ impl Store {
             pipelines: self.pipelines()?,
             users: self.users()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::task::Wake;
+    use std::time::Duration;
+
+    struct Flag(AtomicBool, std::thread::Thread);
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+            self.1.unpark();
+        }
+    }
+
+    /// Polls `fut` on this thread until it is ready (bounded).
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        let flag = Arc::new(Flag(AtomicBool::new(false), std::thread::current()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        for _ in 0..1000 {
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+            while !flag.0.swap(false, Ordering::SeqCst) {
+                std::thread::park_timeout(Duration::from_millis(50));
+            }
+        }
+        panic!("the future never became ready");
+    }
+
+    #[test]
+    fn committed_writes_bump_the_generation_and_wake_waiters() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("s.redb")).unwrap();
+        let first = store.generation();
+        assert!(first > 1_600_000_000_000, "starts at the opening time");
+
+        // Already different: ready at once.
+        assert_eq!(block_on(store.changed(first - 1)), first);
+
+        // A failed write commits nothing and bumps nothing.
+        let failed: StoreResult<()> = store.write(|_| Err(StoreError::Record("no".into())));
+        assert!(failed.is_err());
+        assert_eq!(store.generation(), first);
+
+        // A waiter on another thread is woken by a commit on a clone.
+        let clone = store.clone();
+        let waiter = std::thread::spawn(move || block_on(clone.changed(first)));
+        std::thread::sleep(Duration::from_millis(50));
+        store.write(|_| Ok(())).unwrap();
+        let seen = waiter.join().unwrap();
+        assert_eq!(seen, first + 1);
+        assert_eq!(store.generation(), first + 1);
+        store.write_relaxed(|_| Ok(())).unwrap();
+        assert_eq!(store.generation(), first + 2);
     }
 }

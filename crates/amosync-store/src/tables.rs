@@ -47,6 +47,11 @@ pub(crate) const LEAD_FACTS: TableDefinition<u64, &[u8; FACTS_LEN]> =
 /// whose last open status is unknown.
 pub(crate) const FUNNEL_AGG: TableDefinition<(u64, u64), &[u8; AGG_LEN]> =
     TableDefinition::new("funnel_agg");
+/// (`updated_at`, lead id) of every live lead (not deleted, not a
+/// placeholder): the lead list's default order (newest first) and its
+/// count, read without scanning the facts.
+pub(crate) const LEADS_BY_UPDATED: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("leads_by_updated");
 /// Lead id → lowercase name and tags.
 pub(crate) const LEAD_SEARCH: TableDefinition<u64, &str> = TableDefinition::new("lead_search");
 /// Contact id → `codec::ContactKey` header + lowercase text.
@@ -96,6 +101,7 @@ pub(crate) fn table_names() -> (Vec<String>, Vec<String>) {
         TO_CONFIRM.name(),
         LEAD_FACTS.name(),
         FUNNEL_AGG.name(),
+        LEADS_BY_UPDATED.name(),
         LEAD_SEARCH.name(),
         CONTACT_SEARCH.name(),
     ];

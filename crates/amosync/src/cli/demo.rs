@@ -42,7 +42,8 @@ fn already_running(data: &DataDir, pid: Option<u32>) -> AppError {
 }
 
 /// Starts the emulator, connects a fresh `DATA/demo` store to it, serves it
-/// until `shutdown`. Prints `data: …` and `emulator: …`, then what `serve` prints.
+/// until `shutdown`. Prints `data: …` and `emulator: …`, then what `serve`
+/// prints (nothing with a [`Shutdown::manual`]: the desktop app runs it).
 ///
 /// `DATA/demo.lock` is held for the demo's whole life, from before the wipe:
 /// a second demo on the same folder is refused even while the first one is
@@ -70,6 +71,7 @@ pub async fn run(run: DemoRun, mut shutdown: Shutdown) -> Result<(), AppError> {
             )
         })?;
     }
+    let embedded = shutdown.is_manual();
     let starting = async {
         let demo = Demo::start(DemoOptions {
             leads: run.leads,
@@ -77,8 +79,12 @@ pub async fn run(run: DemoRun, mut shutdown: Shutdown) -> Result<(), AppError> {
         })
         .await?;
         let base_url = demo.emulator().base_url();
-        print_line(&format!("data: {}", data.root().display()));
-        print_line(&format!("emulator: {base_url}"));
+        if embedded {
+            tracing::info!(data = %data.root().display(), emulator = %base_url, "demo started");
+        } else {
+            print_line(&format!("data: {}", data.root().display()));
+            print_line(&format!("emulator: {base_url}"));
+        }
         connect(
             &data,
             ConnectRequest {

@@ -4,7 +4,7 @@
 //! `amosync status` shows under `serve`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use amosync_sync::{Clock, Keeper, KeeperConfig, KeeperHandle, SystemClock, WebhookSecret};
@@ -19,6 +19,29 @@ use crate::control::server::EngineControl;
 /// How often the token keep-alive looks at the pair's age.
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Environment variable: seconds between the webhook keeper's checks
+/// (default 300, at least 1). For tests and the end-to-end run, which need
+/// a webhook amoCRM disabled to be noticed (and registered again) quickly.
+pub const WEBHOOK_CHECK_SECS_ENV: &str = "AMOSYNC_WEBHOOK_CHECK_SECS";
+
+/// The keeper's settings: the defaults, with the check interval from
+/// [`WEBHOOK_CHECK_SECS_ENV`] when it is set (an unparsable value is
+/// ignored with a warning).
+pub fn keeper_config(secret: &WebhookSecret) -> KeeperConfig {
+    let mut config = KeeperConfig::new(secret);
+    if let Ok(raw) = std::env::var(WEBHOOK_CHECK_SECS_ENV) {
+        match raw.trim().parse::<u64>() {
+            Ok(secs) => config.check_every = Duration::from_secs(secs.max(1)),
+            Err(_) => tracing::warn!(
+                variable = WEBHOOK_CHECK_SECS_ENV,
+                value = %raw,
+                "ignoring a value that is not a number of seconds"
+            ),
+        }
+    }
+    config
+}
+
 /// Where the receiver's public URL comes from.
 pub enum PublicUrl {
     /// amoCRM runs on this machine (the emulator): the local address works.
@@ -29,24 +52,48 @@ pub enum PublicUrl {
     Unavailable,
 }
 
+impl PublicUrl {
+    /// `local`, `tunnel` or `none` (the status's `public_url`).
+    fn kind(&self) -> &'static str {
+        match self {
+            PublicUrl::Local => "local",
+            PublicUrl::Tunnel(_) => "tunnel",
+            PublicUrl::Unavailable => "none",
+        }
+    }
+}
+
 /// The links' states, read when `status` asks.
 #[derive(Clone)]
 pub struct LinksStatus {
     tunnel: watch::Receiver<TunnelState>,
     provider: Option<&'static str>,
+    public: &'static str,
     webhook: watch::Receiver<amosync_sync::KeeperStatus>,
     auth: Option<watch::Receiver<AuthState>>,
+    /// Not kept alive by the status: [`Links::stop`] ends the keeper.
+    keeper: Weak<KeeperHandle>,
 }
 
 impl LinksStatus {
     /// As `status` shows them (no secrets: the keeper redacts its URLs).
+    /// `public_url` says where the receiver's public address comes from:
+    /// `local` (amoCRM runs on this machine), `tunnel` or `none`.
     pub fn json(&self) -> Value {
         json!({
             "tunnel": serde_json::to_value(&*self.tunnel.borrow()).unwrap_or(Value::Null),
             "tunnel_provider": self.provider,
+            "public_url": self.public,
             "webhook": serde_json::to_value(&*self.webhook.borrow()).unwrap_or(Value::Null),
             "auth": self.auth.as_ref().map(|a| serde_json::to_value(&*a.borrow()).unwrap_or(Value::Null)),
         })
+    }
+
+    /// A keeper check now (re-registers a missing or disabled webhook);
+    /// the keeper's status after it. `None` once the links stopped.
+    pub async fn check_webhook(&self) -> Option<amosync_sync::KeeperStatus> {
+        let keeper = self.keeper.upgrade()?;
+        Some(keeper.check_now().await)
     }
 }
 
@@ -54,7 +101,8 @@ impl LinksStatus {
 pub struct Links {
     tunnel: Option<TunnelHandle>,
     tunnel_state: watch::Receiver<TunnelState>,
-    keeper: KeeperHandle,
+    public: &'static str,
+    keeper: Arc<KeeperHandle>,
     auth: Option<watch::Receiver<AuthState>>,
     forward: JoinHandle<()>,
     keep_alive: Option<JoinHandle<()>>,
@@ -71,6 +119,7 @@ impl Links {
         engine: Arc<dyn EngineControl>,
     ) -> Result<Links, crate::AppError> {
         let (url_tx, url_rx) = watch::channel(None::<String>);
+        let public_kind = public.kind();
         let (tunnel, tunnel_state) = match public {
             PublicUrl::Local => {
                 url_tx.send_replace(Some(format!("http://{receiver}")));
@@ -121,13 +170,13 @@ impl Links {
                 }
             });
         });
-        let keeper = Keeper::start(
+        let keeper = Arc::new(Keeper::start(
             client,
             Arc::new(SystemClock) as Arc<dyn Clock>,
-            KeeperConfig::new(secret),
+            keeper_config(secret),
             url_rx,
             on_recovered,
-        );
+        ));
         let auth = tokens.as_ref().map(|t| t.subscribe());
         let keep_alive = tokens.map(|tokens| {
             tokio::spawn(async move {
@@ -146,6 +195,7 @@ impl Links {
         Ok(Links {
             tunnel,
             tunnel_state,
+            public: public_kind,
             keeper,
             auth,
             forward,
@@ -158,8 +208,10 @@ impl Links {
         LinksStatus {
             tunnel: self.tunnel_state.clone(),
             provider: self.tunnel.as_ref().map(|t| t.provider_name()),
+            public: self.public,
             webhook: self.keeper.subscribe(),
             auth: self.auth.clone(),
+            keeper: Arc::downgrade(&self.keeper),
         }
     }
 

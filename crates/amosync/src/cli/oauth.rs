@@ -92,18 +92,46 @@ pub async fn connect_from_callback(data: &DataDir, url: &str) -> Result<Value, A
             "AmoSync only opens amosync://oauth/callback links; start the connection in the app",
         ));
     }
+    connect_from_answer(data, url, None).await
+}
+
+/// Finishes the connection started in this data folder with whatever came
+/// back — the deep link, a pasted address, or a bare code — and connects
+/// the folder. The answer is never logged (it carries the code).
+pub async fn connect_from_answer(
+    data: &DataDir,
+    answer: &str,
+    listen: Option<SocketAddr>,
+) -> Result<Value, AppError> {
+    let exchanged = exchange_answer(data, answer).await?;
+    connect_exchanged(data, exchanged, listen).await
+}
+
+/// The first half of [`connect_from_answer`]: the code exchanged for the
+/// pair (the store is not touched, so it may be held meanwhile).
+pub async fn exchange_answer(data: &DataDir, answer: &str) -> Result<Exchanged, AppError> {
     let secrets = Secrets::open(data)?;
+    finish_oauth(&secrets, answer.trim(), &SystemClock).await
+}
+
+/// The second half of [`connect_from_answer`]: binds the folder to the
+/// account with the exchanged pair.
+pub async fn connect_exchanged(
+    data: &DataDir,
+    exchanged: Exchanged,
+    listen: Option<SocketAddr>,
+) -> Result<Value, AppError> {
     let Exchanged {
         base_url,
         app,
         tokens,
-    } = finish_oauth(&secrets, url, &SystemClock).await?;
+    } = exchanged;
     connect(
         data,
         ConnectRequest {
             base_url,
             auth: AuthSecrets::OAuth { app, tokens },
-            listen: None,
+            listen,
         },
     )
     .await

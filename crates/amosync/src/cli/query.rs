@@ -14,6 +14,8 @@ use crate::cli::output::{self, StatusContext};
 use crate::config::DataDir;
 use crate::control::ServeFile;
 use crate::control::client::ControlClient;
+use crate::desktop::ChatsQuery;
+use crate::desktop::read;
 use crate::{AppError, ErrorCode};
 
 /// Every read the CLI offers; also the control channel's request body.
@@ -60,6 +62,22 @@ pub enum Query {
         after: Option<u64>,
         pending: bool,
         oldest_first: bool,
+    },
+    /// The desktop's account header and filter choices ([`read::account_view`]).
+    AccountView,
+    /// A window of the desktop's leads table ([`read::leads_page`]).
+    LeadsPage {
+        #[serde(default)]
+        filter: LeadsQuery,
+    },
+    /// The desktop's lead panel ([`read::lead_card`]).
+    LeadCard {
+        id: u64,
+    },
+    /// The desktop's chats view ([`read::chats_view`]).
+    ChatsView {
+        #[serde(default)]
+        filter: ChatsQuery,
     },
 }
 
@@ -177,6 +195,10 @@ pub fn execute(store: &Store, ctx: &StatusContext, query: &Query) -> Result<Valu
             pending_only: *pending,
             limit: *limit,
         })?),
+        Query::AccountView => to_json(&read::account_view(store)?),
+        Query::LeadsPage { filter } => to_json(&read::leads_page(store, filter)?),
+        Query::LeadCard { id } => to_json(&read::lead_card(store, *id)?),
+        Query::ChatsView { filter } => to_json(&read::chats_view(store, filter)?),
     })
 }
 
@@ -372,6 +394,58 @@ mod tests {
         assert_eq!(back, q);
         let status: Query = serde_json::from_value(json!({"query": "status"})).unwrap();
         assert_eq!(status, Query::Status);
+    }
+
+    #[test]
+    fn desktop_view_queries_round_trip() {
+        use crate::desktop::TalkState;
+        let queries = [
+            Query::AccountView,
+            Query::LeadsPage {
+                filter: LeadsQuery {
+                    search: Some("Иванов".into()),
+                    pipeline_id: Some(8580102),
+                    offset: 200,
+                    limit: Some(200),
+                    ..LeadsQuery::default()
+                },
+            },
+            Query::LeadCard { id: 7 },
+            Query::ChatsView {
+                filter: ChatsQuery {
+                    channel: Some("telegram".into()),
+                    state: Some(TalkState::Unread),
+                    limit: Some(50),
+                },
+            },
+        ];
+        for q in queries {
+            let text = serde_json::to_value(&q).unwrap();
+            let back: Query = serde_json::from_value(text.clone()).unwrap();
+            assert_eq!(back, q, "{text}");
+        }
+        assert_eq!(
+            serde_json::to_value(Query::LeadCard { id: 7 }).unwrap(),
+            json!({"query": "lead_card", "id": 7})
+        );
+        assert_eq!(
+            serde_json::to_value(Query::AccountView).unwrap(),
+            json!({"query": "account_view"})
+        );
+        let page = serde_json::to_value(Query::LeadsPage {
+            filter: LeadsQuery::default(),
+        })
+        .unwrap();
+        assert_eq!(page["query"], "leads_page");
+        assert_eq!(page["filter"]["offset"], 0);
+        // A bare request takes the default filter.
+        let bare: Query = serde_json::from_value(json!({"query": "chats_view"})).unwrap();
+        assert_eq!(
+            bare,
+            Query::ChatsView {
+                filter: ChatsQuery::default()
+            }
+        );
     }
 
     #[tokio::test]

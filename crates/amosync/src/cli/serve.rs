@@ -166,6 +166,7 @@ async fn start(
     listen: SocketAddr,
     options: &ServeOptions,
     token: String,
+    embedded: bool,
 ) -> Result<Running, AppError> {
     let store = open_for_serve(data).await?;
     let bound = {
@@ -229,7 +230,11 @@ async fn start(
         Some(config) if !options.no_tunnel => PublicUrl::Tunnel(config),
         _ if is_loopback_url(&config.base_url) => PublicUrl::Local,
         _ => {
-            if !options.no_tunnel {
+            if embedded {
+                tracing::info!(
+                    "amoCRM cannot reach this machine and no tunnel is chosen: catch-up only until one is chosen in the settings"
+                );
+            } else if !options.no_tunnel {
                 eprintln!(
                     "note: amoCRM cannot reach {} on this machine and no tunnel is chosen; run `amosync tunnel --provider ngrok|cloudflared|url|bore …` and restart (--no-tunnel silences this note)",
                     redact(&webhook_url)
@@ -283,7 +288,9 @@ async fn start(
 
 /// Runs until `shutdown` asks to stop, then stops cleanly. Prints
 /// `webhook_url: …`, `control_url: …` and `ready` on stdout once queries
-/// and webhooks are served. A stop request while starting ends the start.
+/// and webhooks are served (not with a [`Shutdown::manual`]: in process,
+/// `serve.json` says when it is ready). A stop request while starting ends
+/// the start.
 pub async fn serve(
     data: &DataDir,
     options: ServeOptions,
@@ -297,7 +304,8 @@ pub async fn serve(
     let lock = lock_for_serve(data).await?;
     let token = random_token();
 
-    let starting = start(data, connected, listen, &options, token.clone());
+    let embedded = shutdown.is_manual();
+    let starting = start(data, connected, listen, &options, token.clone(), embedded);
     let running = tokio::select! {
         running = starting => running?,
         stop = shutdown.requested() => {
@@ -318,9 +326,13 @@ pub async fn serve(
         return Err(e);
     }
 
-    print_line(&format!("webhook_url: {}", running.webhook_url));
-    print_line(&format!("control_url: {}", running.control_url));
-    print_line("ready");
+    // In process (the desktop app), nothing goes to stdout: the first line
+    // carries the webhook secret.
+    if !embedded {
+        print_line(&format!("webhook_url: {}", running.webhook_url));
+        print_line(&format!("control_url: {}", running.control_url));
+        print_line("ready");
+    }
     tracing::info!(receiver = %running.local_addr, control = %running.control_url, "serving");
 
     let stop = shutdown.requested().await;

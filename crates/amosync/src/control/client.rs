@@ -8,6 +8,15 @@ use crate::AppError;
 use crate::cli::query::Query;
 use crate::config::{DataDir, local};
 use crate::control::ServeFile;
+use crate::control::server::{WATCH_MAX, WatchAnswer};
+
+/// Keeps a status hash a plain URL value (it is hex from the server).
+fn hex_only(hash: &str) -> String {
+    hash.chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect()
+}
 
 /// Queries answer within this; a catch-up (possibly a full pull) within [`SYNC_TIMEOUT`].
 const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -54,9 +63,60 @@ impl ControlClient {
         self.post("/v1/query", Some(query), QUERY_TIMEOUT).await
     }
 
+    /// A query given as its JSON (`{"query": "…", …}`): for request kinds
+    /// this build's [`Query`] may not name yet. Same answer as [`Self::query`].
+    pub async fn query_json(&self, query: &Value) -> Result<Value, AppError> {
+        self.post("/v1/query", Some(query), QUERY_TIMEOUT).await
+    }
+
     /// A catch-up pass run by the serving engine.
     pub async fn sync(&self) -> Result<Value, AppError> {
         self.post::<()>("/v1/sync", None, SYNC_TIMEOUT).await
+    }
+
+    /// A webhook keeper check now; the keeper's status after it.
+    pub async fn check_webhook(&self) -> Result<Value, AppError> {
+        self.post::<()>("/v1/webhook/check", None, QUERY_TIMEOUT)
+            .await
+    }
+
+    /// The long poll: the store's generation and the engine's status once
+    /// either differs from what the caller saw, or after `wait` (capped by
+    /// the server at [`WATCH_MAX`]).
+    pub async fn watch(
+        &self,
+        generation: Option<u64>,
+        status_hash: Option<&str>,
+        wait: Duration,
+    ) -> Result<WatchAnswer, AppError> {
+        let wait = wait.min(WATCH_MAX);
+        let mut url = format!(
+            "{}/v1/watch?timeout_ms={}",
+            self.file.control_url,
+            wait.as_millis()
+        );
+        if let Some(generation) = generation {
+            url.push_str(&format!("&generation={generation}"));
+        }
+        if let Some(hash) = status_hash {
+            url.push_str(&format!("&status_hash={}", hex_only(hash)));
+        }
+        let request = self
+            .http
+            .get(url)
+            .bearer_auth(&self.file.token)
+            .timeout(wait + Duration::from_secs(10));
+        let value = self.send(request).await?;
+        serde_json::from_value(value).map_err(|e| {
+            local(format!(
+                "the control channel answered a watch with bad JSON ({e})"
+            ))
+        })
+    }
+
+    /// The published file this client talks to (its token is a secret).
+    pub fn file(&self) -> &ServeFile {
+        &self.file
     }
 
     async fn post<B: serde::Serialize>(
@@ -73,6 +133,10 @@ impl ControlClient {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, AppError> {
         let unreachable = |e: reqwest::Error| {
             local(format!(
                 "the running `amosync serve` (pid {}) did not answer on its control channel ({}); stop it and retry",

@@ -5,23 +5,27 @@
 //! | `GET /v1/health` | `{"pid": N}` |
 //! | `POST /v1/query` with a [`Query`] | the query's JSON, exactly what the command prints |
 //! | `POST /v1/sync` | a catch-up pass by the engine: its report |
+//! | `GET /v1/watch?generation=G&timeout_ms=T&status_hash=H` | a long poll: answers at once when the store's change generation differs from `G` or the engine's status hash from `H` (without `H`: when the status changes during the wait), else after `T` ms (default and cap 25 000): [`WatchAnswer`] |
+//! | `POST /v1/webhook/check` | a webhook keeper check now (re-registers a missing or disabled webhook): the keeper's status after it |
 //!
 //! Errors answer with `{code, message}` ([`AppError`]); a missing or wrong
 //! token answers 401. From [`ControlServer::begin_stop`] on, every request
 //! answers 503 "shutting down" and a `/v1/sync` in flight is cancelled.
 
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use amosync_store::Store;
-use axum::extract::{Request, State};
+use axum::extract::{Query as UrlQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{RwLock, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -37,6 +41,8 @@ pub trait EngineControl: Send + Sync + 'static {
     fn status(&self) -> Value;
     /// One catch-up pass now; its report as JSON.
     fn catch_up(&self) -> BoxFuture<'_, Result<Value, AppError>>;
+    /// A webhook keeper check now; the keeper's status after it as JSON.
+    fn check_webhook(&self) -> BoxFuture<'_, Result<Value, AppError>>;
 }
 
 /// The sync engine shared by `serve` and the control API. `serve` shuts it
@@ -113,6 +119,76 @@ impl EngineControl for SharedEngine {
             Ok(serde_json::to_value(report).unwrap_or(Value::Null))
         })
     }
+
+    fn check_webhook(&self) -> BoxFuture<'_, Result<Value, AppError>> {
+        Box::pin(async move {
+            let links = self.links.lock().ok().and_then(|l| l.clone());
+            let links = links.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Local,
+                    "the webhook keeper is not running yet; try again in a moment",
+                )
+            })?;
+            let status = links
+                .check_webhook()
+                .await
+                .ok_or_else(|| shutting_down(std::process::id()))?;
+            Ok(serde_json::to_value(status).unwrap_or(Value::Null))
+        })
+    }
+}
+
+/// The longest a `/v1/watch` waits, and its default.
+pub const WATCH_MAX: Duration = Duration::from_secs(25);
+/// How often a waiting `/v1/watch` looks at the engine's status.
+const WATCH_STATUS_EVERY: Duration = Duration::from_millis(250);
+
+/// What `/v1/watch` asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchRequest {
+    /// The store generation the caller has seen.
+    pub generation: Option<u64>,
+    /// The longest wait in ms (capped at [`WATCH_MAX`]).
+    pub timeout_ms: Option<u64>,
+    /// The `status_hash` of the last answer the caller got.
+    pub status_hash: Option<String>,
+}
+
+/// What the store says about itself in a [`WatchAnswer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreSummary {
+    pub account_name: Option<String>,
+    /// Live leads.
+    pub leads: u64,
+    /// Unix seconds when the first full pull finished.
+    pub initial_sync_at: Option<i64>,
+    /// Unix seconds when the last catch-up pass finished.
+    pub last_catchup_at: Option<i64>,
+    /// Unix ms of the last webhook accepted.
+    pub last_webhook_at_ms: Option<i64>,
+}
+
+/// The answer of `/v1/watch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchAnswer {
+    /// The store's change generation now.
+    pub generation: u64,
+    pub pid: u32,
+    /// The engine's status with the links (`tunnel`, `tunnel_provider`,
+    /// `public_url`, `webhook`, `auth`), as `status` shows it under `serve`;
+    /// `null` without an engine.
+    pub engine: Value,
+    /// A fingerprint of `engine`, to send back as `status_hash`.
+    pub status_hash: String,
+    pub store: StoreSummary,
+}
+
+fn status_hash(status: &Value) -> String {
+    // DefaultHasher::new() has fixed keys: stable within this process,
+    // which is the only one comparing.
+    let mut h = std::hash::DefaultHasher::new();
+    status.to_string().hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 #[derive(Clone)]
@@ -217,6 +293,8 @@ fn router(ctl: Ctl) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/query", post(query))
         .route("/v1/sync", post(sync))
+        .route("/v1/watch", get(watch))
+        .route("/v1/webhook/check", post(check_webhook))
         .layer(middleware::from_fn_with_state(
             ctl.clone(),
             refuse_while_stopping,
@@ -307,6 +385,80 @@ async fn sync(State(ctl): State<Ctl>) -> Response {
             },
             // Shutting down: the pass is dropped (passes resume from their
             // cursors), so the engine can stop now.
+            _ = stopping.wait_for(|stopping| *stopping) => stopping_response(),
+        },
+        None => error_response(
+            StatusCode::CONFLICT,
+            AppError::new(ErrorCode::Local, "this server runs no sync engine"),
+        ),
+    }
+}
+
+fn engine_status(ctl: &Ctl) -> Value {
+    ctl.engine.as_ref().map_or(Value::Null, |e| e.status())
+}
+
+async fn store_summary(store: &Store) -> Result<StoreSummary, AppError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || -> Result<StoreSummary, AppError> {
+        let sync = store.sync_state()?;
+        Ok(StoreSummary {
+            account_name: store.binding()?.map(|b| b.name),
+            leads: store.lead_count()?,
+            initial_sync_at: sync.initial_sync_at,
+            last_catchup_at: sync.last_catchup_at,
+            last_webhook_at_ms: sync.last_webhook_at_ms,
+        })
+    })
+    .await
+    .map_err(|e| AppError::new(ErrorCode::Local, format!("the store read failed: {e}")))?
+}
+
+async fn watch(State(ctl): State<Ctl>, UrlQuery(request): UrlQuery<WatchRequest>) -> Response {
+    let wait = Duration::from_millis(request.timeout_ms.unwrap_or(u64::MAX)).min(WATCH_MAX);
+    let deadline = tokio::time::Instant::now() + wait;
+    let seen_generation = request.generation;
+    let seen_hash = match request.status_hash {
+        Some(hash) => hash,
+        None => status_hash(&engine_status(&ctl)),
+    };
+    let mut stopping = ctl.stopping.clone();
+    // Bounded: at most WATCH_MAX / WATCH_STATUS_EVERY rounds.
+    loop {
+        let generation = ctl.store.generation();
+        let status = engine_status(&ctl);
+        let hash = status_hash(&status);
+        let changed = seen_generation != Some(generation) || hash != seen_hash;
+        if changed || tokio::time::Instant::now() >= deadline {
+            return match store_summary(&ctl.store).await {
+                Ok(store) => Json(WatchAnswer {
+                    generation,
+                    pid: std::process::id(),
+                    engine: status,
+                    status_hash: hash,
+                    store,
+                })
+                .into_response(),
+                Err(err) => error_response(status_for(&err), err),
+            };
+        }
+        let next = (tokio::time::Instant::now() + WATCH_STATUS_EVERY).min(deadline);
+        tokio::select! {
+            _ = ctl.store.changed(generation) => {}
+            () = tokio::time::sleep_until(next) => {}
+            _ = stopping.wait_for(|stopping| *stopping) => return stopping_response(),
+        }
+    }
+}
+
+async fn check_webhook(State(ctl): State<Ctl>) -> Response {
+    let mut stopping = ctl.stopping.clone();
+    match &ctl.engine {
+        Some(engine) => tokio::select! {
+            done = engine.check_webhook() => match done {
+                Ok(status) => Json(status).into_response(),
+                Err(err) => error_response(status_for(&err), err),
+            },
             _ = stopping.wait_for(|stopping| *stopping) => stopping_response(),
         },
         None => error_response(

@@ -14,7 +14,21 @@
 //! the store (in process or not): one path, the same answers as the CLI.
 //! Store changes, sync status and the wizard's progress are pushed to the
 //! UI through an [`EventSink`] (the shell forwards them as Tauri events).
+//!
+//! Files: `session` (the modes and the switches between them), `pump` (the
+//! long poll of `/v1/watch` that pushes events and notices), `sync_view`
+//! (the pure derivation of the [`SyncView`]), `setup` (the wizard), `prefs`
+//! (`DATA/desktop.json`), `notices` (texts and pacing), `read` and `export`
+//! (the views from the store, the CSV/XLSX files), `views` (the contract).
 
+pub mod export;
+mod notices;
+pub mod prefs;
+mod pump;
+pub mod read;
+mod session;
+pub mod setup;
+pub mod sync_view;
 pub mod views;
 
 use std::path::PathBuf;
@@ -23,8 +37,15 @@ use std::sync::Arc;
 use amosync_store::{Funnel, FunnelQuery, LeadsQuery};
 use serde_json::Value;
 
+use crate::auth::Secrets;
+use crate::cli::args::{DataArgs, TunnelArgs};
+use crate::cli::query::Query;
+use crate::cli::tunnel::saved_tunnel;
 use crate::config::DataDir;
-use crate::{AppError, ErrorCode};
+use crate::control::ServeFile;
+use crate::{AppError, ErrorCode, Source};
+use amosync_tunnel::TunnelConfig;
+use session::{Session, Target, lock};
 pub use views::*;
 
 /// Where the shell sends pushed events (`views::events::*` names).
@@ -33,20 +54,51 @@ pub trait EventSink: Send + Sync + 'static {
 }
 
 /// The desktop app's session. Cheap to share (`Arc`).
+///
+/// Background tasks (the running mode, the event pump) live until
+/// [`Desktop::shutdown`]; dropping the handle stops them without waiting.
 pub struct Desktop {
     data: DataDir,
     sink: Arc<dyn EventSink>,
+    session: Arc<Session>,
 }
 
-fn not_yet() -> AppError {
-    AppError::new(ErrorCode::Local, "not available yet")
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        self.session.close_now();
+    }
+}
+
+/// Leads per page of an export (the store's maximum).
+const EXPORT_PAGE: usize = 100_000;
+/// Pages of an export at most (10 million leads).
+const EXPORT_PAGES: usize = 100;
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::InvalidInput, message)
 }
 
 impl Desktop {
     /// Starts the session on `data` (see the module docs for the mode). Never
     /// fails: a failed start shows in [`Desktop::sync_view`] with its action.
+    /// Returns at once: the mode starts in the background, and reads wait
+    /// (bounded) for its control channel.
     pub async fn start(data: DataDir, sink: Arc<dyn EventSink>) -> Arc<Desktop> {
-        Arc::new(Desktop { data, sink })
+        let (preferences, warning) = prefs::load(&data);
+        if let Some(warning) = warning {
+            tracing::warn!("{warning}");
+        }
+        let session = Arc::new(Session::new(data.clone(), sink.clone(), preferences));
+        let pump = tokio::spawn(pump::run(session.clone()));
+        session.keep(pump);
+        let starting = session.clone();
+        let launch = tokio::spawn(async move { starting.switch(Target::Auto).await });
+        session.keep(launch);
+        Arc::new(Desktop {
+            data,
+            sink,
+            session,
+        })
     }
 
     pub fn data(&self) -> &DataDir {
@@ -57,124 +109,415 @@ impl Desktop {
         &self.sink
     }
 
+    /// How the app reaches its store now.
+    pub fn mode(&self) -> SessionMode {
+        self.session.mode()
+    }
+
+    /// The account header and the filters' choices (`source` is `demo` in the demo).
     pub async fn account(&self) -> Result<AccountView, AppError> {
-        Err(not_yet())
+        let (mut view, mode): (AccountView, _) = self.session.ask(&Query::AccountView).await?;
+        view.source = if mode == SessionMode::Demo {
+            Source::Demo
+        } else {
+            Source::Account
+        };
+        Ok(view)
     }
 
-    pub async fn funnel(&self, _query: FunnelQuery) -> Result<Funnel, AppError> {
-        Err(not_yet())
+    /// One pipeline's funnel, with the median time in each status.
+    pub async fn funnel(&self, query: FunnelQuery) -> Result<Funnel, AppError> {
+        let query = Query::Funnel {
+            pipeline: Some(query.pipeline_id),
+            time_in_status: true,
+            created: query.created,
+            closed: query.closed,
+            responsible: query.responsible_user_ids,
+        };
+        Ok(self.session.ask(&query).await?.0)
     }
 
-    pub async fn leads(&self, _query: LeadsQuery) -> Result<LeadsPage, AppError> {
-        Err(not_yet())
+    pub async fn leads(&self, query: LeadsQuery) -> Result<LeadsPage, AppError> {
+        Ok(self
+            .session
+            .ask(&Query::LeadsPage { filter: query })
+            .await?
+            .0)
     }
 
-    pub async fn lead(&self, _id: u64) -> Result<LeadCard, AppError> {
-        Err(not_yet())
+    pub async fn lead(&self, id: u64) -> Result<LeadCard, AppError> {
+        Ok(self.session.ask(&Query::LeadCard { id }).await?.0)
     }
 
-    pub async fn chats(&self, _query: ChatsQuery) -> Result<ChatsView, AppError> {
-        Err(not_yet())
+    pub async fn chats(&self, query: ChatsQuery) -> Result<ChatsView, AppError> {
+        Ok(self
+            .session
+            .ask(&Query::ChatsView { filter: query })
+            .await?
+            .0)
     }
 
+    /// The sync pill and page, as last pushed (`SYNC`), in the current mode.
     pub fn sync_view(&self) -> SyncView {
-        unimplemented_sync_view()
+        let snap = self.session.snapshot();
+        let view = lock(&self.session.view).clone();
+        if view.mode == snap.mode {
+            return view;
+        }
+        if snap.client.is_none() {
+            return pump::idle_view(&self.session, &snap);
+        }
+        SyncView {
+            mode: snap.mode,
+            ..view
+        }
     }
 
-    pub async fn sync_action(&self, _action: SyncAction) -> Result<(), AppError> {
-        Err(not_yet())
+    /// What the user pressed on an issue.
+    pub async fn sync_action(&self, action: SyncAction) -> Result<(), AppError> {
+        match action {
+            SyncAction::Reconnect => {
+                self.session.emit(events::SHOW, &"wizard");
+                Ok(())
+            }
+            SyncAction::OpenSettings => {
+                self.session.emit(events::SHOW, &"settings");
+                Ok(())
+            }
+            SyncAction::ReregisterWebhook => {
+                let (client, _) = self.session.client(session::READ_WAIT).await?;
+                let status = client.check_webhook().await?;
+                // The disable the user has now dealt with.
+                let disabled = status.get("last_disabled_s").and_then(Value::as_i64);
+                {
+                    let mut seen = lock(&self.session.disabled_seen);
+                    *seen = (*seen).max(disabled);
+                }
+                // The view at once, with the keeper's status after the check.
+                if let Some(answer) = lock(&self.session.last_answer).as_mut()
+                    && let Value::Object(engine) = &mut answer.engine
+                {
+                    engine.insert("webhook".into(), status);
+                }
+                pump::refresh_view(&self.session);
+                Ok(())
+            }
+            SyncAction::SyncNow => {
+                if self.session.mode() == SessionMode::Stopped {
+                    // "Sync now" on a stopped session starts it again.
+                    self.session.switch(Target::Auto).await;
+                    return Ok(());
+                }
+                let (client, _) = self.session.client(session::READ_WAIT).await?;
+                client.sync().await?;
+                Ok(())
+            }
+        }
     }
 
-    /// "Try the demo": runs the built-in emulator's account (no-op when it runs).
+    /// "Try the demo": runs the built-in emulator's account (no-op when it
+    /// runs, and while an account is connected), and marks the wizard done.
     pub async fn start_demo(&self) -> Result<(), AppError> {
-        Err(not_yet())
+        let saved = {
+            let mut p = lock(&self.session.prefs);
+            p.wizard_done = true;
+            p.clone()
+        };
+        prefs::save(&self.data, &saved)?;
+        if crate::cli::serve::connected(&self.data).await.is_ok() {
+            return Ok(());
+        }
+        let session = &self.session;
+        // After any switch in progress (the start): is the demo what runs?
+        let _one_at_a_time = session.begin_switch().await;
+        let running =
+            session.intended() == Some(Target::Demo) && session.mode() != SessionMode::Stopped;
+        if !running {
+            session.stop_current().await;
+            session.launch(Target::Demo).await;
+        }
+        Ok(())
     }
 
     /// The wizard's Connect: saves the started connection and returns the
     /// page to open in the browser.
-    pub async fn setup_begin(&self, _request: SetupRequest) -> Result<SetupStart, AppError> {
-        Err(not_yet())
+    pub async fn setup_begin(&self, request: SetupRequest) -> Result<SetupStart, AppError> {
+        setup::begin(&self.session, request).await
     }
 
     /// The browser came back: an `amosync://oauth/callback?…` link (deep
     /// link), or an address / code pasted in the wizard. Connects, then
     /// switches the session to the account.
-    pub async fn setup_finish(&self, _input: String) -> Result<(), AppError> {
-        Err(not_yet())
+    pub async fn setup_finish(&self, input: String) -> Result<(), AppError> {
+        setup::finish(&self.session, input).await
     }
 
     pub fn setup_progress(&self) -> SetupProgress {
-        SetupProgress {
-            waiting_for_browser: false,
-            authorised: false,
-            account_name: None,
-            webhook: WebhookView::Pending,
-            leads_synced: 0,
-            first_sync_done: false,
-            error: None,
-        }
+        lock(&self.session.setup).progress.clone()
     }
 
     pub fn preferences(&self) -> Preferences {
-        Preferences::default()
+        lock(&self.session.prefs).clone()
     }
 
     pub async fn settings(&self) -> Result<SettingsView, AppError> {
-        Err(not_yet())
+        let preferences = self.preferences();
+        let (vault_backend, doc) = match Secrets::open(&self.data) {
+            Ok(secrets) => {
+                let backend = serde_json::to_value(secrets.location().backend)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                (backend, secrets.load().await.ok())
+            }
+            Err(e) => {
+                tracing::warn!(code = ?e.code, "the vault cannot be opened: {e}");
+                (None, None)
+            }
+        };
+        let configured = self.data.load_config().ok().flatten().is_some();
+        let connected = configured && doc.as_ref().is_some_and(|d| d.credentials().is_some());
+        let tunnel = match doc.as_ref().map(|d| saved_tunnel(d.tunnel.as_ref())) {
+            Some(Ok(Some(config))) => tunnel_settings(&config),
+            _ => tunnel_settings(&TunnelConfig::None),
+        };
+        let account_name = if connected && pump::is_account(self.session.mode()) {
+            lock(&self.session.view).account_name.clone()
+        } else {
+            None
+        };
+        Ok(SettingsView {
+            preferences,
+            data_dir: self.data.root().display().to_string(),
+            vault_backend,
+            connected,
+            account_name,
+            tunnel,
+        })
     }
 
+    /// Saves the preferences (`DATA/desktop.json`); returns what was saved.
     pub async fn save_preferences(
         &self,
-        _preferences: Preferences,
+        preferences: Preferences,
     ) -> Result<Preferences, AppError> {
-        Err(not_yet())
+        prefs::save(&self.data, &preferences)?;
+        *lock(&self.session.prefs) = preferences.clone();
+        Ok(preferences)
     }
 
-    pub async fn set_tunnel(&self, _tunnel: TunnelInput) -> Result<TunnelSettings, AppError> {
-        Err(not_yet())
+    /// Saves a tunnel choice (as `amosync tunnel` does) and restarts the
+    /// engine in process so it takes effect. An attached `amosync serve`
+    /// picks it up at its next start.
+    pub async fn set_tunnel(&self, tunnel: TunnelInput) -> Result<TunnelSettings, AppError> {
+        let provider = tunnel.provider.trim().to_ascii_lowercase();
+        let address = tunnel
+            .address
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned);
+        let given = tunnel
+            .secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        self.data.ensure()?;
+        let secrets = Secrets::open(&self.data)?;
+        // `None`: keep the saved secret of the same provider.
+        let saved = saved_tunnel(secrets.load().await?.tunnel.as_ref())
+            .ok()
+            .flatten();
+        let kept = match (&saved, provider.as_str()) {
+            (Some(TunnelConfig::Ngrok { authtoken, .. }), "ngrok") => {
+                Some(authtoken.expose().to_owned())
+            }
+            (
+                Some(TunnelConfig::Bore {
+                    secret: Some(s), ..
+                }),
+                "bore",
+            ) => Some(s.expose().to_owned()),
+            _ => None,
+        };
+        let secret = given.or(kept);
+        let mut args = TunnelArgs {
+            data: DataArgs {
+                data: Some(self.data.root().to_path_buf()),
+            },
+            provider: Some(provider.clone()),
+            authtoken: None,
+            domain: None,
+            url: None,
+            server: None,
+            secret: None,
+        };
+        match provider.as_str() {
+            "none" | "cloudflared" => {}
+            "ngrok" => {
+                args.authtoken = Some(amo::Secret::new(secret.ok_or_else(|| {
+                    invalid("paste your ngrok authtoken (ngrok dashboard → Your Authtoken)")
+                })?));
+                args.domain = address;
+            }
+            "url" | "own_url" => {
+                args.provider = Some("url".into());
+                args.url = Some(address.ok_or_else(|| {
+                    invalid("type the public https address your reverse proxy forwards to AmoSync")
+                })?);
+            }
+            "bore" => {
+                args.server = Some(
+                    address.ok_or_else(|| invalid("type your bore server as host or host:port"))?,
+                );
+                args.secret = secret.map(amo::Secret::new);
+            }
+            other => {
+                return Err(invalid(format!(
+                    "«{other}» is not a tunnel AmoSync knows; choose none, ngrok, cloudflared, url or bore"
+                )));
+            }
+        }
+        crate::cli::tunnel::tunnel(&self.data, args).await?;
+        let saved =
+            saved_tunnel(secrets.load().await?.tunnel.as_ref())?.unwrap_or(TunnelConfig::None);
+        let mode = self.session.mode();
+        if mode == SessionMode::Embedded || self.session.intended() == Some(Target::Embedded) {
+            self.session.switch(Target::Embedded).await;
+        } else if mode == SessionMode::Stopped {
+            self.session.switch(Target::Auto).await;
+        } else if mode == SessionMode::Attached {
+            tracing::info!(
+                "the tunnel was saved; the running `amosync serve` uses it after a restart"
+            );
+        }
+        Ok(tunnel_settings(&saved))
     }
 
     /// Writes the export into `dir` (the user's Downloads folder).
     pub async fn export(
         &self,
-        _request: ExportRequest,
-        _dir: PathBuf,
+        request: ExportRequest,
+        dir: PathBuf,
     ) -> Result<ExportResult, AppError> {
-        Err(not_yet())
+        let lang = self.preferences().language;
+        let (bytes, rows) = match request.kind {
+            ExportKind::Leads => {
+                let filter = request.leads.clone().unwrap_or_default();
+                let mut all: Vec<LeadRow> = Vec::new();
+                for _ in 0..EXPORT_PAGES {
+                    let page = self
+                        .leads(LeadsQuery {
+                            // Every matching row, whatever the table showed.
+                            offset: all.len(),
+                            limit: Some(EXPORT_PAGE),
+                            ..filter.clone()
+                        })
+                        .await?;
+                    let n = page.rows.len();
+                    all.extend(page.rows);
+                    if n < EXPORT_PAGE || all.len() as u64 >= page.total {
+                        break;
+                    }
+                }
+                let rows = all.len() as u64;
+                let bytes = tokio::task::spawn_blocking(move || match request.format {
+                    ExportFormat::Csv => Ok(export::leads_csv(&all, lang)),
+                    ExportFormat::Xlsx => export::leads_xlsx(&all, lang),
+                })
+                .await
+                .map_err(|e| {
+                    AppError::new(ErrorCode::Local, format!("the export failed: {e}"))
+                })??;
+                (bytes, rows)
+            }
+            ExportKind::Funnel => {
+                let query = request
+                    .funnel
+                    .clone()
+                    .ok_or_else(|| invalid("choose the pipeline of the funnel to export"))?;
+                let funnel = self.funnel(query).await?;
+                let currency = self.account().await?.currency;
+                let rows = funnel.statuses.len() as u64;
+                let bytes = tokio::task::spawn_blocking(move || match request.format {
+                    ExportFormat::Csv => Ok(export::funnel_csv(&funnel, &currency, lang)),
+                    ExportFormat::Xlsx => export::funnel_xlsx(&funnel, &currency, lang),
+                })
+                .await
+                .map_err(|e| {
+                    AppError::new(ErrorCode::Local, format!("the export failed: {e}"))
+                })??;
+                (bytes, rows)
+            }
+        };
+        let (kind, format) = (request.kind, request.format);
+        tokio::task::spawn_blocking(move || export::write_export(&dir, kind, format, &bytes, rows))
+            .await
+            .map_err(|e| AppError::new(ErrorCode::Local, format!("the export failed: {e}")))?
     }
 
     /// Removes our webhooks, forgets the secrets, keeps the store; the app returns to the wizard.
     pub async fn disconnect(&self) -> Result<(), AppError> {
-        Err(not_yet())
+        let session = &self.session;
+        let _one_at_a_time = session.begin_switch().await;
+        if session.mode() == SessionMode::Attached
+            && let Ok(Some(file)) = ServeFile::live(&self.data)
+        {
+            return Err(AppError::new(
+                ErrorCode::StoreUnavailable,
+                format!(
+                    "`amosync serve` (pid {}) is running on {}; stop it first, then disconnect",
+                    file.pid,
+                    self.data.root().display()
+                ),
+            ));
+        }
+        // The engine on this folder stops first (it holds the store and the
+        // webhook); the demo (another folder) keeps running.
+        let demo = session.intended() == Some(Target::Demo);
+        if !demo {
+            session.stop_current().await;
+        }
+        if let Err(err) = crate::cli::disconnect::disconnect(&self.data).await {
+            if !demo {
+                session.launch(Target::Auto).await;
+            }
+            return Err(err);
+        }
+        let saved = {
+            let mut p = lock(&session.prefs);
+            p.wizard_done = false;
+            p.clone()
+        };
+        if let Err(e) = prefs::save(&self.data, &saved) {
+            tracing::warn!("could not save the preferences: {e}");
+        }
+        *lock(&session.setup) = setup::SetupState::default();
+        if !demo || session.mode() == SessionMode::Stopped {
+            session.stop_current().await;
+            session.launch(Target::Demo).await;
+        }
+        Ok(())
     }
 
     /// Stops whatever runs in process (engine, demo), bounded.
-    pub async fn shutdown(&self) {}
+    pub async fn shutdown(&self) {
+        self.session.shutdown().await;
+    }
 }
 
-fn unimplemented_sync_view() -> SyncView {
-    SyncView {
-        mode: SessionMode::Starting,
-        account_name: None,
-        online: true,
-        offline_since: None,
-        webhook: WebhookView::Pending,
-        webhook_message: None,
-        tunnel: TunnelView::None,
-        tunnel_provider: None,
-        tunnel_url: None,
-        last_event_at_ms: None,
-        events_per_minute: 0.0,
-        api_per_second: 0.0,
-        api_limit_per_second: 7.0,
-        api_requests_total: 0,
-        api_429s: 0,
-        catching_up: false,
-        last_catchup_at: None,
-        first_sync_done: false,
-        leads_synced: 0,
-        events_pending: 0,
-        fetch_pending: 0,
-        issues: Vec::new(),
+/// The tunnel choice without its secret.
+fn tunnel_settings(config: &TunnelConfig) -> TunnelSettings {
+    let (provider, address, has_secret) = match config {
+        TunnelConfig::Ngrok { domain, .. } => ("ngrok", domain.clone(), true),
+        TunnelConfig::Cloudflared { .. } => ("cloudflared", None, false),
+        TunnelConfig::OwnUrl { url } => ("url", Some(url.clone()), false),
+        TunnelConfig::Bore { server, secret } => ("bore", Some(server.clone()), secret.is_some()),
+        TunnelConfig::None => ("none", None, false),
+    };
+    TunnelSettings {
+        provider: provider.to_owned(),
+        address,
+        has_secret,
     }
 }

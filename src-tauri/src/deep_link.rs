@@ -28,14 +28,22 @@ pub fn setup(app: &App) {
         let seen = seen.clone();
         move |handle: &AppHandle, url: String| {
             // The same link may come twice (the launch arguments and the
-            // event, or a second click): its code is exchanged once.
+            // event, or a second click): its code is exchanged once. A link
+            // that failed is forgotten, so a click after the failure retries.
             if let Ok(mut seen) = seen.lock()
                 && !seen.insert(url.clone())
             {
                 return;
             }
             let handle = handle.clone();
-            tauri::async_runtime::spawn(async move { open(handle, url).await });
+            let seen = seen.clone();
+            tauri::async_runtime::spawn(async move {
+                if !open(handle, url.clone()).await
+                    && let Ok(mut seen) = seen.lock()
+                {
+                    seen.remove(&url);
+                }
+            });
         }
     };
     {
@@ -56,10 +64,11 @@ pub fn setup(app: &App) {
     tracing::info!("ready for amosync:// links");
 }
 
-async fn open(app: AppHandle, url: String) {
+/// Hands the link to the session; true when it connected.
+async fn open(app: AppHandle, url: String) -> bool {
     crate::show_window(&app);
     let Some(session) = app.try_state::<Session>() else {
-        return;
+        return false;
     };
     // A cold start by the link: the session may still be starting.
     let outcome = match session.desktop().await {
@@ -68,7 +77,13 @@ async fn open(app: AppHandle, url: String) {
     };
     // The session emitted connected / connect-failed to the window itself.
     match outcome {
-        Ok(()) => tracing::info!("amoCRM connected through the amosync:// link"),
-        Err(e) => tracing::warn!(code = ?e.code, "the amosync:// link could not be used: {e}"),
+        Ok(()) => {
+            tracing::info!("amoCRM connected through the amosync:// link");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(code = ?e.code, "the amosync:// link could not be used: {e}");
+            false
+        }
     }
 }

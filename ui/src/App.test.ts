@@ -5,7 +5,8 @@ import { AppState } from "./lib/app.svelte";
 import { EVENT } from "./lib/events";
 import type { FunnelQuery } from "./lib/bindings";
 import { account, chatsView, funnel, leadsPage, progress, settingsView, syncView } from "./test/fixtures";
-import { callsOf, mockCore, push, settle, type Handler } from "./test/harness";
+import { emit } from "@tauri-apps/api/event";
+import { callsOf, delayListen, mockCore, push, settle, type Handler } from "./test/harness";
 
 function core(extra: Record<string, Handler> = {}) {
   return mockCore({
@@ -119,6 +120,22 @@ describe("App shell", () => {
     expect(app.setup?.authorised).toBe(true);
     await push(EVENT.connectFailed, { code: "OAuthDenied", message: "access_denied" });
     expect(app.connectError?.code).toBe("OAuthDenied");
+  });
+
+  it("subscribes before the first reads: a push right after sync_status's answer is not lost", async () => {
+    const calls = core({
+      sync_status: () => {
+        // The core answers, then pushes a newer state (and never repeats it).
+        void emit(EVENT.sync, syncView({ mode: "demo", webhook: "disabled" }));
+        return syncView({ mode: "demo", webhook: "registered" });
+      },
+    });
+    delayListen(20);
+    start();
+    await funnelPainted();
+    await waitFor(() => expect(callsOf(calls, "sync_status")).toHaveLength(1));
+    await settle();
+    expect(screen.getByTestId("sync-pill").dataset.webhook).toBe("disabled");
   });
 
   it("reloads the account when connected", async () => {

@@ -135,6 +135,10 @@ pub struct LeadsQuery {
     pub responsible_user_ids: Vec<u64>,
     /// Only leads created in this range.
     pub created: Option<TimeRange>,
+    /// Only leads closed (won/lost) in this range; open leads are then left
+    /// out (the rule of [`FunnelQuery::closed`]).
+    #[serde(default)]
+    pub closed: Option<TimeRange>,
     /// Include tombstoned leads.
     pub include_deleted: bool,
     /// Order.

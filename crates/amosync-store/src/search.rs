@@ -8,6 +8,7 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 
 use crate::codec::{Facts, decode_contact_search, from_json};
 use crate::error::StoreResult;
+use crate::leads::is_closed;
 use crate::model::{ContactRecord, LeadRecord};
 use crate::query::{ContactsQuery, LeadsOrder, LeadsQuery, Page};
 use crate::tables::*;
@@ -141,6 +142,7 @@ fn plain_list(q: &LeadsQuery, needle: &Option<Needle>) -> bool {
         && q.status_id.is_none()
         && q.responsible_user_ids.is_empty()
         && q.created.is_none()
+        && q.closed.is_none()
         && !q.include_deleted
         && q.order == LeadsOrder::UpdatedDesc
 }
@@ -193,6 +195,9 @@ pub(crate) fn leads(tx: &ReadTransaction, q: &LeadsQuery) -> StoreResult<Page<Le
             && (q.responsible_user_ids.is_empty()
                 || q.responsible_user_ids.contains(&f.responsible))
             && in_range(q.created, f.created_at)
+            && q.closed.is_none_or(|_| {
+                is_closed(f.status) && f.closed_at.is_some_and(|t| in_range(q.closed, t))
+            })
     };
     let needle = Needle::new(q.search.as_deref());
     // Leads linked to a matching contact.
@@ -307,6 +312,89 @@ mod tests {
             "_embedded": {"tags": [{"id": 1, "name": "сайт"}]}
         }))
         .expect("lead")
+    }
+
+    /// `closed`: only leads won or lost in the range (open leads left out,
+    /// as in the funnel), whatever the order; never the ordered fast path.
+    #[test]
+    fn a_closed_range_keeps_only_leads_closed_in_it() {
+        use crate::model::Origin;
+        use crate::query::TimeRange;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = crate::Store::open(&dir.path().join("s.redb")).expect("open");
+        // (id, status, closed_at)
+        let rows: [(u64, u64, Option<i64>); 6] = [
+            (1, 11, None),
+            (2, 142, Some(100)),
+            (3, 143, Some(200)),
+            (4, 142, Some(300)),
+            (5, 11, Some(150)), // reopened: an open lead with a stale closed_at
+            (6, 143, Some(99)),
+        ];
+        s.write(|w| {
+            for (id, status, closed_at) in rows {
+                let mut l = lead(id, 1_700_000_000 + id as i64, status);
+                l.closed_at = closed_at;
+                w.upsert_lead(&l, Origin::Api)?;
+            }
+            Ok(())
+        })
+        .expect("write");
+        let ids = |q: LeadsQuery| {
+            let mut ids: Vec<u64> = s
+                .leads(&q)
+                .expect("leads")
+                .items
+                .iter()
+                .map(|l| l.lead.id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        let range = |from, to| {
+            Some(TimeRange {
+                from: Some(from),
+                to: Some(to),
+            })
+        };
+        for order in [
+            LeadsOrder::UpdatedDesc,
+            LeadsOrder::CreatedDesc,
+            LeadsOrder::IdAsc,
+            LeadsOrder::PriceDesc,
+        ] {
+            let q = |closed| LeadsQuery {
+                closed,
+                order,
+                ..LeadsQuery::default()
+            };
+            assert_eq!(ids(q(range(100, 300))), vec![2, 3], "{order:?}");
+            assert_eq!(ids(q(range(0, 1_000))), vec![2, 3, 4, 6], "{order:?}");
+            // An open range still leaves the open leads out.
+            assert_eq!(
+                ids(q(Some(TimeRange::default()))),
+                vec![2, 3, 4, 6],
+                "{order:?}"
+            );
+            assert_eq!(ids(q(None)), vec![1, 2, 3, 4, 5, 6], "{order:?}");
+        }
+        let page = s
+            .leads(&LeadsQuery {
+                closed: range(100, 300),
+                limit: Some(1),
+                ..LeadsQuery::default()
+            })
+            .expect("page");
+        assert_eq!(page.total, 2, "the total counts the range only");
+        assert_eq!(page.items[0].lead.id, 3, "newest updated first");
+        // Older clients send no `closed`.
+        let q: LeadsQuery = serde_json::from_value(serde_json::json!({
+            "search": null, "pipeline_id": null, "status_id": null,
+            "responsible_user_ids": [], "created": null, "include_deleted": false,
+            "order": "updated_desc", "offset": 0, "limit": null
+        }))
+        .expect("a query without `closed`");
+        assert_eq!(q.closed, None);
     }
 
     /// The plain list (read from `leads_by_updated`) equals the same list

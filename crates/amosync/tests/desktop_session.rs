@@ -5,16 +5,17 @@
 //! OAuth, a webhook amoCRM disabled, the preferences file.
 //!
 //! Every test runs in a child process on the encrypted-file vault with its
-//! key in a temporary folder ([`isolate`]): the session opens the vault in
+//! key in a temporary folder ([`in_parent`]): the session opens the vault in
 //! process, and the environment of a threaded test process cannot be
 //! changed safely. No test touches the home folder or the keychain. Every
 //! wait is bounded; nothing asserts on durations.
 
 #[path = "support/oauth.rs"]
 mod oauth;
+mod support;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use amo_emulator::{Emulator, EmulatorConfig};
 use amosync::config::DataDir;
@@ -27,7 +28,7 @@ use amosync::{ErrorCode, Source};
 use amosync_store::{FunnelQuery, LeadsQuery};
 use oauth::*;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use support::{Served, eventually, office};
 
 /// Leads in the demo account of these tests (the default is 1500).
 const DEMO_LEADS: usize = 40;
@@ -63,25 +64,23 @@ impl Recorder {
     }
 }
 
-/// Polls `check` every 50 ms until it gives `Some`, at most `WAIT`.
-async fn until<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    for _ in 0..2400 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "gave up waiting for {what} after {:?}",
-            started.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// In the parent: runs the test `name` again in a child process (the file
+/// vault, its key in a temporary folder; `demo`: a small demo account) and
+/// returns true — the parent then returns. False in that child.
+async fn in_parent(name: &str, demo: bool) -> bool {
+    if isolated_as(name) {
+        return false;
     }
-    panic!("gave up waiting for {what}");
+    let env = if demo {
+        vec![
+            ("AMOSYNC_DEMO_LEADS", DEMO_LEADS.to_string()),
+            ("AMOSYNC_DEMO_NOW", NOW.to_string()),
+        ]
+    } else {
+        Vec::new()
+    };
+    isolate(name, name, &env).await;
+    true
 }
 
 async fn start(folder: &Folder) -> (Arc<Desktop>, Arc<Recorder>) {
@@ -91,7 +90,7 @@ async fn start(folder: &Folder) -> (Arc<Desktop>, Arc<Recorder>) {
 }
 
 async fn until_mode(desktop: &Desktop, mode: SessionMode) {
-    until(&format!("mode {mode:?}"), || async {
+    eventually(&format!("mode {mode:?}"), || async {
         let view = desktop.sync_view();
         assert_ne!(
             view.mode,
@@ -105,7 +104,7 @@ async fn until_mode(desktop: &Desktop, mode: SessionMode) {
 }
 
 async fn until_first_sync(desktop: &Desktop) {
-    until("the first sync", || async {
+    eventually("the first sync", || async {
         desktop.sync_view().first_sync_done.then_some(())
     })
     .await;
@@ -142,23 +141,6 @@ async fn connect_with_token(folder: &Folder, emu: &Emulator) {
         .await
         .json();
     assert_eq!(out["connected"], true, "{out:#}");
-}
-
-/// POST to the emulator's control API.
-async fn office(base_url: &str, path: &str, body: Value) -> Value {
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let response = http
-        .post(format!("{base_url}/_emulator{path}"))
-        .json(&body)
-        .send()
-        .await
-        .expect("control API reachable");
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
-    response.json().await.expect("JSON")
 }
 
 /// The main pipeline's id, a lead in one of its open statuses (not the
@@ -201,12 +183,7 @@ fn count_in(funnel: &amosync_store::Funnel, status: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_mode_reads_the_built_in_account() {
     const NAME: &str = "demo_mode_reads_the_built_in_account";
-    if !isolated_as(NAME) {
-        let env = [
-            ("AMOSYNC_DEMO_LEADS", DEMO_LEADS.to_string()),
-            ("AMOSYNC_DEMO_NOW", NOW.to_string()),
-        ];
-        isolate(NAME, NAME, &env).await;
+    if in_parent(NAME, true).await {
         return;
     }
     let folder = Folder::new();
@@ -278,8 +255,7 @@ async fn demo_mode_reads_the_built_in_account() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_engine_pushes_store_changes_and_the_funnel_follows() {
     const NAME: &str = "embedded_engine_pushes_store_changes_and_the_funnel_follows";
-    if !isolated_as(NAME) {
-        isolate(NAME, NAME, &[]).await;
+    if in_parent(NAME, false).await {
         return;
     }
     let emu = quick_emulator(LEADS).await;
@@ -288,7 +264,7 @@ async fn embedded_engine_pushes_store_changes_and_the_funnel_follows() {
     let (desktop, sink) = start(&folder).await;
     until_mode(&desktop, SessionMode::Embedded).await;
     until_first_sync(&desktop).await;
-    until("the webhook registered", || async {
+    eventually("the webhook registered", || async {
         (desktop.sync_view().webhook == WebhookView::Registered).then_some(())
     })
     .await;
@@ -306,17 +282,17 @@ async fn embedded_engine_pushes_store_changes_and_the_funnel_follows() {
 
     let moved_at = Instant::now();
     office(
-        &emu.base_url(),
+        &emu,
         &format!("/leads/{lead}/move"),
         json!({"status_id": to}),
     )
     .await;
     // Pushed: a STORE_CHANGED event, then the funnel shows the move.
-    until("a STORE_CHANGED event", || async {
+    eventually("a STORE_CHANGED event", || async {
         (sink.count(events::STORE_CHANGED) > changes_before).then_some(())
     })
     .await;
-    let after = until("the funnel to show the move", || async {
+    let after = eventually("the funnel to show the move", || async {
         let f = desktop.funnel(query.clone()).await.expect("funnel");
         (count_in(&f, to) == count_in(&before, to) + 1).then_some(f)
     })
@@ -344,13 +320,8 @@ async fn embedded_engine_pushes_store_changes_and_the_funnel_follows() {
     desktop.chats(Default::default()).await.expect("chats");
 
     // A new lead after the first sync is a notice (and the first sync's were not).
-    office(
-        &emu.base_url(),
-        "/leads",
-        json!({"name": "Аренда Camry на неделю"}),
-    )
-    .await;
-    let notice = until("a new-lead notice", || async {
+    office(&emu, "/leads", json!({"name": "Аренда Camry на неделю"})).await;
+    let notice = eventually("a new-lead notice", || async {
         sink.all(events::NOTICE)
             .into_iter()
             .find(|n| n["kind"] == "new_lead")
@@ -373,13 +344,12 @@ async fn embedded_engine_pushes_store_changes_and_the_funnel_follows() {
         .map(|t| t.entity_id)
         .next()
         .expect("a talk in the account");
-    office(
-        &emu.base_url(),
+    office(&emu,
         "/messages",
         json!({"lead_id": talk_lead, "text": "Здравствуйте, машина свободна?", "direction": "incoming"}),
     )
     .await;
-    let message = until("an incoming-message notice", || async {
+    let message = eventually("an incoming-message notice", || async {
         sink.all(events::NOTICE)
             .into_iter()
             .find(|n| n["kind"] == "incoming_message")
@@ -431,7 +401,10 @@ async fn embedded_engine_pushes_store_changes_and_the_funnel_follows() {
     assert!(view.api_requests_total > 0);
     assert!(view.last_event_at_ms.is_some(), "{view:?}");
     let text = serde_json::to_string(&sink.all(events::SYNC)).unwrap();
-    assert!(!text.contains("/amocrm/") || text.contains("/amocrm/***/"));
+    assert!(
+        !text.replace("/amocrm/***/", "").contains("/amocrm/"),
+        "every webhook path is redacted: {text}"
+    );
     let secret_path = std::fs::read_to_string(folder.data.join("serve.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
@@ -452,35 +425,26 @@ async fn embedded_engine_pushes_store_changes_and_the_funnel_follows() {
     );
 }
 
-/// A headless `amosync serve`, started and read until `ready`.
-async fn serve(folder: &Folder) -> tokio::process::Child {
-    let mut child = folder
-        .command(&["serve", "--listen", "127.0.0.1:0"])
+/// A long-running `amosync ARGS --data DIR` (`serve`, `demo`), read until `ready`.
+async fn served(folder: &Folder, args: &[&str]) -> tokio::process::Child {
+    let child = folder
+        .command(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("amosync serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let ready = tokio::time::timeout(WAIT, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line == "ready" {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(ready, Ok(true), "amosync serve did not print ready");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    child
+        .expect("amosync starts");
+    Served::ready(child, args).await.child
+}
+
+/// A headless `amosync serve`.
+async fn serve(folder: &Folder) -> tokio::process::Child {
+    served(folder, &["serve", "--listen", "127.0.0.1:0"]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attaches_to_a_running_serve_and_takes_over_when_it_goes() {
     const NAME: &str = "attaches_to_a_running_serve_and_takes_over_when_it_goes";
-    if !isolated_as(NAME) {
-        isolate(NAME, NAME, &[]).await;
+    if in_parent(NAME, false).await {
         return;
     }
     let emu = quick_emulator(LEADS).await;
@@ -497,6 +461,7 @@ async fn attaches_to_a_running_serve_and_takes_over_when_it_goes() {
     let funnel = desktop
         .funnel(FunnelQuery {
             pipeline_id: main,
+            with_time_in_status: true,
             ..FunnelQuery::default()
         })
         .await
@@ -532,12 +497,7 @@ async fn attaches_to_a_running_serve_and_takes_over_when_it_goes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_connects_through_oauth_and_fills_its_checklist() {
     const NAME: &str = "the_wizard_connects_through_oauth_and_fills_its_checklist";
-    if !isolated_as(NAME) {
-        let env = [
-            ("AMOSYNC_DEMO_LEADS", DEMO_LEADS.to_string()),
-            ("AMOSYNC_DEMO_NOW", NOW.to_string()),
-        ];
-        isolate(NAME, NAME, &env).await;
+    if in_parent(NAME, true).await {
         return;
     }
     let emu = fast_emulator().await;
@@ -592,7 +552,7 @@ async fn the_wizard_connects_through_oauth_and_fills_its_checklist() {
     assert!(progress.authorised && !progress.waiting_for_browser);
     assert_eq!(progress.error, None);
 
-    let done = until("the checklist", || async {
+    let done = eventually("the checklist", || async {
         let p = desktop.setup_progress();
         (p.first_sync_done && p.webhook == WebhookView::Registered).then_some(p)
     })
@@ -643,14 +603,13 @@ async fn the_wizard_connects_through_oauth_and_fills_its_checklist() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_amocrm_disabled_shows_until_registered_again() {
     const NAME: &str = "a_webhook_amocrm_disabled_shows_until_registered_again";
-    if !isolated_as(NAME) {
-        isolate(NAME, NAME, &[]).await;
+    if in_parent(NAME, false).await {
         return;
     }
     let emu = quick_emulator(LEADS).await;
     // Disabled after more than 2 failed deliveries; no retries.
     office(
-        &emu.base_url(),
+        &emu,
         "/webhooks/config",
         json!({"disable_threshold": 2, "retry_delays_ms": [], "timeout_ms": 2000}),
     )
@@ -659,7 +618,7 @@ async fn a_webhook_amocrm_disabled_shows_until_registered_again() {
     connect_with_token(&folder, &emu).await;
     let (desktop, _) = start(&folder).await;
     until_mode(&desktop, SessionMode::Embedded).await;
-    until("the webhook registered", || async {
+    eventually("the webhook registered", || async {
         (desktop.sync_view().webhook == WebhookView::Registered).then_some(())
     })
     .await;
@@ -680,12 +639,7 @@ async fn a_webhook_amocrm_disabled_shows_until_registered_again() {
         if ours(&emu).disabled {
             break;
         }
-        office(
-            &emu.base_url(),
-            "/leads",
-            json!({"name": format!("Недоставка {i}")}),
-        )
-        .await;
+        office(&emu, "/leads", json!({"name": format!("Недоставка {i}")})).await;
         assert!(emu.hub().wait_idle(WAIT).await, "deliveries pending");
     }
     assert!(ours(&emu).disabled, "the emulator disabled the webhook");
@@ -693,7 +647,7 @@ async fn a_webhook_amocrm_disabled_shows_until_registered_again() {
     // The next start: the keeper finds it disabled (and registers it again);
     // the user is told until they deal with it.
     let (desktop, sink) = start(&folder).await;
-    let view = until("the webhook shown disabled", || async {
+    let view = eventually("the webhook shown disabled", || async {
         let v = desktop.sync_view();
         (v.webhook == WebhookView::Disabled).then_some(v)
     })
@@ -704,7 +658,7 @@ async fn a_webhook_amocrm_disabled_shows_until_registered_again() {
         .find(|i| i.code == SyncIssueCode::WebhookDisabled)
         .expect("a webhook-disabled issue");
     assert_eq!(issue.action, Some(SyncAction::ReregisterWebhook));
-    let notice = until("a webhook-disabled notice", || async {
+    let notice = eventually("a webhook-disabled notice", || async {
         sink.all(events::NOTICE)
             .into_iter()
             .find(|n| n["kind"] == "webhook_disabled")
@@ -750,12 +704,7 @@ async fn a_webhook_amocrm_disabled_shows_until_registered_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preferences_round_trip_and_a_damaged_file_gives_defaults() {
     const NAME: &str = "preferences_round_trip_and_a_damaged_file_gives_defaults";
-    if !isolated_as(NAME) {
-        let env = [
-            ("AMOSYNC_DEMO_LEADS", DEMO_LEADS.to_string()),
-            ("AMOSYNC_DEMO_NOW", NOW.to_string()),
-        ];
-        isolate(NAME, NAME, &env).await;
+    if in_parent(NAME, true).await {
         return;
     }
     let folder = Folder::new();
@@ -872,8 +821,7 @@ async fn preferences_round_trip_and_a_damaged_file_gives_defaults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_start_shows_with_its_action_and_sync_now_retries() {
     const NAME: &str = "a_failed_start_shows_with_its_action_and_sync_now_retries";
-    if !isolated_as(NAME) {
-        isolate(NAME, NAME, &[]).await;
+    if in_parent(NAME, false).await {
         return;
     }
     let emu = quick_emulator(LEADS).await;
@@ -889,7 +837,7 @@ async fn a_failed_start_shows_with_its_action_and_sync_now_retries() {
     std::fs::write(&config_path, config.to_string()).unwrap();
 
     let (desktop, sink) = start(&folder).await;
-    let view = until("the failed start", || async {
+    let view = eventually("the failed start", || async {
         let v = desktop.sync_view();
         (v.mode == SessionMode::Stopped).then_some(v)
     })
@@ -904,7 +852,12 @@ async fn a_failed_start_shows_with_its_action_and_sync_now_retries() {
         "pushed"
     );
     let err = desktop.account().await.unwrap_err();
-    assert_eq!(err.message, issue.message);
+    // The issue says it in the user's language (Russian), with the error's words.
+    assert!(issue.message.contains(&err.message), "{issue:?} / {err:?}");
+    assert!(
+        issue.message.starts_with("Синхронизация не запустилась"),
+        "{issue:?}"
+    );
 
     // The port is free again: "Sync now" starts the engine.
     drop(squatter);
@@ -914,5 +867,52 @@ async fn a_failed_start_shows_with_its_action_and_sync_now_retries() {
         .expect("retry");
     until_mode(&desktop, SessionMode::Embedded).await;
     desktop.account().await.expect("account");
+    desktop.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_demo_that_exits_is_replaced_by_the_demo_in_process() {
+    const NAME: &str = "a_terminal_demo_that_exits_is_replaced_by_the_demo_in_process";
+    if in_parent(NAME, true).await {
+        return;
+    }
+    let folder = Folder::new();
+    let (leads, now) = (DEMO_LEADS.to_string(), NOW.to_string());
+    // `amosync demo` in a terminal, on the folder the app opens.
+    let mut child = served(&folder, &["demo", "--leads", &leads, "--now", &now]).await;
+    let pid = child.id().expect("running");
+    let demo = DataDir::new(folder.data.join("demo"));
+    let served_by = |demo: &DataDir| {
+        std::fs::read_to_string(demo.serve_path())
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["pid"].as_u64())
+    };
+    assert_eq!(served_by(&demo), Some(u64::from(pid)));
+
+    let (desktop, _sink) = start(&folder).await;
+    let account = desktop
+        .account()
+        .await
+        .expect("the terminal demo's account");
+    assert_eq!(account.source, Source::Demo);
+    assert_eq!(desktop.mode(), SessionMode::Demo);
+    assert_eq!(served_by(&demo), Some(u64::from(pid)), "attached, not run");
+
+    // The terminal demo exits: the app runs the demo itself, reads work.
+    child.start_kill().expect("kill amosync demo");
+    let _ = tokio::time::timeout(WAIT, child.wait()).await;
+    let again = eventually("the demo in process", || async {
+        let ours = served_by(&demo) == Some(u64::from(std::process::id()));
+        if !ours {
+            return None;
+        }
+        desktop.account().await.ok()
+    })
+    .await;
+    assert_eq!(again.source, Source::Demo);
+    assert_eq!(desktop.mode(), SessionMode::Demo);
+    until_first_sync(&desktop).await;
+    assert_eq!(desktop.sync_view().mode, SessionMode::Demo);
     desktop.shutdown().await;
 }

@@ -18,6 +18,7 @@ import type {
   TimeRange,
 } from "./bindings";
 import * as fmt from "./format";
+import { Freshness } from "./fresh";
 import { plural, translate, type Key, type Lang, type Params } from "./i18n";
 
 export const VIEWS = ["wizard", "funnel", "leads", "chats", "sync", "settings"] as const;
@@ -42,8 +43,12 @@ export interface LeadsFilter {
   statusId: number | null;
   users: number[];
   created: TimeRange | null;
-  /** How `created` reads in a chip ("01.05.2026 – 31.05.2026"). */
+  /** How `created` reads in a chip ("2026-05-01 – 2026-05-31"). */
   createdLabel: string;
+  /** Only leads closed (won/lost) in this range (the funnel's "closed" period). */
+  closed: TimeRange | null;
+  /** How `closed` reads in a chip. */
+  closedLabel: string;
   order: LeadsOrder;
 }
 
@@ -54,6 +59,8 @@ export const emptyLeadsFilter = (): LeadsFilter => ({
   users: [],
   created: null,
   createdLabel: "",
+  closed: null,
+  closedLabel: "",
   order: "updated_desc",
 });
 
@@ -110,6 +117,35 @@ export class AppState {
     this.ready = true;
   };
 
+  readonly #syncFresh = new Freshness();
+  readonly #prefsFresh = new Freshness();
+
+  /** The sync state pushed by `amosync://sync`: always the newest. */
+  pushSync(view: SyncView): void {
+    this.#syncFresh.pushed();
+    this.sync = view;
+  }
+
+  /** Reads the sync state; the answer is dropped if a push came after the request started. */
+  async fetchSync(): Promise<SyncView> {
+    const fresh = this.#syncFresh.request();
+    const view = await api.syncStatus();
+    if (fresh()) this.sync = view;
+    return view;
+  }
+
+  /**
+   * Reads the settings and applies their preferences, unless the preferences
+   * changed (a save) after the request started.
+   */
+  async fetchSettings(): Promise<SettingsView> {
+    const fresh = this.#prefsFresh.request();
+    const settings = await api.settings();
+    this.settings = settings;
+    if (fresh()) this.applyPreferences(settings.preferences);
+    return settings;
+  }
+
   applyPreferences(p: Preferences): void {
     this.prefs = p;
     this.lang = p.language;
@@ -127,8 +163,11 @@ export class AppState {
       wizard_done: false,
     };
     const next = { ...base, ...change };
+    this.#prefsFresh.pushed();
     this.applyPreferences(next);
-    this.applyPreferences(await api.savePreferences(next));
+    const fresh = this.#prefsFresh.request();
+    const saved = await api.savePreferences(next);
+    if (fresh()) this.applyPreferences(saved);
   }
 
   async loadAccount(quiet = false): Promise<void> {
@@ -182,6 +221,7 @@ export class AppState {
       status_id: f.pipelineId == null ? null : f.statusId,
       responsible_user_ids: [...f.users],
       created: f.created ? { ...f.created } : null,
+      closed: f.closed ? { ...f.closed } : null,
       include_deleted: false,
       order: f.order,
       offset,
@@ -189,10 +229,17 @@ export class AppState {
     };
   }
 
-  /** The funnel's click on a status: its leads, with the funnel's user and created-date filters. */
+  /**
+   * The funnel's click on a status: its leads, with the funnel's user filter and
+   * its date range (created or closed, by the funnel's period), so the list
+   * matches the funnel's row.
+   */
   openLeads(pipelineId: number, statusId: number | null): void {
     const f = this.funnelFilter;
-    const created = f.period === "created" ? this.funnelRange : null;
+    const range = this.funnelRange;
+    const label = range ? [f.from, f.to].map((d) => d || "…").join(" – ") : "";
+    const created = f.period === "created" ? range : null;
+    const closed = f.period === "closed" ? range : null;
     this.leadsFilter = {
       ...emptyLeadsFilter(),
       order: this.leadsFilter.order,
@@ -200,7 +247,9 @@ export class AppState {
       statusId,
       users: [...f.users],
       created,
-      createdLabel: created ? [f.from, f.to].map((d) => d || "…").join(" – ") : "",
+      createdLabel: created ? label : "",
+      closed,
+      closedLabel: closed ? label : "",
     };
     this.view = "leads";
   }

@@ -183,6 +183,11 @@ responsible_user_ids: Array<number>,
  */
 created: TimeRange | null, 
 /**
+ * Only leads closed (won/lost) in this range; open leads are then left
+ * out (the rule of [`FunnelQuery::closed`]).
+ */
+closed: TimeRange | null, 
+/**
  * Include tombstoned leads.
  */
 include_deleted: boolean, 

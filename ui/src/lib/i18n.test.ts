@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dictionaries, errorMeaning, plural, translate, type Key } from "./i18n";
+import { dictionaries, ERROR_CODES, errorAdvice, errorMeaning, plural, translate, type Key } from "./i18n";
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -34,7 +34,24 @@ describe("i18n", () => {
   });
 
   it("explains every error code", () => {
+    expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
+    for (const code of ERROR_CODES) {
+      for (const lang of ["ru", "en"] as const) {
+        const meaning = errorMeaning(lang, code);
+        const advice = errorAdvice(lang, code);
+        expect(meaning, `${lang} ${code}`).not.toMatch(/^err\./);
+        expect(advice, `${lang} ${code}`).not.toMatch(/^errDo\./);
+        expect(meaning.trim(), `${lang} ${code}`).not.toBe("");
+        expect(advice.trim(), `${lang} ${code}`).not.toBe("");
+        expect(advice, `${lang} ${code}`).not.toBe(meaning);
+      }
+      // Really translated: the Russian texts are Russian.
+      expect(errorMeaning("ru", code), code).toMatch(/[а-яё]/i);
+      expect(errorAdvice("ru", code), code).toMatch(/[а-яё]/i);
+      expect(errorAdvice("en", code), code).not.toMatch(/[а-яё]/i);
+    }
     expect(errorMeaning("ru", "AuthRevoked")).toContain("подключитесь заново");
     expect(errorMeaning("en", "NotConnected")).toBe("No amoCRM account is connected.");
+    expect(errorAdvice("ru", "Unreachable")).toContain("интернет");
   });
 });

@@ -21,6 +21,7 @@ export type Lang = Language;
 /** Keys derived from the generated enums: every value has a text. */
 type EnumKeys =
   | `err.${ErrorCode}`
+  | `errDo.${ErrorCode}`
   | `issue.${SyncIssueCode}`
   | `action.${SyncAction}`
   | `webhook.${WebhookView}`
@@ -72,6 +73,21 @@ const ru = {
   "err.StoreUnavailable": "Локальное хранилище недоступно.",
   "err.Local": "Внутренняя ошибка приложения.",
   "err.InvalidInput": "Неверные данные.",
+  "errDo.DemoUnavailable": "Перезапустите приложение; если не поможет — подключите свой аккаунт amoCRM.",
+  "errDo.AuthRevoked": "Нажмите «Подключить заново» и разрешите доступ на странице amoCRM.",
+  "errDo.OAuthDenied": "Подключитесь снова и нажмите «Разрешить» на странице amoCRM.",
+  "errDo.AccountBlocked": "Обратитесь в поддержку amoCRM, затем повторите.",
+  "errDo.Forbidden": "Попросите администратора аккаунта amoCRM выдать права или подключитесь от его имени.",
+  "errDo.PaymentRequired": "Оплатите аккаунт amoCRM, затем повторите.",
+  "errDo.RateLimited": "Подождите минуту и повторите.",
+  "errDo.Unreachable": "Проверьте подключение к интернету и повторите.",
+  "errDo.Api": "Повторите; если ошибка не уходит — сообщите в поддержку её код.",
+  "errDo.NotConnected": "Подключите аккаунт amoCRM в мастере настройки.",
+  "errDo.AccountMismatch": "Подключите тот же аккаунт, что и раньше, или сначала отключите прежний в настройках.",
+  "errDo.NotFound": "Возможно, запись удалили в amoCRM: обновите список.",
+  "errDo.StoreUnavailable": "Закройте другие копии AmoSync, проверьте место на диске и повторите.",
+  "errDo.Local": "Повторите; если не поможет — перезапустите приложение.",
+  "errDo.InvalidInput": "Проверьте введённые данные и исправьте их.",
   "err.setup": "Подключить аккаунт",
   "err.reconnect": "Подключить заново",
 
@@ -135,6 +151,7 @@ const ru = {
   "leads.chip.status": "Этап: {name}",
   "leads.chip.users": "Ответственных: {n}",
   "leads.chip.created": "Созданы: {range}",
+  "leads.chip.closed": "Закрыты: {range}",
   "leads.chip.remove": "Убрать фильтр",
   "leads.keysHint": "↑↓ — выбор, Enter — открыть, Esc — закрыть",
 
@@ -412,6 +429,21 @@ const en: Record<Key, string> = {
   "err.StoreUnavailable": "The local store is unavailable.",
   "err.Local": "An internal error in the app.",
   "err.InvalidInput": "Invalid input.",
+  "errDo.DemoUnavailable": "Restart the app; if that does not help, connect your own amoCRM account.",
+  "errDo.AuthRevoked": "Click “Reconnect” and allow access on the amoCRM page.",
+  "errDo.OAuthDenied": "Connect again and click “Allow” on the amoCRM page.",
+  "errDo.AccountBlocked": "Contact amoCRM support, then try again.",
+  "errDo.Forbidden": "Ask the amoCRM account administrator for rights, or connect as the administrator.",
+  "errDo.PaymentRequired": "Pay for the amoCRM account, then try again.",
+  "errDo.RateLimited": "Wait a minute and try again.",
+  "errDo.Unreachable": "Check the internet connection and try again.",
+  "errDo.Api": "Try again; if the error stays, send its code to support.",
+  "errDo.NotConnected": "Connect an amoCRM account in the set-up wizard.",
+  "errDo.AccountMismatch": "Connect the same account as before, or first disconnect the old one in Settings.",
+  "errDo.NotFound": "It may have been deleted in amoCRM: refresh the list.",
+  "errDo.StoreUnavailable": "Close other copies of AmoSync, check the free disk space and try again.",
+  "errDo.Local": "Try again; if that does not help, restart the app.",
+  "errDo.InvalidInput": "Check what you entered and correct it.",
   "err.setup": "Connect an account",
   "err.reconnect": "Reconnect",
 
@@ -475,6 +507,7 @@ const en: Record<Key, string> = {
   "leads.chip.status": "Status: {name}",
   "leads.chip.users": "Users: {n}",
   "leads.chip.created": "Created: {range}",
+  "leads.chip.closed": "Closed: {range}",
   "leads.chip.remove": "Remove filter",
   "leads.keysHint": "↑↓ select, Enter open, Esc close",
 
@@ -741,6 +774,36 @@ export function plural(lang: Lang, key: Key, n: number): string {
 /** A key built from an enum value (`err.${code}`, `webhook.${state}`, …); typed, so a missing text fails the build. */
 export const enumKey = <K extends EnumKeys>(key: K): Key => key;
 
+/**
+ * Every `ErrorCode` of the bindings: a `Record` over the union, so a code added
+ * on the Rust side fails the type check here until it is listed (and its texts
+ * are then required by `EnumKeys`).
+ */
+const ERROR_CODE_SET: Record<ErrorCode, true> = {
+  DemoUnavailable: true,
+  AuthRevoked: true,
+  OAuthDenied: true,
+  AccountBlocked: true,
+  Forbidden: true,
+  PaymentRequired: true,
+  RateLimited: true,
+  Unreachable: true,
+  Api: true,
+  NotConnected: true,
+  AccountMismatch: true,
+  NotFound: true,
+  StoreUnavailable: true,
+  Local: true,
+  InvalidInput: true,
+};
+export const ERROR_CODES = Object.keys(ERROR_CODE_SET) as ErrorCode[];
+
+/** What the error means, in the UI's language (the headline). */
 export function errorMeaning(lang: Lang, code: ErrorCode): string {
   return translate(lang, enumKey(`err.${code}`));
+}
+
+/** What to do about the error, in the UI's language. */
+export function errorAdvice(lang: Lang, code: ErrorCode): string {
+  return translate(lang, enumKey(`errDo.${code}`));
 }

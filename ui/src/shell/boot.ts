@@ -1,5 +1,5 @@
-// Start-up: settings, account and sync state in parallel, then the first view;
-// and the pushed events wired to the shared state.
+// Start-up: the pushed events wired to the shared state, then settings,
+// account and sync state in parallel, then the first view.
 import * as api from "../lib/api";
 import { isView, type AppState } from "../lib/app.svelte";
 import { debounce, subscribe } from "../lib/events";
@@ -11,17 +11,8 @@ import { debounce, subscribe } from "../lib/events";
  */
 export async function boot(app: AppState): Promise<void> {
   app.accountLoading = true;
-  void api
-    .syncStatus()
-    .then((view) => {
-      if (!app.sync) app.sync = view;
-    })
-    .catch(() => {});
-  const [settings] = await Promise.allSettled([api.settings(), app.loadAccount()]);
-  if (settings.status === "fulfilled") {
-    app.settings = settings.value;
-    app.applyPreferences(settings.value.preferences);
-  }
+  void app.fetchSync().catch(() => {});
+  const [settings] = await Promise.allSettled([app.fetchSettings(), app.loadAccount()]);
   const firstRun =
     settings.status === "fulfilled"
       ? !settings.value.preferences.wizard_done && !settings.value.connected
@@ -30,17 +21,27 @@ export async function boot(app: AppState): Promise<void> {
   app.booted = true;
 }
 
-/** Re-reads settings (after connecting or disconnecting). */
+/**
+ * Re-reads settings (after connecting or disconnecting) and applies their
+ * preferences: the core may have changed them (disconnecting clears
+ * `wizard_done`), and the next save starts from `app.prefs`.
+ */
 export async function reloadSettings(app: AppState): Promise<void> {
   try {
-    app.settings = await api.settings();
+    await app.fetchSettings();
   } catch {
     // The settings view shows its own error when opened.
   }
 }
 
-/** Subscribes the shared state to the core's events; returns the unsubscriber. */
-export function listenAll(app: AppState): () => void {
+export interface Listening {
+  /** Resolves once every subscription is in place (fetch after it: no push is lost). */
+  ready: Promise<void>;
+  stop: () => void;
+}
+
+/** Subscribes the shared state to the core's events. */
+export function listenAll(app: AppState): Listening {
   // A moved lead must show within 2 s: re-fetch at most 150 ms after a burst starts.
   const changed = debounce(
     () => {
@@ -52,11 +53,9 @@ export function listenAll(app: AppState): () => void {
   );
   let stop: (() => void) | null = null;
   let disposed = false;
-  void subscribe({
+  const ready = subscribe({
     storeChanged: () => changed(),
-    sync: (view) => {
-      app.sync = view;
-    },
+    sync: (view) => app.pushSync(view),
     setup: (progress) => {
       app.setup = progress;
       if (progress.error) app.connectError = progress.error;
@@ -76,9 +75,25 @@ export function listenAll(app: AppState): () => void {
     if (disposed) unsubscribe();
     else stop = unsubscribe;
   });
+  return {
+    ready,
+    stop: () => {
+      disposed = true;
+      changed.cancel();
+      stop?.();
+    },
+  };
+}
+
+/** The window's start: subscriptions first, then the first reads (a push between the two is never lost). */
+export function start(app: AppState): () => void {
+  const listening = listenAll(app);
+  let stopped = false;
+  void listening.ready.then(() => {
+    if (!stopped) void boot(app);
+  });
   return () => {
-    disposed = true;
-    changed.cancel();
-    stop?.();
+    stopped = true;
+    listening.stop();
   };
 }

@@ -60,3 +60,17 @@ export function resetMocks() {
 
 /** "1 234 ₽" with whatever space Intl chose → "1 234 ₽". */
 export const spaces = (s: string | null | undefined) => (s ?? "").replace(/[\u00a0\u202f]/g, " ").trim();
+
+/**
+ * Makes every event subscription take `ms` to be registered, like the real
+ * IPC (the mock registers at once): pushes sent before then are lost.
+ */
+export function delayListen(ms: number) {
+  type Invoke = (cmd: string, ...rest: unknown[]) => Promise<unknown>;
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
+  const invoke = internals.invoke;
+  internals.invoke = (cmd, ...rest) =>
+    cmd === "plugin:event|listen"
+      ? new Promise((resolve) => setTimeout(resolve, ms)).then(() => invoke(cmd, ...rest))
+      : invoke(cmd, ...rest);
+}

@@ -376,15 +376,23 @@ async fn query(State(ctl): State<Ctl>, Json(query): Json<Query>) -> Response {
 }
 
 async fn sync(State(ctl): State<Ctl>) -> Response {
+    on_engine(&ctl, |engine| engine.catch_up()).await
+}
+
+/// Runs `work` on the engine and answers its JSON. Shutting down: the work
+/// is dropped (a catch-up pass resumes from its cursors, a keeper check is
+/// made again at the next start), so the engine can stop now.
+async fn on_engine<'a>(
+    ctl: &'a Ctl,
+    work: impl FnOnce(&'a dyn EngineControl) -> BoxFuture<'a, Result<Value, AppError>>,
+) -> Response {
     let mut stopping = ctl.stopping.clone();
     match &ctl.engine {
         Some(engine) => tokio::select! {
-            done = engine.catch_up() => match done {
-                Ok(report) => Json(report).into_response(),
+            done = work(engine.as_ref()) => match done {
+                Ok(answer) => Json(answer).into_response(),
                 Err(err) => error_response(status_for(&err), err),
             },
-            // Shutting down: the pass is dropped (passes resume from their
-            // cursors), so the engine can stop now.
             _ = stopping.wait_for(|stopping| *stopping) => stopping_response(),
         },
         None => error_response(
@@ -452,20 +460,7 @@ async fn watch(State(ctl): State<Ctl>, UrlQuery(request): UrlQuery<WatchRequest>
 }
 
 async fn check_webhook(State(ctl): State<Ctl>) -> Response {
-    let mut stopping = ctl.stopping.clone();
-    match &ctl.engine {
-        Some(engine) => tokio::select! {
-            done = engine.check_webhook() => match done {
-                Ok(status) => Json(status).into_response(),
-                Err(err) => error_response(status_for(&err), err),
-            },
-            _ = stopping.wait_for(|stopping| *stopping) => stopping_response(),
-        },
-        None => error_response(
-            StatusCode::CONFLICT,
-            AppError::new(ErrorCode::Local, "this server runs no sync engine"),
-        ),
-    }
+    on_engine(&ctl, |engine| engine.check_webhook()).await
 }
 
 #[cfg(test)]

@@ -73,6 +73,9 @@ impl Drop for Desktop {
 const EXPORT_PAGE: usize = 100_000;
 /// Pages of an export at most (10 million leads).
 const EXPORT_PAGES: usize = 100;
+/// Leads read again at the start of each next page of an export (see
+/// [`Desktop::all_leads`]).
+const EXPORT_OVERLAP: usize = 1_000;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::new(ErrorCode::InvalidInput, message)
@@ -125,11 +128,12 @@ impl Desktop {
         Ok(view)
     }
 
-    /// One pipeline's funnel, with the median time in each status.
+    /// One pipeline's funnel (with the median time in each status when
+    /// `with_time_in_status` asks for it).
     pub async fn funnel(&self, query: FunnelQuery) -> Result<Funnel, AppError> {
         let query = Query::Funnel {
             pipeline: Some(query.pipeline_id),
-            time_in_status: true,
+            time_in_status: query.with_time_in_status,
             created: query.created,
             closed: query.closed,
             responsible: query.responsible_user_ids,
@@ -224,12 +228,13 @@ impl Desktop {
             p.clone()
         };
         prefs::save(&self.data, &saved)?;
+        let session = &self.session;
+        // Decided after any switch in progress (the start, a deep link's
+        // connect): an account connected meanwhile keeps running.
+        let _one_at_a_time = session.begin_switch().await;
         if crate::cli::serve::connected(&self.data).await.is_ok() {
             return Ok(());
         }
-        let session = &self.session;
-        // After any switch in progress (the start): is the demo what runs?
-        let _one_at_a_time = session.begin_switch().await;
         let running =
             session.intended() == Some(Target::Demo) && session.mode() != SessionMode::Stopped;
         if !running {
@@ -302,6 +307,8 @@ impl Desktop {
     ) -> Result<Preferences, AppError> {
         prefs::save(&self.data, &preferences)?;
         *lock(&self.session.prefs) = preferences.clone();
+        // The sync view's messages in the (maybe new) language.
+        pump::refresh_view(&self.session);
         Ok(preferences)
     }
 
@@ -341,6 +348,9 @@ impl Desktop {
             _ => None,
         };
         let secret = given.or(kept);
+        // One switch at a time: a disconnect cannot slip in between the save
+        // and the restart below (which is decided on what runs now).
+        let _one_at_a_time = self.session.begin_switch().await;
         let mut args = TunnelArgs {
             data: DataArgs {
                 data: Some(self.data.root().to_path_buf()),
@@ -381,11 +391,16 @@ impl Desktop {
         crate::cli::tunnel::tunnel(&self.data, args).await?;
         let saved =
             saved_tunnel(secrets.load().await?.tunnel.as_ref())?.unwrap_or(TunnelConfig::None);
-        let mode = self.session.mode();
-        if mode == SessionMode::Embedded || self.session.intended() == Some(Target::Embedded) {
-            self.session.switch(Target::Embedded).await;
+        let session = &self.session;
+        let mode = session.mode();
+        let embedded =
+            mode == SessionMode::Embedded || session.intended() == Some(Target::Embedded);
+        if embedded && crate::cli::serve::connected(&self.data).await.is_ok() {
+            session.stop_current().await;
+            session.launch(Target::Embedded).await;
         } else if mode == SessionMode::Stopped {
-            self.session.switch(Target::Auto).await;
+            session.stop_current().await;
+            session.launch(Target::Auto).await;
         } else if mode == SessionMode::Attached {
             tracing::info!(
                 "the tunnel was saved; the running `amosync serve` uses it after a restart"
@@ -404,22 +419,8 @@ impl Desktop {
         let (bytes, rows) = match request.kind {
             ExportKind::Leads => {
                 let filter = request.leads.clone().unwrap_or_default();
-                let mut all: Vec<LeadRow> = Vec::new();
-                for _ in 0..EXPORT_PAGES {
-                    let page = self
-                        .leads(LeadsQuery {
-                            // Every matching row, whatever the table showed.
-                            offset: all.len(),
-                            limit: Some(EXPORT_PAGE),
-                            ..filter.clone()
-                        })
-                        .await?;
-                    let n = page.rows.len();
-                    all.extend(page.rows);
-                    if n < EXPORT_PAGE || all.len() as u64 >= page.total {
-                        break;
-                    }
-                }
+                let mut all = self.all_leads(&filter).await?;
+                sort_rows(&mut all, filter.order);
                 let rows = all.len() as u64;
                 let bytes = tokio::task::spawn_blocking(move || match request.format {
                     ExportFormat::Csv => Ok(export::leads_csv(&all, lang)),
@@ -454,6 +455,45 @@ impl Desktop {
         tokio::task::spawn_blocking(move || export::write_export(&dir, kind, format, &bytes, rows))
             .await
             .map_err(|e| AppError::new(ErrorCode::Local, format!("the export failed: {e}")))?
+    }
+
+    /// Every lead `filter` matches (its offset and limit aside), read by
+    /// pages in id order while the store may change: new leads only add at
+    /// the end, and the pages overlap so that leads leaving the list
+    /// meanwhile shift nothing past the reader; no id is taken twice.
+    async fn all_leads(&self, filter: &LeadsQuery) -> Result<Vec<LeadRow>, AppError> {
+        let mut all: Vec<LeadRow> = Vec::new();
+        let mut offset = 0usize;
+        for _ in 0..EXPORT_PAGES * 2 {
+            let page = self
+                .leads(LeadsQuery {
+                    order: amosync_store::LeadsOrder::IdAsc,
+                    offset,
+                    limit: Some(EXPORT_PAGE),
+                    ..filter.clone()
+                })
+                .await?;
+            let last = all.last().map(|r| r.id);
+            if let Some(last) = last
+                && offset > 0
+                && page.rows.first().is_none_or(|r| r.id > last)
+            {
+                // More than the overlap left before this page: step back.
+                offset = offset.saturating_sub(EXPORT_PAGE);
+                continue;
+            }
+            let n = page.rows.len();
+            all.extend(
+                page.rows
+                    .into_iter()
+                    .filter(|r| last.is_none_or(|last| r.id > last)),
+            );
+            if n < EXPORT_PAGE {
+                return Ok(all);
+            }
+            offset = offset + n - EXPORT_OVERLAP;
+        }
+        Ok(all)
     }
 
     /// Removes our webhooks, forgets the secrets, keeps the store; the app returns to the wizard.
@@ -506,6 +546,22 @@ impl Desktop {
     }
 }
 
+/// The order of the leads table (as the store sorts: the key, then the id,
+/// both descending; ids ascending for `IdAsc`).
+fn sort_rows(rows: &mut [LeadRow], order: amosync_store::LeadsOrder) {
+    use amosync_store::LeadsOrder;
+    let key = |r: &LeadRow| match order {
+        LeadsOrder::UpdatedDesc => r.updated_at,
+        LeadsOrder::CreatedDesc => r.created_at,
+        LeadsOrder::PriceDesc => r.price,
+        LeadsOrder::IdAsc => 0,
+    };
+    match order {
+        LeadsOrder::IdAsc => rows.sort_unstable_by_key(|r| r.id),
+        _ => rows.sort_unstable_by_key(|r| std::cmp::Reverse((key(r), r.id))),
+    }
+}
+
 /// The tunnel choice without its secret.
 fn tunnel_settings(config: &TunnelConfig) -> TunnelSettings {
     let (provider, address, has_secret) = match config {
@@ -519,5 +575,49 @@ fn tunnel_settings(config: &TunnelConfig) -> TunnelSettings {
         provider: provider.to_owned(),
         address,
         has_secret,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amosync_store::LeadsOrder;
+
+    #[test]
+    fn an_export_read_in_id_order_is_sorted_as_asked() {
+        let row = |id: u64, updated_at: i64, created_at: i64, price: i64| LeadRow {
+            id,
+            name: String::new(),
+            price,
+            pipeline_id: 1,
+            status_id: 1,
+            status_name: String::new(),
+            status_color: String::new(),
+            status_kind: amosync_store::StatusKind::Open,
+            responsible_user_id: 1,
+            responsible_name: None,
+            created_at,
+            updated_at,
+            closed_at: None,
+            tags: Vec::new(),
+            contact_name: None,
+            phone: None,
+            email: None,
+            deleted: false,
+        };
+        let rows = vec![row(1, 30, 5, 100), row(2, 10, 9, 300), row(3, 30, 1, 200)];
+        let ids = |order| {
+            let mut r = rows.clone();
+            sort_rows(&mut r, order);
+            r.iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(LeadsOrder::UpdatedDesc),
+            [3, 1, 2],
+            "ties: higher id first"
+        );
+        assert_eq!(ids(LeadsOrder::CreatedDesc), [2, 1, 3]);
+        assert_eq!(ids(LeadsOrder::PriceDesc), [2, 3, 1]);
+        assert_eq!(ids(LeadsOrder::IdAsc), [1, 2, 3]);
     }
 }

@@ -113,6 +113,14 @@ impl Pump {
         self.held_messages = Held::default();
     }
 
+    /// Notifications are off: nothing is held for later (no stale notice
+    /// when they are turned on again, no quick polling meanwhile).
+    fn notifications_off(&mut self) {
+        self.items_due = false;
+        self.held_leads = Held::default();
+        self.held_messages = Held::default();
+    }
+
     fn next_wait(&self) -> Duration {
         if self.held_leads.count > 0 || self.held_messages.count > 0 || self.items_due {
             FLUSH_WAIT
@@ -141,6 +149,7 @@ pub(crate) fn idle_view(session: &Session, snap: &Snapshot) -> SyncView {
         offline_since: None,
         disabled_seen_s: seen,
         start_error: snap.error.as_ref(),
+        lang: language(session),
     })
 }
 
@@ -159,6 +168,7 @@ pub(crate) fn refresh_view(session: &Session) {
             offline_since: current.offline_since,
             disabled_seen_s: seen,
             start_error: None,
+            lang: language(session),
         }),
         _ => idle_view(session, &snap),
     };
@@ -243,6 +253,7 @@ async fn on_answer(
         offline_since: pump.offline_since,
         disabled_seen_s: seen,
         start_error: None,
+        lang: language(session),
     });
     let store_changed = pump.generation != Some(answer.generation);
     pump.generation = Some(answer.generation);
@@ -262,7 +273,7 @@ async fn on_answer(
     setup::on_view(session, snap, &view);
 
     if !notifications_on(session) {
-        pump.items_due = false;
+        pump.notifications_off();
         return;
     }
     let lang = language(session);
@@ -311,13 +322,7 @@ async fn ask<T: serde::de::DeserializeOwned>(
     client: &ControlClient,
     query: &Query,
 ) -> Result<T, AppError> {
-    let value = client.query(query).await?;
-    serde_json::from_value(value).map_err(|e| {
-        AppError::new(
-            crate::ErrorCode::Local,
-            format!("the sync engine answered in an unexpected shape ({e})"),
-        )
-    })
+    super::session::decode(client.query(query).await?)
 }
 
 async fn look_for_new_items(client: &ControlClient, pump: &mut Pump) -> Result<(), AppError> {
@@ -429,4 +434,27 @@ fn flush(session: &Session, pump: &mut Pump, lang: Language, now: Instant) {
 /// Whether `mode` reads an account the user connected (not the demo).
 pub(crate) fn is_account(mode: SessionMode) -> bool {
     matches!(mode, SessionMode::Embedded | SessionMode::Attached)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_off_hold_nothing_and_poll_slowly() {
+        let mut pump = Pump::new();
+        pump.items_due = true;
+        pump.held_leads.count = 3;
+        pump.held_leads.lead = Some((7, "Аренда".into()));
+        pump.held_messages.count = 2;
+        pump.held_messages.message = Some(("Nino".into(), None, None));
+        assert_eq!(pump.next_wait(), FLUSH_WAIT);
+        pump.notifications_off();
+        assert_eq!(pump.held_leads.count, 0);
+        assert!(pump.held_leads.lead.is_none());
+        assert_eq!(pump.held_messages.count, 0);
+        assert!(pump.held_messages.message.is_none());
+        assert!(!pump.items_due);
+        assert_eq!(pump.next_wait(), WATCH_WAIT);
+    }
 }

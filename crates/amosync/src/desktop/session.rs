@@ -47,6 +47,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A control channel's answer as `T`.
+pub(crate) fn decode<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
+    serde_json::from_value(value).map_err(|e| {
+        AppError::new(
+            ErrorCode::Local,
+            format!(
+                "the sync engine answered in an unexpected shape ({e}); the app and the engine must be the same version"
+            ),
+        )
+    })
+}
+
 /// What to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
@@ -87,6 +99,9 @@ struct State {
     error: Option<AppError>,
     /// What the current epoch runs (`None`: attached, or nothing yet).
     target: Option<Target>,
+    /// The client reaches a `serve` of another process (`amosync serve`,
+    /// or `amosync demo` in a terminal — then the mode is `Demo`).
+    attached: bool,
 }
 
 /// A consistent look at the session.
@@ -140,6 +155,7 @@ fn stopped_by_itself() -> AppError {
 
 impl Session {
     pub fn new(data: DataDir, sink: Arc<dyn EventSink>, prefs: Preferences) -> Session {
+        let language = prefs.language;
         Session {
             data,
             sink,
@@ -150,13 +166,14 @@ impl Session {
                 runner: None,
                 error: None,
                 target: None,
+                attached: false,
             }),
             changes: watch::channel(0).0,
             switching: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
             prefs: Mutex::new(prefs),
             setup: Mutex::new(SetupState::default()),
-            view: Mutex::new(sync_view::empty(SessionMode::Starting)),
+            view: Mutex::new(sync_view::empty(SessionMode::Starting, language)),
             last_answer: Mutex::new(None),
             disabled_seen: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
@@ -263,15 +280,7 @@ impl Session {
         loop {
             let (client, snap) = self.client(READ_WAIT).await?;
             match client.query(query).await {
-                Ok(value) => {
-                    let decoded = serde_json::from_value(value).map_err(|e| {
-                        AppError::new(
-                            ErrorCode::Local,
-                            format!("the sync engine answered in an unexpected shape ({e}); the app and the engine must be the same version"),
-                        )
-                    })?;
-                    return Ok((decoded, snap.mode));
-                }
+                Ok(value) => return Ok((decode(value)?, snap.mode)),
                 Err(e) if attempt == 0 && self.epoch() != snap.epoch => {
                     tracing::info!(code = ?e.code, "the mode switched during a read; asking again");
                     attempt += 1;
@@ -306,6 +315,7 @@ impl Session {
             st.mode = SessionMode::Starting;
             st.error = None;
             st.target = None;
+            st.attached = false;
             st.runner.take()
         };
         self.bump();
@@ -393,7 +403,7 @@ impl Session {
                     ?mode,
                     "attached to a running `amosync serve`"
                 );
-                self.set_running(epoch, mode, Arc::new(client));
+                self.set_running(epoch, mode, Arc::new(client), true);
             }
             Err(e) => self.set_stopped(epoch, e),
         }
@@ -444,7 +454,7 @@ impl Session {
                 && file.pid == std::process::id()
             {
                 match ControlClient::new(file) {
-                    Ok(client) => self.set_running(epoch, mode, Arc::new(client)),
+                    Ok(client) => self.set_running(epoch, mode, Arc::new(client), false),
                     Err(e) => self.set_stopped(epoch, e),
                 }
                 found = true;
@@ -491,7 +501,13 @@ impl Session {
         }
     }
 
-    fn set_running(&self, epoch: u64, mode: SessionMode, client: Arc<ControlClient>) {
+    fn set_running(
+        &self,
+        epoch: u64,
+        mode: SessionMode,
+        client: Arc<ControlClient>,
+        attached: bool,
+    ) {
         {
             let mut st = lock(&self.state);
             if st.epoch != epoch {
@@ -500,6 +516,7 @@ impl Session {
             st.mode = mode;
             st.client = Some(client);
             st.error = None;
+            st.attached = attached;
         }
         self.bump();
     }
@@ -523,40 +540,52 @@ impl Session {
     }
 
     /// The pump could not reach the control channel of `epoch`'s serve.
-    /// Attached: if that `serve` is gone, the app takes over (embedded).
+    /// Attached to another process's `serve` (an `amosync serve`, or an
+    /// `amosync demo` in a terminal) that is gone: the app starts what that
+    /// mode needs again — attached to a newer one, else in process (the
+    /// engine, or the demo).
     pub async fn lost_contact(self: &Arc<Self>, epoch: u64) {
-        let snap = self.snapshot();
-        if snap.epoch != epoch || snap.mode != SessionMode::Attached {
+        let (snap, attached) = {
+            let st = lock(&self.state);
+            (
+                Snapshot {
+                    epoch: st.epoch,
+                    mode: st.mode,
+                    client: st.client.clone(),
+                    error: st.error.clone(),
+                },
+                st.attached,
+            )
+        };
+        if snap.epoch != epoch || !attached {
             // In process: the runner's watcher sees it end.
             return;
         }
+        let (folder, again) = if snap.mode == SessionMode::Demo {
+            (self.demo_folder(), Target::Demo)
+        } else {
+            (self.data.clone(), Target::Auto)
+        };
         let known = snap.client.as_ref().map(|c| c.file().token.clone());
-        match ServeFile::live(&self.data) {
+        match ServeFile::live(&folder) {
             Ok(Some(file)) if Some(&file.token) == known.as_ref() => {
                 // Still published: stopping, or busy. Try again later.
+                return;
             }
-            Ok(Some(file)) => {
-                tracing::info!(
-                    pid = file.pid,
-                    "another `amosync serve` holds the store now; attaching to it"
-                );
-                let _guard = self.switching.lock().await;
-                if self.epoch() == epoch {
-                    self.stop_current().await;
-                    let epoch = self.epoch();
-                    self.attach(epoch, SessionMode::Attached, file);
-                }
-            }
-            _ => {
-                tracing::info!(
-                    "the attached `amosync serve` went away; the app runs the sync engine itself"
-                );
-                let _guard = self.switching.lock().await;
-                if self.epoch() == epoch {
-                    self.stop_current().await;
-                    self.launch(Target::Auto).await;
-                }
-            }
+            Ok(Some(file)) => tracing::info!(
+                pid = file.pid,
+                mode = ?snap.mode,
+                "another process serves the store now; attaching to it"
+            ),
+            _ => tracing::info!(
+                mode = ?snap.mode,
+                "the attached process went away; the app runs it itself"
+            ),
+        }
+        let _guard = self.switching.lock().await;
+        if self.epoch() == epoch {
+            self.stop_current().await;
+            self.launch(again).await;
         }
     }
 

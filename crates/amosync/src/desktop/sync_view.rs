@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::views::{
-    SessionMode, SyncAction, SyncIssue, SyncIssueCode, SyncView, TunnelView, WebhookView,
+    Language, SessionMode, SyncAction, SyncIssue, SyncIssueCode, SyncView, TunnelView, WebhookView,
 };
 use crate::control::server::WatchAnswer;
 use crate::{AppError, ErrorCode};
@@ -40,6 +40,87 @@ pub struct ViewInput<'a> {
     pub disabled_seen_s: Option<i64>,
     /// Why the session could not start (mode `Stopped`).
     pub start_error: Option<&'a AppError>,
+    /// The language of the messages (the user's preference).
+    pub lang: Language,
+}
+
+/// The view's own texts, in both languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    NotStarted,
+    Reconnect,
+    AccountBlocked,
+    PaymentRequired,
+    WebhookDisabled,
+    WebhookDisabledRegistered,
+    NotAdmin,
+    WebhookLimit,
+    WebhookFailed,
+    NoTunnel,
+    TunnelDown,
+    Offline,
+    RateLimited,
+}
+
+fn say(lang: Language, text: Text) -> &'static str {
+    use Language::{En, Ru};
+    match (text, lang) {
+        (Text::NotStarted, Ru) => "Синхронизация не запустилась",
+        (Text::NotStarted, En) => "the sync engine did not start",
+        (Text::Reconnect, Ru) => {
+            "amoCRM больше не принимает ключи AmoSync — переподключите аккаунт"
+        }
+        (Text::Reconnect, En) => "amoCRM no longer accepts AmoSync's tokens; reconnect",
+        (Text::AccountBlocked, Ru) => "amoCRM заблокировал аккаунт",
+        (Text::AccountBlocked, En) => "amoCRM blocked the account",
+        (Text::PaymentRequired, Ru) => "Аккаунт amoCRM не оплачен",
+        (Text::PaymentRequired, En) => "the amoCRM account is not paid for",
+        (Text::WebhookDisabled, Ru) => {
+            "amoCRM отключил вебхук после ошибок доставки; AmoSync регистрирует его снова"
+        }
+        (Text::WebhookDisabled, En) => {
+            "amoCRM disabled the webhook after failed deliveries; AmoSync registers it again"
+        }
+        (Text::WebhookDisabledRegistered, Ru) => {
+            "amoCRM отключил вебхук после ошибок доставки; AmoSync зарегистрировал его снова (пропущенные события догружены) — если это повторится, проверьте туннель"
+        }
+        (Text::WebhookDisabledRegistered, En) => {
+            "amoCRM disabled the webhook after failed deliveries; AmoSync registered it again (events in between were caught up) — if it happens again, check the tunnel"
+        }
+        (Text::NotAdmin, Ru) => {
+            "Вебхук может зарегистрировать только администратор amoCRM — переподключитесь под администратором"
+        }
+        (Text::NotAdmin, En) => {
+            "only an amoCRM administrator can register the webhook; reconnect as an administrator"
+        }
+        (Text::WebhookLimit, Ru) => "В amoCRM достигнут предел числа вебхуков",
+        (Text::WebhookLimit, En) => "amoCRM's limit of webhooks is reached",
+        (Text::WebhookFailed, Ru) => "Вебхук не удалось зарегистрировать",
+        (Text::WebhookFailed, En) => "the webhook could not be registered",
+        (Text::NoTunnel, Ru) => {
+            "Туннель не выбран: amoCRM не может доставлять вебхуки на этот компьютер, изменения приходят только с периодической догрузкой; выберите туннель в настройках"
+        }
+        (Text::NoTunnel, En) => {
+            "no tunnel is chosen: amoCRM cannot deliver webhooks to this computer, changes arrive with the periodic catch-up only; choose a tunnel in the settings"
+        }
+        (Text::TunnelDown, Ru) => "Туннель не работает",
+        (Text::TunnelDown, En) => "the tunnel is down",
+        (Text::Offline, Ru) => "amoCRM не отвечает",
+        (Text::Offline, En) => "amoCRM does not answer",
+        (Text::RateLimited, Ru) => "amoCRM ограничивает частоту запросов",
+        (Text::RateLimited, En) => "amoCRM is rate limiting the requests",
+    }
+}
+
+/// A message: the view's text in `lang` with the engine's `detail` (its
+/// own words, in English). In English the detail alone says it, when given.
+fn told(lang: Language, text: Text, detail: Option<&str>) -> String {
+    let detail = detail.map(str::trim).filter(|d| !d.is_empty());
+    match (lang, detail) {
+        (_, None) => say(lang, text).to_owned(),
+        (Language::En, Some(detail)) => detail.to_owned(),
+        (Language::Ru, Some(detail)) => format!("{} ({detail})", say(lang, text)),
+    }
 }
 
 /// `/amocrm/<secret>/…` → `/amocrm/***/` in any text (defence in depth: the
@@ -111,7 +192,7 @@ fn issue(code: SyncIssueCode, message: impl AsRef<str>, action: Option<SyncActio
 }
 
 /// The issue of a session that could not start.
-pub fn start_issue(err: &AppError) -> SyncIssue {
+pub fn start_issue(err: &AppError, lang: Language) -> SyncIssue {
     let (code, action) = match err.code {
         ErrorCode::NotConnected | ErrorCode::AuthRevoked | ErrorCode::OAuthDenied => {
             (SyncIssueCode::ReconnectNeeded, SyncAction::Reconnect)
@@ -126,7 +207,11 @@ pub fn start_issue(err: &AppError) -> SyncIssue {
         // Anything else: "Sync now" starts the session again.
         _ => (SyncIssueCode::Other, SyncAction::SyncNow),
     };
-    issue(code, &err.message, Some(action))
+    issue(
+        code,
+        told(lang, Text::NotStarted, Some(&err.message)),
+        Some(action),
+    )
 }
 
 /// The webhook as the keeper has it, before the "disabled, seen?" rule.
@@ -192,13 +277,16 @@ pub fn derive(input: &ViewInput<'_>) -> SyncView {
     let keeper_message = str_at(webhook_json, &["state", "message"])
         .or_else(|| str_at(webhook_json, &["last_error"]))
         .map(scrub);
+    let lang = input.lang;
+    let keeper = keeper_message.as_deref();
     let webhook_message = match webhook {
-        WebhookView::Disabled if kept == WebhookView::Disabled => Some(keeper_message.unwrap_or_else(|| {
-            "amoCRM disabled the webhook after failed deliveries; AmoSync registers it again".to_owned()
-        })),
-        WebhookView::Disabled => Some(
-            "amoCRM disabled the webhook after failed deliveries; AmoSync registered it again (events in between were caught up) — if it happens again, check the tunnel".to_owned(),
-        ),
+        WebhookView::Disabled if kept == WebhookView::Disabled => {
+            Some(told(lang, Text::WebhookDisabled, keeper))
+        }
+        WebhookView::Disabled => Some(say(lang, Text::WebhookDisabledRegistered).to_owned()),
+        WebhookView::NotAdmin => Some(told(lang, Text::NotAdmin, keeper)),
+        WebhookView::LimitReached => Some(told(lang, Text::WebhookLimit, keeper)),
+        WebhookView::Error => Some(told(lang, Text::WebhookFailed, keeper)),
         _ => keeper_message,
     };
 
@@ -213,31 +301,33 @@ pub fn derive(input: &ViewInput<'_>) -> SyncView {
     if input.mode == SessionMode::Stopped
         && let Some(err) = input.start_error
     {
-        issues.push(start_issue(err));
+        issues.push(start_issue(err, lang));
     }
     let halted_code = str_at(engine, &["halted_code"]);
     let halted = str_at(engine, &["halted"]).unwrap_or_default();
     let auth_reconnect = str_at(engine, &["auth", "state"]) == Some("reconnect");
     let webhook_auth = str_at(webhook_json, &["state", "code"]) == Some("AuthRevoked");
     if auth_reconnect || halted_code == Some("auth_revoked") || webhook_auth {
-        let message = str_at(engine, &["auth", "reason"])
-            .map(str::to_owned)
-            .or_else(|| (!halted.is_empty()).then(|| halted.to_owned()))
-            .unwrap_or_else(|| "amoCRM no longer accepts AmoSync's tokens; reconnect".to_owned());
+        let reason =
+            str_at(engine, &["auth", "reason"]).or_else(|| (!halted.is_empty()).then_some(halted));
         issues.push(issue(
             SyncIssueCode::ReconnectNeeded,
-            message,
+            told(lang, Text::Reconnect, reason),
             Some(SyncAction::Reconnect),
         ));
     }
     match halted_code {
         Some("account_blocked") => issues.push(issue(
             SyncIssueCode::AccountBlocked,
-            halted,
+            told(lang, Text::AccountBlocked, Some(halted)),
             Some(SyncAction::SyncNow),
         )),
         Some("payment_required") => {
-            issues.push(issue(SyncIssueCode::PaymentRequired, halted, None));
+            issues.push(issue(
+                SyncIssueCode::PaymentRequired,
+                told(lang, Text::PaymentRequired, Some(halted)),
+                None,
+            ));
         }
         _ => {}
     }
@@ -269,14 +359,14 @@ pub fn derive(input: &ViewInput<'_>) -> SyncView {
     match tunnel {
         TunnelView::None if connected_engine => issues.push(issue(
             SyncIssueCode::NoTunnel,
-            "no tunnel is chosen: amoCRM cannot deliver webhooks to this computer, changes arrive with the periodic catch-up only; choose a tunnel in the settings",
+            say(lang, Text::NoTunnel),
             Some(SyncAction::OpenSettings),
         )),
         TunnelView::Down | TunnelView::Reconnecting if connected_engine => {
-            let reason = str_at(engine, &["tunnel", "reason"]).unwrap_or("the tunnel is down");
+            let reason = str_at(engine, &["tunnel", "reason"]);
             issues.push(issue(
                 SyncIssueCode::TunnelDown,
-                reason,
+                told(lang, Text::TunnelDown, reason),
                 Some(SyncAction::OpenSettings),
             ));
         }
@@ -285,7 +375,7 @@ pub fn derive(input: &ViewInput<'_>) -> SyncView {
     if !online {
         issues.push(issue(
             SyncIssueCode::Offline,
-            last_error.as_deref().unwrap_or_default(),
+            told(lang, Text::Offline, last_error.as_deref()),
             Some(SyncAction::SyncNow),
         ));
     } else if last_error
@@ -294,7 +384,7 @@ pub fn derive(input: &ViewInput<'_>) -> SyncView {
     {
         issues.push(issue(
             SyncIssueCode::RateLimited,
-            last_error.as_deref().unwrap_or_default(),
+            told(lang, Text::RateLimited, last_error.as_deref()),
             None,
         ));
     }
@@ -332,8 +422,9 @@ pub fn derive(input: &ViewInput<'_>) -> SyncView {
 }
 
 /// The view before anything is known (the app is starting).
-pub fn empty(mode: SessionMode) -> SyncView {
+pub fn empty(mode: SessionMode, lang: Language) -> SyncView {
     derive(&ViewInput {
+        lang,
         mode,
         watch: None,
         events_per_minute: 0.0,
@@ -505,6 +596,7 @@ mod tests {
             offline_since: Some(1_750_000_300),
             disabled_seen_s: seen,
             start_error: None,
+            lang: Language::En,
         })
     }
 
@@ -744,6 +836,7 @@ mod tests {
                 offline_since: None,
                 disabled_seen_s: None,
                 start_error: Some(&err),
+                lang: Language::En,
             });
             assert_eq!(v.mode, SessionMode::Stopped);
             assert_eq!(codes(&v), vec![(code, Some(action))], "{err:?}");
@@ -782,8 +875,186 @@ mod tests {
     }
 
     #[test]
+    fn messages_in_both_languages() {
+        use Language::{En, Ru};
+        let secret = "5ec7e75ec7e75ec7e75ec7e75ec7e75e";
+        let leak = format!("for https://t.example/amocrm/{secret}/ (oops)");
+        let view_in = |lang, mode, extra: Value, start_error: Option<&AppError>| {
+            let a = answer(engine(extra));
+            derive(&ViewInput {
+                mode,
+                watch: (mode != SessionMode::Stopped).then_some(&a),
+                events_per_minute: 0.0,
+                api_per_second: 0.0,
+                offline_since: None,
+                disabled_seen_s: None,
+                start_error,
+                lang,
+            })
+        };
+        let port_taken = AppError::new(ErrorCode::Local, "port 4321 is in use");
+        // (case, extra engine status, a start error, language, the issue's
+        // message, the webhook message)
+        type Case<'e> = (
+            &'static str,
+            Value,
+            Option<&'e AppError>,
+            Language,
+            String,
+            Option<String>,
+        );
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "no tunnel",
+                json!({"public_url": "none", "tunnel_provider": null}),
+                None,
+                Ru,
+                "Туннель не выбран: amoCRM не может доставлять вебхуки на этот компьютер, изменения приходят только с периодической догрузкой; выберите туннель в настройках".into(),
+                None,
+            ),
+            (
+                "no tunnel",
+                json!({"public_url": "none", "tunnel_provider": null}),
+                None,
+                En,
+                "no tunnel is chosen: amoCRM cannot deliver webhooks to this computer, changes arrive with the periodic catch-up only; choose a tunnel in the settings".into(),
+                None,
+            ),
+            (
+                "reconnect, no reason given",
+                json!({"auth": {"state": "reconnect"}}),
+                None,
+                Ru,
+                "amoCRM больше не принимает ключи AmoSync — переподключите аккаунт".into(),
+                None,
+            ),
+            (
+                "reconnect, no reason given",
+                json!({"auth": {"state": "reconnect"}}),
+                None,
+                En,
+                "amoCRM no longer accepts AmoSync's tokens; reconnect".into(),
+                None,
+            ),
+            (
+                "offline, with the engine's words",
+                json!({"last_error": "could not reach amoCRM (x)"}),
+                None,
+                Ru,
+                "amoCRM не отвечает (could not reach amoCRM (x))".into(),
+                None,
+            ),
+            (
+                "offline, with the engine's words",
+                json!({"last_error": "could not reach amoCRM (x)"}),
+                None,
+                En,
+                "could not reach amoCRM (x)".into(),
+                None,
+            ),
+            (
+                "the tunnel down, no reason",
+                json!({"tunnel": {"state": "down"}}),
+                None,
+                Ru,
+                "Туннель не работает".into(),
+                None,
+            ),
+            (
+                "the tunnel down, no reason",
+                json!({"tunnel": {"state": "down"}}),
+                None,
+                En,
+                "the tunnel is down".into(),
+                None,
+            ),
+            (
+                "disabled, the keeper says nothing",
+                json!({"webhook": {"state": {"state": "disabled"}}}),
+                None,
+                Ru,
+                "amoCRM отключил вебхук после ошибок доставки; AmoSync регистрирует его снова".into(),
+                Some("amoCRM отключил вебхук после ошибок доставки; AmoSync регистрирует его снова".into()),
+            ),
+            (
+                "disabled, the keeper says nothing",
+                json!({"webhook": {"state": {"state": "disabled"}}}),
+                None,
+                En,
+                "amoCRM disabled the webhook after failed deliveries; AmoSync registers it again".into(),
+                Some("amoCRM disabled the webhook after failed deliveries; AmoSync registers it again".into()),
+            ),
+            (
+                "a failed keeper, its secret scrubbed",
+                json!({"webhook": {"state": {"state": "failed", "code": "X", "message": leak}}}),
+                None,
+                Ru,
+                "Вебхук не удалось зарегистрировать (for https://t.example/amocrm/***/ (oops))".into(),
+                Some("Вебхук не удалось зарегистрировать (for https://t.example/amocrm/***/ (oops))".into()),
+            ),
+            (
+                "a failed keeper, its secret scrubbed",
+                json!({"webhook": {"state": {"state": "failed", "code": "X", "message": leak}}}),
+                None,
+                En,
+                "for https://t.example/amocrm/***/ (oops)".into(),
+                Some("for https://t.example/amocrm/***/ (oops)".into()),
+            ),
+            (
+                "a failed start",
+                json!({}),
+                Some(&port_taken),
+                Ru,
+                "Синхронизация не запустилась (port 4321 is in use)".into(),
+                None,
+            ),
+            (
+                "a failed start",
+                json!({}),
+                Some(&port_taken),
+                En,
+                "port 4321 is in use".into(),
+                None,
+            ),
+        ];
+        for (name, extra, start_error, lang, message, webhook_message) in cases {
+            let mode = if start_error.is_some() {
+                SessionMode::Stopped
+            } else {
+                SessionMode::Embedded
+            };
+            let v = view_in(lang, mode, extra, start_error);
+            let messages: Vec<&str> = v.issues.iter().map(|i| i.message.as_str()).collect();
+            assert_eq!(messages, vec![message.as_str()], "{name} ({lang:?})");
+            if webhook_message.is_some() {
+                assert_eq!(v.webhook_message, webhook_message, "{name} ({lang:?})");
+            }
+            let text = serde_json::to_string(&v).unwrap();
+            assert!(!text.contains(secret), "{name} ({lang:?}): {text}");
+        }
+        // Every text has both languages, and they differ.
+        for text in [
+            Text::NotStarted,
+            Text::Reconnect,
+            Text::AccountBlocked,
+            Text::PaymentRequired,
+            Text::WebhookDisabled,
+            Text::WebhookDisabledRegistered,
+            Text::NotAdmin,
+            Text::WebhookLimit,
+            Text::WebhookFailed,
+            Text::NoTunnel,
+            Text::TunnelDown,
+            Text::Offline,
+            Text::RateLimited,
+        ] {
+            assert_ne!(say(Ru, text), say(En, text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn nothing_known_yet() {
-        let v = empty(SessionMode::Starting);
+        let v = empty(SessionMode::Starting, Language::Ru);
         assert_eq!(v.mode, SessionMode::Starting);
         assert_eq!(v.webhook, WebhookView::Pending);
         assert!(v.online);

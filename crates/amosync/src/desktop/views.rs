@@ -343,8 +343,8 @@ pub enum SiteKind {
     Custom,
 }
 
-/// The wizard's form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+/// The wizard's form. `Debug` hides the client secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SetupRequest {
     pub site: SiteKind,
     /// `mycompany` of `mycompany.amocrm.ru` (amoCRM / Kommo).
@@ -355,6 +355,19 @@ pub struct SetupRequest {
     pub client_secret: String,
     /// As entered in the integration (default [`crate::cli::oauth::CALLBACK_URL_PREFIX`]).
     pub redirect_uri: String,
+}
+
+impl std::fmt::Debug for SetupRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupRequest")
+            .field("site", &self.site)
+            .field("subdomain", &self.subdomain)
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
 }
 
 impl std::fmt::Display for SetupRequest {
@@ -446,13 +459,23 @@ pub struct TunnelSettings {
     pub has_secret: bool,
 }
 
-/// A new tunnel choice from the settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+/// A new tunnel choice from the settings. `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TunnelInput {
     pub provider: String,
     pub address: Option<String>,
     /// Kept as saved when `None`.
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for TunnelInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TunnelInput")
+            .field("provider", &self.provider)
+            .field("address", &self.address)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl std::fmt::Display for TunnelInput {
@@ -541,4 +564,43 @@ pub struct Notice {
     pub body: String,
     /// The lead to open on click, if any.
     pub lead_id: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secrets() {
+        let setup = SetupRequest {
+            site: SiteKind::Amocrm,
+            subdomain: "office".into(),
+            base_url: None,
+            client_id: "client-1".into(),
+            client_secret: "S3CRET-client".into(),
+            redirect_uri: "amosync://oauth/callback".into(),
+        };
+        let text = format!("{setup:?} {setup:#?} {setup}");
+        assert!(!text.contains("S3CRET"), "{text}");
+        assert!(text.contains("client_secret: \"***\""), "{text}");
+        assert!(
+            text.contains("client-1") && text.contains("office"),
+            "{text}"
+        );
+
+        let tunnel = TunnelInput {
+            provider: "ngrok".into(),
+            address: Some("office.ngrok.app".into()),
+            secret: Some("2abcTOKEN".into()),
+        };
+        let text = format!("{tunnel:?} {tunnel:#?} {tunnel}");
+        assert!(!text.contains("2abcTOKEN"), "{text}");
+        assert!(text.contains("secret: Some(\"***\")"), "{text}");
+        assert!(text.contains("office.ngrok.app"), "{text}");
+        let none = TunnelInput {
+            secret: None,
+            ..tunnel
+        };
+        assert!(format!("{none:?}").contains("secret: None"));
+    }
 }

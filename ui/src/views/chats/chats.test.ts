@@ -10,7 +10,8 @@ const queryOf = (args: Record<string, unknown>) => args.query as ChatsQuery;
 
 function filtered(view: Chats, q: ChatsQuery): Chats {
   const talks = view.talks.filter((t) => (!q.channel || t.channel === q.channel) && (!q.state || t.state === q.state));
-  return { ...view, talks, channels: view.channels.filter((c) => !q.channel || c.origin === q.channel), total: talks.length };
+  // Like the core: `channels` always counts every channel, whatever the filter.
+  return { ...view, talks, total: talks.length };
 }
 
 describe("Chats", () => {
@@ -48,6 +49,23 @@ describe("Chats", () => {
     expect(screen.getAllByTestId("channel-chip")).toHaveLength(3);
     await fireEvent.click(screen.getByTestId("channel-all"));
     await waitFor(() => expect(screen.getAllByTestId("talk-row")).toHaveLength(3));
+  });
+
+  it("keeps the channel counts live while a channel is chosen", async () => {
+    let view = chatsView();
+    const app = new AppState();
+    mockCore({ chats: (a) => filtered(view, queryOf(a)) });
+    renderView(ChatsView, app);
+    await screen.findAllByTestId("talk-row");
+    await fireEvent.click(screen.getAllByTestId("channel-chip").find((c) => c.dataset.channel === "telegram")!);
+    await waitFor(() => expect(screen.getAllByTestId("talk-row")).toHaveLength(1));
+    const count = (origin: string) =>
+      within(screen.getAllByTestId("channel-chip").find((c) => c.dataset.channel === origin)!).getByTestId("channel-count").textContent;
+    // A new WhatsApp talk arrives while Telegram is chosen.
+    view = { ...view, channels: view.channels.map((c) => (c.origin === "whatsapp" ? { ...c, talks: 7 } : c)) };
+    app.storeVersion++;
+    await waitFor(() => expect(count("whatsapp")).toBe("7"));
+    expect(count("telegram")).toBe("1");
   });
 
   it("filters by state with the totals", async () => {

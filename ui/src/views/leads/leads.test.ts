@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { AppState } from "../../lib/app.svelte";
 import type { LeadsQuery } from "../../lib/bindings";
 import { account, leadCard, leadsPage, MAIN, NEW_LEAD } from "../../test/fixtures";
-import { callsOf, mockCore, renderView, spaces } from "../../test/harness";
+import { callsOf, mockCore, renderView, settle, spaces } from "../../test/harness";
 import LeadsView from "./LeadsView.svelte";
 import { ROW_HEIGHT } from "./virtual";
 
@@ -112,6 +112,24 @@ describe("Leads", () => {
     await waitFor(() => expect(queryOf(callsOf(calls, "leads").at(-1)!.args)).toMatchObject({ pipeline_id: MAIN, status_id: null }));
   });
 
+  it("a funnel click with the closed-date period asks for leads closed in that range and shows it as a chip", async () => {
+    const app = new AppState();
+    app.account = account();
+    app.funnelFilter = { pipelineId: MAIN, period: "closed", from: "2026-05-01", to: "2026-05-31", users: [] };
+    app.openLeads(MAIN, 142);
+    const { calls } = setup(5, app);
+    await screen.findAllByTestId("lead-row");
+    // The same range as the funnel's row.
+    const closed = app.funnelQuery!.closed;
+    expect(closed).toEqual({ from: new Date(2026, 4, 1).getTime() / 1000, to: new Date(2026, 5, 1).getTime() / 1000 });
+    expect(queryOf(callsOf(calls, "leads")[0].args)).toMatchObject({ pipeline_id: MAIN, status_id: 142, created: null, closed });
+    expect(screen.getByTestId("chip-closed").textContent).toContain("Закрыты: 2026-05-01 – 2026-05-31");
+    expect(screen.queryByTestId("chip-created")).toBeNull();
+    await fireEvent.click(within(screen.getByTestId("chip-closed")).getByRole("button"));
+    await waitFor(() => expect(queryOf(callsOf(calls, "leads").at(-1)!.args)).toMatchObject({ closed: null, status_id: 142 }));
+    expect(screen.queryByTestId("chip-closed")).toBeNull();
+  });
+
   it("arrow keys move the selection, Enter opens the panel, a phone is copied, Escape closes", async () => {
     const writeText = vi.fn().mockResolvedValue(undefined);
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
@@ -191,5 +209,31 @@ describe("Leads", () => {
     status = "Переговоры";
     app.storeVersion++;
     await waitFor(() => expect(screen.getAllByTestId("lead-row")[0].textContent).toContain("Переговоры"));
+  });
+
+  it("a lead opened from the chats stays in the panel after the first page lands", async () => {
+    let release: () => void = () => {};
+    const app = new AppState();
+    app.account = account();
+    const calls = mockCore({
+      leads: (a) => new Promise((r) => (release = () => r(leadsPage(queryOf(a), 5)))),
+      lead: (a) => leadCard(a.id as number),
+    });
+    app.openLead(4242);
+    renderView(LeadsView, app);
+    const panel = await screen.findByTestId("lead-panel");
+    expect(panel.dataset.leadId).toBe("4242");
+    await waitFor(() => expect(callsOf(calls, "leads")).toHaveLength(1));
+    release();
+    expect(await screen.findAllByTestId("lead-row")).toHaveLength(5);
+    await settle();
+    expect(screen.getByTestId("lead-panel").dataset.leadId).toBe("4242");
+    expect(callsOf(calls, "lead").map((c) => c.args.id)).not.toContain(1);
+
+    // A real move of the selection still takes the panel along.
+    const table = screen.getByTestId("leads-table");
+    table.focus();
+    await fireEvent.keyDown(table, { key: "ArrowDown" });
+    await waitFor(() => expect(screen.getByTestId("lead-panel").dataset.leadId).toBe("2"));
   });
 });

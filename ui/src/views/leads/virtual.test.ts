@@ -6,7 +6,7 @@ import { LeadsPages } from "./pages.svelte";
 import { OVERSCAN, pagesFor, ROW_HEIGHT, scrollToShow, visibleRange } from "./virtual";
 
 const base = (offset: number, limit: number): LeadsQuery => ({
-  search: null, pipeline_id: null, status_id: null, responsible_user_ids: [], created: null,
+  search: null, pipeline_id: null, status_id: null, responsible_user_ids: [], created: null, closed: null,
   include_deleted: false, order: "updated_desc", offset, limit,
 });
 

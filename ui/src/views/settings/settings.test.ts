@@ -117,6 +117,25 @@ describe("Settings", () => {
     expect(app.account).toBeNull();
   });
 
+  it("after a disconnect, the next save keeps the core's wizard_done: false", async () => {
+    let connected = true;
+    const { calls, app } = setup({
+      settings: () =>
+        connected ? settingsView() : settingsView({ connected: false, preferences: { ...settingsView().preferences, wizard_done: false } }),
+      disconnect: () => {
+        connected = false;
+        return null;
+      },
+    });
+    await fireEvent.click(await screen.findByTestId("disconnect"));
+    await fireEvent.click(screen.getByTestId("disconnect-confirm"));
+    await waitFor(() => expect(app.view).toBe("wizard"));
+    expect(app.prefs?.wizard_done).toBe(false);
+    await app.savePreferences({ theme: "dark" });
+    const saved = callsOf(calls, "save_preferences").at(-1)!.args.preferences as Preferences;
+    expect(saved).toMatchObject({ theme: "dark", wizard_done: false });
+  });
+
   it("shows an error with Retry when settings cannot be read", async () => {
     let fail = true;
     setup({
@@ -126,6 +145,9 @@ describe("Settings", () => {
       },
     });
     const alert = await screen.findByTestId("error");
+    expect(within(alert).getByTestId("error-headline").textContent).toBe("Локальное хранилище недоступно.");
+    expect(within(alert).getByTestId("error-advice").textContent).toContain("Закройте другие копии AmoSync");
+    expect(within(alert).getByTestId("error-detail").textContent).toBe("locked");
     fail = false;
     await fireEvent.click(within(alert).getByTestId("retry"));
     expect(await screen.findByTestId("language")).toBeTruthy();

@@ -5,7 +5,9 @@ import { formatTime } from "../../lib/format";
 import { pillText } from "../../lib/syncText";
 import { translate } from "../../lib/i18n";
 import { syncView } from "../../test/fixtures";
-import { callsOf, mockCore, renderView, spaces } from "../../test/harness";
+import { EVENT } from "../../lib/events";
+import { listenAll } from "../../shell/boot";
+import { callsOf, mockCore, push, renderView, settle, spaces } from "../../test/harness";
 import SyncPage from "./SyncPage.svelte";
 import SyncPill from "./SyncPill.svelte";
 
@@ -101,7 +103,11 @@ describe("Sync page", () => {
     renderView(SyncPage, app);
     const issues = await screen.findAllByTestId("sync-issue");
     expect(issues.map((i) => i.dataset.code)).toEqual(["webhook_disabled", "reconnect_needed", "no_tunnel"]);
-    expect(issues[0].textContent).toContain("amoCRM отключил вебхук");
+    expect(within(issues[0]).getByTestId("issue-headline").textContent).toBe(
+      "amoCRM отключил вебхук: изменения приходят только при догрузке.",
+    );
+    expect(within(issues[0]).getByTestId("issue-detail").textContent).toBe("amoCRM disabled the hook after errors");
+    expect(within(issues[2]).queryByTestId("issue-detail")).toBeNull();
     await fireEvent.click(within(issues[0]).getByTestId("action-reregister_webhook"));
     await waitFor(() => expect(callsOf(calls, "sync_action").at(-1)?.args).toEqual({ action: "reregister_webhook" }));
     expect(await within(issues[0]).findByText(/Готово/)).toBeTruthy();
@@ -113,6 +119,23 @@ describe("Sync page", () => {
     expect(app.view).toBe("settings");
     await fireEvent.click(within(issues[1]).getByTestId("action-reconnect"));
     expect(app.view).toBe("wizard");
+  });
+
+  it("shows the UI's own issue text as the headline, and the core's localised message once", async () => {
+    mockCore({
+      sync_status: () =>
+        syncView({
+          issues: [
+            { code: "tunnel_down", message: "Туннель не работает.", action: null },
+            { code: "offline", message: "Сеть недоступна: таймаут", action: null },
+          ],
+        }),
+    });
+    renderView(SyncPage, new AppState());
+    const issues = await screen.findAllByTestId("sync-issue");
+    expect(issues.map((i) => within(i).getByTestId("issue-headline").textContent)).toEqual(["Туннель не работает.", "Нет связи с amoCRM."]);
+    expect(within(issues[0]).queryByTestId("issue-detail")).toBeNull();
+    expect(within(issues[1]).getByTestId("issue-detail").textContent).toBe("Сеть недоступна: таймаут");
   });
 
   it("shows a failed action's meaning", async () => {
@@ -136,6 +159,24 @@ describe("Sync page", () => {
     await waitFor(() => expect(screen.getByTestId("sync-online").textContent).toContain("нет с"));
     expect(screen.getByTestId("sync-catchup").textContent).toContain("идёт");
     expect(callsOf(calls, "sync_status")).toHaveLength(1);
+  });
+
+  it("a push that arrives while the state is being read wins over the older answer", async () => {
+    let answer: () => void = () => {};
+    const calls = mockCore({
+      sync_status: () => new Promise((r) => (answer = () => r(syncView({ online: true })))),
+    });
+    const app = new AppState();
+    await listenAll(app).ready;
+    renderView(SyncPage, app);
+    await waitFor(() => expect(callsOf(calls, "sync_status")).toHaveLength(1));
+    await push(EVENT.sync, syncView({ online: false, offline_since: 1_770_000_000 }));
+    answer();
+    await settle();
+    await settle();
+    expect(app.sync?.online).toBe(false);
+    expect(screen.getByTestId("sync-online").textContent).toContain("нет с");
+    expect(app.ready).toBe(true);
   });
 
   it("shows an error with Retry when the state cannot be read", async () => {

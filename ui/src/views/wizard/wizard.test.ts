@@ -128,7 +128,9 @@ describe("Set-up wizard", () => {
     await screen.findByTestId("authorize-url");
     app.connectError = { code: "OAuthDenied", message: "access_denied" };
     const failed = await screen.findByTestId("connect-failed");
-    expect(failed.textContent).toContain("В amoCRM отказали в доступе.");
+    expect(within(failed).getByTestId("error-headline").textContent).toBe("Подключиться не удалось: В amoCRM отказали в доступе.");
+    expect(within(failed).getByTestId("error-advice").textContent).toBe("Подключитесь снова и нажмите «Разрешить» на странице amoCRM.");
+    expect(within(failed).getByTestId("error-detail").textContent).toBe("access_denied");
     await fireEvent.click(within(failed).getByText("Изменить данные"));
     expect(screen.getByTestId("connect")).toBeTruthy();
   });
@@ -142,7 +144,10 @@ describe("Set-up wizard", () => {
     await fill();
     await fireEvent.click(screen.getByTestId("connect"));
     const error = await screen.findByTestId("wizard-error");
-    expect(error.textContent).toContain("Нет связи с amoCRM.");
+    // A Russian headline and what to do; the core's English message only as the detail line.
+    expect(within(error).getByTestId("error-headline").textContent).toBe("Нет связи с amoCRM.");
+    expect(within(error).getByTestId("error-advice").textContent).toBe("Проверьте подключение к интернету и повторите.");
+    expect(within(error).getByTestId("error-detail").textContent).toBe("dns error: office.amocrm.ru");
     expect(screen.getByTestId("connect")).toBeTruthy();
   });
 

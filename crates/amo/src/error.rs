@@ -128,6 +128,52 @@ fn forbidden_message(blocked: bool, detail: &str) -> String {
 }
 
 impl ApiError {
+    /// The same error with `f` applied to every text it carries (details,
+    /// excerpts, the problem body) — how callers cut a secret that an
+    /// answer may echo (a token, a webhook destination) out of an error.
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> ApiError {
+        let r = |s: String| f(&s);
+        match self {
+            ApiError::BadRequest {
+                status,
+                detail,
+                problem,
+            } => ApiError::BadRequest {
+                status,
+                detail: r(detail),
+                problem: problem.and_then(|p| {
+                    let text = serde_json::to_string(&p).ok()?;
+                    serde_json::from_str(&r(text)).ok().map(Box::new)
+                }),
+            },
+            ApiError::Unauthorized { detail } => ApiError::Unauthorized { detail: r(detail) },
+            ApiError::AuthRevoked { detail } => ApiError::AuthRevoked { detail: r(detail) },
+            ApiError::PaymentRequired { detail } => ApiError::PaymentRequired { detail: r(detail) },
+            ApiError::Forbidden { blocked, detail } => ApiError::Forbidden {
+                blocked,
+                detail: r(detail),
+            },
+            ApiError::NotFound { detail } => ApiError::NotFound { detail: r(detail) },
+            ApiError::RateLimited { detail } => ApiError::RateLimited { detail: r(detail) },
+            ApiError::Server { status, detail } => ApiError::Server {
+                status,
+                detail: r(detail),
+            },
+            ApiError::Timeout { detail } => ApiError::Timeout { detail: r(detail) },
+            ApiError::Network { detail } => ApiError::Network { detail: r(detail) },
+            ApiError::Decode { detail, excerpt } => ApiError::Decode {
+                detail: r(detail),
+                excerpt: r(excerpt),
+            },
+            ApiError::UnexpectedStatus { status, detail } => ApiError::UnexpectedStatus {
+                status,
+                detail: r(detail),
+            },
+            ApiError::InvalidRequest { detail } => ApiError::InvalidRequest { detail: r(detail) },
+            ApiError::Config { detail } => ApiError::Config { detail: r(detail) },
+        }
+    }
+
     /// A stable identifier for the UI and the CLI to branch on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -199,6 +245,49 @@ pub(crate) fn describe_wait(waited: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn map_text_reaches_every_text_and_the_problem_body() {
+        let secret = "s3cr3t-s3cr3t";
+        let cut = |s: &str| s.replace(secret, "***");
+        let problem = Problem {
+            detail: Some(format!("POST to https://h/amocrm/{secret}/ failed")),
+            ..Problem::default()
+        };
+        let bad = ApiError::BadRequest {
+            status: 400,
+            detail: format!("echo {secret}"),
+            problem: Some(Box::new(problem)),
+        }
+        .map_text(cut);
+        let text = format!("{bad:?}");
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("/amocrm/***/"), "{text}");
+        for e in [
+            ApiError::Network {
+                detail: secret.into(),
+            },
+            ApiError::Timeout {
+                detail: secret.into(),
+            },
+            ApiError::Config {
+                detail: secret.into(),
+            },
+            ApiError::InvalidRequest {
+                detail: secret.into(),
+            },
+            ApiError::Decode {
+                detail: secret.into(),
+                excerpt: secret.into(),
+            },
+        ] {
+            let code = e.code();
+            let mapped = e.map_text(cut);
+            assert_eq!(mapped.code(), code, "the kind stays");
+            assert!(!format!("{mapped:?}").contains(secret), "{mapped:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -318,40 +318,7 @@ fn scrub(error: reqwest::Error) -> String {
 
 /// Removes the token from an error's text, should a server echo it.
 fn redact_error(error: ApiError, token: &Secret) -> ApiError {
-    let r = |s: String| redact(&s, token.expose());
-    match error {
-        ApiError::BadRequest {
-            status,
-            detail,
-            problem,
-        } => ApiError::BadRequest {
-            status,
-            detail: r(detail),
-            problem,
-        },
-        ApiError::Unauthorized { detail } => ApiError::Unauthorized { detail: r(detail) },
-        ApiError::AuthRevoked { detail } => ApiError::AuthRevoked { detail: r(detail) },
-        ApiError::PaymentRequired { detail } => ApiError::PaymentRequired { detail: r(detail) },
-        ApiError::Forbidden { blocked, detail } => ApiError::Forbidden {
-            blocked,
-            detail: r(detail),
-        },
-        ApiError::NotFound { detail } => ApiError::NotFound { detail: r(detail) },
-        ApiError::RateLimited { detail } => ApiError::RateLimited { detail: r(detail) },
-        ApiError::Server { status, detail } => ApiError::Server {
-            status,
-            detail: r(detail),
-        },
-        ApiError::UnexpectedStatus { status, detail } => ApiError::UnexpectedStatus {
-            status,
-            detail: r(detail),
-        },
-        ApiError::Decode { detail, excerpt } => ApiError::Decode {
-            detail: r(detail),
-            excerpt: r(excerpt),
-        },
-        other => other,
-    }
+    error.map_text(|s| redact(s, token.expose()))
 }
 
 #[cfg(test)]

@@ -31,47 +31,7 @@ pub fn redact_destination(destination: &str, secret_path: &str) -> String {
 /// The same error with the secret removed from every text it carries (what
 /// amoCRM said may echo the destination of a `POST`/`DELETE`).
 pub fn redact_error(error: ApiError, secret_path: &str) -> ApiError {
-    let r = |s: String| redact_text(&s, secret_path);
-    match error {
-        ApiError::BadRequest {
-            status,
-            detail,
-            problem,
-        } => ApiError::BadRequest {
-            status,
-            detail: r(detail),
-            problem: problem.and_then(|p| {
-                let text = serde_json::to_string(&p).ok()?;
-                serde_json::from_str(&r(text)).ok().map(Box::new)
-            }),
-        },
-        ApiError::Unauthorized { detail } => ApiError::Unauthorized { detail: r(detail) },
-        ApiError::AuthRevoked { detail } => ApiError::AuthRevoked { detail: r(detail) },
-        ApiError::PaymentRequired { detail } => ApiError::PaymentRequired { detail: r(detail) },
-        ApiError::Forbidden { blocked, detail } => ApiError::Forbidden {
-            blocked,
-            detail: r(detail),
-        },
-        ApiError::NotFound { detail } => ApiError::NotFound { detail: r(detail) },
-        ApiError::RateLimited { detail } => ApiError::RateLimited { detail: r(detail) },
-        ApiError::Server { status, detail } => ApiError::Server {
-            status,
-            detail: r(detail),
-        },
-        ApiError::Timeout { detail } => ApiError::Timeout { detail: r(detail) },
-        ApiError::Network { detail } => ApiError::Network { detail: r(detail) },
-        ApiError::Decode { detail, excerpt } => ApiError::Decode {
-            detail: r(detail),
-            excerpt: r(excerpt),
-        },
-        ApiError::UnexpectedStatus { status, detail } => ApiError::UnexpectedStatus {
-            status,
-            detail: r(detail),
-        },
-        ApiError::InvalidRequest { detail } => ApiError::InvalidRequest { detail: r(detail) },
-        ApiError::Config { detail } => ApiError::Config { detail: r(detail) },
-        other => other,
-    }
+    error.map_text(|s| redact_text(s, secret_path))
 }
 
 #[cfg(test)]

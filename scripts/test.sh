@@ -3,7 +3,8 @@
 # formatting, lints, UI type check/lint/unit tests, all Rust tests (core against
 # the real emulator over loopback HTTP), the desktop window end-to-end under
 # Xvfb through WebDriver, the decoder's fuzz smoke run, the emulator
-# start-up benchmark and a quick run of the AmoSync benchmark.
+# start-up benchmark, a quick run of the AmoSync benchmark and of the desktop
+# window benchmark.
 # Exits non-zero on the first failure.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,6 +49,9 @@ scripts/bench-emulator-start.sh | tee "$artifacts/bench-emulator-start.json"; ok
 
 stage "benchmark: AmoSync quick run (ingest, funnel vs SQLite, catch-up, memory; debug build, a smoke check)"
 AMOSYNC_BENCH_PROFILE=dev scripts/bench.sh --quick | tee "$artifacts/bench-amosync-quick.json"; ok
+
+stage "benchmark: desktop window quick run (5,000 leads; debug build, a smoke check)"
+scripts/bench-desktop.sh --leads 5000 --runs 1 | tee "$artifacts/bench-desktop-quick.json"; ok
 
 trap - ERR
 echo

@@ -40,7 +40,7 @@ describe("App shell", () => {
     expect(screen.getByTestId("sync-pill").textContent?.trim()).toBe("Демо");
     expect(screen.getByTestId("sync-pill").dataset.mode).toBe("demo");
     expect(window.__amosyncMetrics?.funnelPaintedAt).toBeTypeOf("number");
-    expect(document.documentElement.dataset.theme).toBe("system");
+    expect(document.documentElement.dataset.theme).toBe("light");
     expect(document.documentElement.lang).toBe("ru");
   });
 

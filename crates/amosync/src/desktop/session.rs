@@ -113,6 +113,17 @@ pub(crate) struct Snapshot {
     pub error: Option<AppError>,
 }
 
+impl Snapshot {
+    fn of(st: &State) -> Snapshot {
+        Snapshot {
+            epoch: st.epoch,
+            mode: st.mode,
+            client: st.client.clone(),
+            error: st.error.clone(),
+        }
+    }
+}
+
 /// The session shared by the [`super::Desktop`] handle and its tasks.
 pub(crate) struct Session {
     pub data: DataDir,
@@ -190,13 +201,7 @@ impl Session {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        let st = lock(&self.state);
-        Snapshot {
-            epoch: st.epoch,
-            mode: st.mode,
-            client: st.client.clone(),
-            error: st.error.clone(),
-        }
+        Snapshot::of(&lock(&self.state))
     }
 
     pub fn mode(&self) -> SessionMode {
@@ -547,15 +552,7 @@ impl Session {
     pub async fn lost_contact(self: &Arc<Self>, epoch: u64) {
         let (snap, attached) = {
             let st = lock(&self.state);
-            (
-                Snapshot {
-                    epoch: st.epoch,
-                    mode: st.mode,
-                    client: st.client.clone(),
-                    error: st.error.clone(),
-                },
-                st.attached,
-            )
+            (Snapshot::of(&st), st.attached)
         };
         if snap.epoch != epoch || !attached {
             // In process: the runner's watcher sees it end.

@@ -262,6 +262,11 @@ async fn launch_once(dir: &Path, key: &Path, rounds: usize) -> Result<Launch, St
     if app_rss_kb == 0 {
         log(&format!("no amosync-desktop process found among {procs:?}"));
     }
+    // Quit as a user does before the session ends: WebKitWebDriver kills the
+    // app (SIGKILL) when the session is deleted, which leaves the store not
+    // closed cleanly, and the next launch would measure redb's repair of the
+    // whole file (crash recovery), not a launch.
+    quit_app(dir).await;
     win.close().await;
     drop(driver);
     Ok(Launch {
@@ -272,6 +277,39 @@ async fn launch_once(dir: &Path, key: &Path, rounds: usize) -> Result<Launch, St
         webkit_rss_kb,
         pipelines: options.len(),
     })
+}
+
+/// SIGTERM to the app serving `dir` (it exits through `RunEvent::Exit`,
+/// closing its store), then waits for it to be gone (bounded; logged if not).
+async fn quit_app(dir: &Path) {
+    let apps: Vec<u32> = processes_of(dir)
+        .into_iter()
+        .filter(|p| p.1.starts_with("amosync-deskto"))
+        .map(|p| p.0)
+        .collect();
+    for pid in &apps {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    // Gone: no /proc entry, or a zombie its parent has not reaped yet.
+    let alive = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    while apps.iter().any(alive) {
+        if Instant::now() >= deadline {
+            log(&format!(
+                "the app (pids {apps:?}) did not exit within 15 s of SIGTERM; the next launch may repair its store"
+            ));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Raw and gzip bytes of ui/dist's js and css.
@@ -500,7 +538,7 @@ async fn desktop_figures() {
     out.insert(
         "method".into(),
         json!(format!(
-            "each store: an in-process emulator seeded with N leads (seed {SEED}) and limits raised, `amosync connect` with its long-lived token, one catch_up with a 1000 req/s client, then the emulator stopped (offline). launch_to_funnel_ms: epoch ms from just before tauri-driver's new-session request (which spawns the app through WebKitWebDriver) to the UI's own __amosyncMetrics.funnelPaintedAt (Date.now() after the first funnel with data painted), median of `runs` launches, a fresh tauri-driver and session bus each; baseline: the same with {BASELINE_LEADS} leads, alternating. switch_ms: __amosyncMetrics.switches of the first N-lead launch, the other pipeline and back {SWITCH_ROUNDS} times through the picker. app_rss_mb: VmRSS of the amosync-desktop process (found through /proc by its AMOSYNC_DATA) after painting (and the switches), max over launches; webkit_rss_mb: WebKit's web and network processes of that app summed. ui_*: ui/dist as built, gzip -9."
+            "each store: an in-process emulator seeded with N leads (seed {SEED}) and limits raised, `amosync connect` with its long-lived token, one catch_up with a 1000 req/s client, then the emulator stopped (offline). launch_to_funnel_ms: epoch ms from just before tauri-driver's new-session request (which spawns the app through WebKitWebDriver) to the UI's own __amosyncMetrics.funnelPaintedAt (Date.now() after the first funnel with data painted), median of `runs` launches, a fresh tauri-driver and session bus each; baseline: the same with {BASELINE_LEADS} leads, alternating. switch_ms: __amosyncMetrics.switches of the first N-lead launch, the other pipeline and back {SWITCH_ROUNDS} times through the picker. after each launch the app is quit with SIGTERM (a clean exit, as Quit does) before the WebDriver session ends, so no launch starts with a store left unclean (redb would repair the whole file first). app_rss_mb: VmRSS of the amosync-desktop process (found through /proc by its AMOSYNC_DATA) after painting (and the switches), max over launches; webkit_rss_mb: WebKit's web and network processes of that app summed. ui_*: ui/dist as built, gzip -9."
         )),
     );
     out.insert(

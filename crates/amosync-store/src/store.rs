@@ -291,6 +291,11 @@ impl Store {
         Ok(totals.count.max(0) as u64)
     }
 
+    /// Talks in the store (a table length: no record is read).
+    pub fn talk_count(&self) -> StoreResult<u64> {
+        Ok(self.read()?.open_table(TALKS)?.len()?)
+    }
+
     /// Sync bookkeeping.
     pub fn sync_state(&self) -> StoreResult<SyncState> {
         let tx = self.read()?;

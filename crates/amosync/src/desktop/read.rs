@@ -26,19 +26,21 @@ pub const DEFAULT_CHATS_LIMIT: usize = 200;
 ///
 /// Pipelines: the main one first, then by amoCRM's `sort`; statuses in board
 /// order (open by `sort`, then 142 won, 143 lost). Users by name.
+///
+/// Reads only what it shows (the window's first request: no full status,
+/// which would decode every company).
 pub fn account_view(store: &Store) -> Result<AccountView, AppError> {
-    let status = store.status()?;
-    let Some(account) = status.account else {
+    let Some(account) = store.binding()? else {
         return Err(AppError::new(
             ErrorCode::NotConnected,
             "the local store is not bound to an amoCRM account yet; connect an account (or try the demo) first",
         ));
     };
-    let mut pipelines: Vec<PipelineRef> = status.pipelines.iter().map(pipeline_ref).collect();
+    let mut pipelines: Vec<PipelineRef> = store.pipelines()?.iter().map(pipeline_ref).collect();
     // `Store::pipelines` sorts by (sort, id); a stable sort keeps that after the main one.
     pipelines.sort_by_key(|p| !p.is_main);
-    let mut users: Vec<Named> = status
-        .users
+    let mut users: Vec<Named> = store
+        .users()?
         .iter()
         .map(|u| Named {
             id: u.id,
@@ -57,8 +59,8 @@ pub fn account_view(store: &Store) -> Result<AccountView, AppError> {
             .unwrap_or_else(|| "RUB".into()),
         pipelines,
         users,
-        leads: status.leads,
-        talks: status.talks,
+        leads: store.lead_count()?,
+        talks: store.talk_count()?,
     })
 }
 

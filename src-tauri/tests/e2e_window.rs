@@ -143,6 +143,26 @@ async fn assert_funnel_equals_cli(win: &Window, data: &Path, within: Duration) -
     }
 }
 
+/// Waits until the demo's first full catch-up has finished: until then the
+/// store (and so both funnels) holds only the pages read so far, and a busy
+/// machine can paint a funnel whose open statuses are all still empty.
+async fn wait_first_sync(data: &Path, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = query::run(&DataDir::new(data), Query::Status).await;
+        if let Ok(s) = &status
+            && !s["sync"]["initial_sync_at"].is_null()
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demo's first sync did not finish within {within:?}: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Makes the pipeline picker show `pipeline_id` (the default should already).
 async fn show_pipeline(win: &Window, pipeline_id: u64) {
     let current = win
@@ -297,6 +317,7 @@ async fn the_demo_paints_the_cli_funnel_live_in_both_languages() {
     win.wait_tid("funnel-row", WAIT).await;
     let painted_at = win.wait_funnel_painted(WAIT).await;
     eprintln!("funnel painted at {painted_at}");
+    wait_first_sync(&demo_dir, Duration::from_secs(90)).await;
     assert_eq!(
         win.attr(&tid("sync-pill"), "data-mode").await.as_deref(),
         Some("demo"),

@@ -186,17 +186,11 @@ async fn launch_once(dir: &Path, key: &Path, rounds: usize) -> Result<Launch, St
 
     let mut switches = Vec::new();
     let options: Vec<String> = win
-        .js(
+        .js_strings(
             "const s = document.querySelector(arguments[0]); return s ? [...s.options].map(o => o.value) : [];",
             vec![json!(tid("pipeline"))],
         )
-        .await
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
+        .await;
     if rounds > 0 {
         if options.len() < 2 {
             win.close().await;

@@ -200,17 +200,11 @@ async fn nav_labels(win: &Window) -> Vec<String> {
 
 /// The visible headings.
 async fn headings(win: &Window) -> Vec<String> {
-    win.js(
+    win.js_strings(
         "return [...document.querySelectorAll('h1, h2, h3, th')].map(e => e.innerText.trim()).filter(t => t);",
         vec![],
     )
     .await
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
-    .into_iter()
-    .filter_map(|v| v.as_str().map(str::to_owned))
-    .collect()
 }
 
 fn cyrillic(s: &str) -> bool {

@@ -379,6 +379,26 @@ impl Window {
             .unwrap_or_else(|e| panic!("script failed: {e}: {body}"))
     }
 
+    /// Runs `body`, which returns an array of strings (other items are skipped).
+    pub async fn js_strings(&self, body: &str, args: Vec<Value>) -> Vec<String> {
+        self.js(body, args)
+            .await
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The first element with this test id (waits for it first).
+    async fn element(&self, id: &str) -> fantoccini::elements::Element {
+        self.wait_tid(id, WAIT).await;
+        self.client
+            .find(Locator::Css(&tid(id)))
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"))
+    }
+
     /// Polls `body` every 25 ms until it returns something truthy (not
     /// null/false/0/""); panics with `what` after `within`.
     pub async fn until(&self, what: &str, within: Duration, body: &str, args: Vec<Value>) -> Value {
@@ -434,12 +454,7 @@ impl Window {
 
     /// Clicks the first element with this test id (waits for it first).
     pub async fn click(&self, id: &str) {
-        self.wait_tid(id, WAIT).await;
-        let el = self
-            .client
-            .find(Locator::Css(&tid(id)))
-            .await
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let el = self.element(id).await;
         if let Err(e) = el.click().await {
             // Covered or scrolled away: a DOM click does what the user's would.
             eprintln!("WebDriver click on {id} failed ({e}); clicking through the DOM");
@@ -453,12 +468,7 @@ impl Window {
 
     /// Types into an input (replacing its value); checks it took.
     pub async fn fill(&self, id: &str, text: &str) {
-        self.wait_tid(id, WAIT).await;
-        let el = self
-            .client
-            .find(Locator::Css(&tid(id)))
-            .await
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let el = self.element(id).await;
         let _ = el.clear().await;
         let typed = el.send_keys(text).await.is_ok();
         let value = el.prop("value").await.ok().flatten().unwrap_or_default();

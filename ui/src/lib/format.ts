@@ -9,24 +9,23 @@ export const localeOf = (lang: Language): Locale => (lang === "en" ? "en-US" : "
 const numberFormats = new Map<string, Intl.NumberFormat>();
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 
-function nf(locale: Locale, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
+/** One formatter per locale and options: building an Intl formatter is slow. */
+function cached<F>(cache: Map<string, F>, locale: Locale, opts: object, make: () => F): F {
   const key = locale + JSON.stringify(opts);
-  let f = numberFormats.get(key);
+  let f = cache.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(locale, opts);
-    numberFormats.set(key, f);
+    f = make();
+    cache.set(key, f);
   }
   return f;
 }
 
+function nf(locale: Locale, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
+  return cached(numberFormats, locale, opts, () => new Intl.NumberFormat(locale, opts));
+}
+
 function df(locale: Locale, opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = locale + JSON.stringify(opts);
-  let f = dateFormats.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(locale, opts);
-    dateFormats.set(key, f);
-  }
-  return f;
+  return cached(dateFormats, locale, opts, () => new Intl.DateTimeFormat(locale, opts));
 }
 
 export function formatNumber(locale: Locale, n: number): string {

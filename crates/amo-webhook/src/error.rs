@@ -1,12 +1,15 @@
-//! Errors: [`DecodeError`] rejects a whole body; [`EntityError`] reports one
-//! entity that could not be typed while the rest of the body was decoded.
+//! Errors: [`DecodeError`] rejects a whole body (only a size limit or a
+//! missing account block does); [`EntityError`] reports one entity that could
+//! not be typed while the rest of the body was decoded.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::tree::Node;
 
-/// Why a body as a whole was rejected.
+/// Why a body as a whole was rejected: a size limit (which bounds memory)
+/// or a missing or unusable account block. Everything else PHP would parse
+/// is parsed (see [`crate::parse_form`]).
 ///
 /// Each variant has a stable [`code`](DecodeError::code) for callers that
 /// branch; the `Display` text says what is wrong and where. Offsets are byte
@@ -51,54 +54,6 @@ pub enum DecodeError {
         /// The limit in force.
         limit: usize,
     },
-    /// A key has more bracket segments than [`DecodeLimits::max_depth`](crate::DecodeLimits).
-    #[error("key `{key}` is nested deeper than the limit of {limit} levels")]
-    TooDeep {
-        /// The decoded key.
-        key: String,
-        /// The limit in force.
-        limit: usize,
-    },
-    /// A `%` not followed by two hexadecimal digits.
-    #[error("invalid percent-encoding at byte {offset}: `%` must be followed by two hex digits")]
-    InvalidPercentEncoding {
-        /// Offset of the `%`.
-        offset: usize,
-    },
-    /// A key or value that is not UTF-8 once percent-decoded.
-    #[error("{part} of the pair at byte {offset} is not valid UTF-8 (key `{key}`)")]
-    InvalidUtf8 {
-        /// Offset of the pair.
-        offset: usize,
-        /// Which half of the pair is broken.
-        part: PairPart,
-        /// The key: decoded when the value is broken, else the raw key with
-        /// non-ASCII bytes escaped.
-        key: String,
-    },
-    /// A key that does not follow `name[a][b]…` bracket syntax.
-    #[error("malformed key `{key}` at byte {offset}: {problem}")]
-    MalformedKey {
-        /// Offset of the pair.
-        offset: usize,
-        /// The decoded key.
-        key: String,
-        /// What is wrong with it.
-        problem: KeyProblem,
-    },
-    /// The same key appears twice.
-    #[error("key `{key}` appears more than once")]
-    DuplicateKey {
-        /// The decoded key.
-        key: String,
-    },
-    /// A key is used both as a value and as a parent of other keys
-    /// (`a=1&a[b]=2`).
-    #[error("key `{key}` is used both as a value and as an object")]
-    KeyConflict {
-        /// The decoded key.
-        key: String,
-    },
     /// The body has no `account[subdomain]`: it is not an amoCRM webhook.
     #[error("webhook body has no account[subdomain]; it is not an amoCRM webhook")]
     MissingAccount,
@@ -118,20 +73,15 @@ impl DecodeError {
             Self::TooManyPairs { .. } => "too_many_pairs",
             Self::KeyTooLong { .. } => "key_too_long",
             Self::ValueTooLong { .. } => "value_too_long",
-            Self::TooDeep { .. } => "too_deep",
-            Self::InvalidPercentEncoding { .. } => "invalid_percent_encoding",
-            Self::InvalidUtf8 { .. } => "invalid_utf8",
-            Self::MalformedKey { .. } => "malformed_key",
-            Self::DuplicateKey { .. } => "duplicate_key",
-            Self::KeyConflict { .. } => "key_conflict",
             Self::MissingAccount => "missing_account",
             Self::InvalidAccount { .. } => "invalid_account",
         }
     }
 }
 
-/// Which half of a `key=value` pair an error is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which half of a `key=value` pair an error or anomaly is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PairPart {
     /// The key.
     Key,
@@ -144,33 +94,6 @@ impl fmt::Display for PairPart {
         f.write_str(match self {
             Self::Key => "key",
             Self::Value => "value",
-        })
-    }
-}
-
-/// What is wrong with a malformed key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyProblem {
-    /// Nothing before the first `[` (or an empty key).
-    EmptyName,
-    /// A `[` with no matching `]`.
-    UnclosedBracket,
-    /// A `[` inside a bracket segment.
-    NestedBracket,
-    /// A `]` with no matching `[`.
-    UnexpectedCloseBracket,
-    /// Text after a `]` that does not open a new segment.
-    TrailingText,
-}
-
-impl fmt::Display for KeyProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::EmptyName => "the key has no name before its first `[`",
-            Self::UnclosedBracket => "a `[` is never closed",
-            Self::NestedBracket => "a `[` appears inside a bracket segment",
-            Self::UnexpectedCloseBracket => "a `]` has no matching `[`",
-            Self::TrailingText => "text follows a `]` without opening a new `[`",
         })
     }
 }

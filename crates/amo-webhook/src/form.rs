@@ -1,24 +1,72 @@
-//! Strict `application/x-www-form-urlencoded` parsing into a [`NodeMap`].
+//! `application/x-www-form-urlencoded` parsing into a [`NodeMap`], the way
+//! PHP's `parse_str` / `$_POST` reads a body.
+//!
+//! amoCRM's bodies are made for PHP, and PHP never rejects one: so neither
+//! does this parser, except to bound memory. The rules, taken from php-src
+//! (`main/php_variables.c`: `php_default_treat_data`, `add_post_var`,
+//! `php_register_variable_ex`; `ext/standard/url.c`: `php_url_decode`):
+//!
+//! 1. **Pairs.** The body is split on `&`; empty pieces are skipped. A piece
+//!    splits at its first `=`; without one the value is `""`.
+//! 2. **Decoding** (`php_url_decode`, keys and values alike): `+` is a space;
+//!    `%` followed by two hex digits is that byte; any other `%` is kept as it
+//!    is ([`Anomaly::BrokenEscape`]). Bytes that are not UTF-8 are read
+//!    lossily, with U+FFFD ([`Anomaly::InvalidUtf8`]); the stored raw body
+//!    keeps them.
+//! 3. **Key text.** A key ends at its first NUL byte (PHP reads it as a C
+//!    string). Leading spaces are dropped. In the top-level name (up to the
+//!    first `[`) every space and `.` becomes `_`. An empty name (`=1`,
+//!    `[a]=1`) drops the pair, and so does a name that only this rewriting
+//!    made start with `__Host-` or `__Secure-` ([`Anomaly::Dropped`]).
+//! 4. **Brackets.** After the name, each `[…]` is one level: the text up to
+//!    the *first* `]` (so `a[b[c]]` is `a` → `b[c`). `[]` — or `[` + one
+//!    whitespace + `]` — appends at the next free integer index (one more
+//!    than the largest non-negative integer key so far). After a `]`,
+//!    anything but a new `[` is ignored (`a[b]c` is `a[b]`). A `[` with no
+//!    `]` after it is not a level: at the first level it becomes `_` and the
+//!    rest joins the name with spaces, dots and `[` as `_` (`a[b` is `a_b`);
+//!    deeper, the rest is ignored (`a[b][c` is `a[b]`). A key read
+//!    differently from how it was written is noted ([`Anomaly::KeyRewritten`]).
+//! 5. **Nesting.** More than [`DecodeLimits::max_depth`] levels (PHP's
+//!    `max_input_nesting_level`, 64) drops the pair *and* removes the whole
+//!    top-level variable it names ([`Anomaly::TooDeep`]).
+//! 6. **Later wins.** Writing a place again replaces what was there, in place
+//!    (its position in the map stays): a duplicate key, a value where an
+//!    object was (`a[b]=2&a=1` → `a=1`) or an object where a value was
+//!    (`a=1&a[b]=2` → `a[b]=2`). What was replaced is kept
+//!    ([`Anomaly::Replaced`]).
+//!
+//! Only the size limits of [`DecodeLimits`] reject a body (body size, pair
+//! count, key and value length, measured on the raw text); they exist to
+//! bound memory, not to judge shapes. PHP's `max_input_vars` stops reading
+//! at its limit; here the pair limit rejects the body instead, so nothing is
+//! half-read.
 
+use crate::anomaly::Anomaly;
 use crate::error::{DecodeError, PairPart};
-use crate::key::{KeyError, Segment, parse_key};
+use crate::key::{KeyPath, Segment, parse_key, render};
 use crate::limits::DecodeLimits;
-use crate::tree::{InsertError, NodeMap};
+use crate::tree::{Node, NodeMap};
 
-/// Parses a raw body into the bracket-key tree, enforcing `limits`.
-///
-/// Pairs are split on `&` and at the first `=` (a pair without `=` has an
-/// empty value; empty pairs are skipped). `+` is a space; `%XX` must be two
-/// hex digits; decoded keys and values must be UTF-8. A key may appear once,
-/// and may not be both a value and a parent (`a=1&a[b]=2`).
-pub fn parse_form(body: &[u8], limits: &DecodeLimits) -> Result<NodeMap, DecodeError> {
+/// A parsed body: the tree, and what parsing had to resolve on the way.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParsedForm {
+    /// The bracket-key tree.
+    pub tree: NodeMap,
+    /// What PHP's rules changed or dropped, in body order.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Parses a raw body into the bracket-key tree with PHP's rules (see the
+/// module documentation), enforcing the size limits of `limits`.
+pub fn parse_form(body: &[u8], limits: &DecodeLimits) -> Result<ParsedForm, DecodeError> {
     if body.len() > limits.max_body_bytes {
         return Err(DecodeError::BodyTooLarge {
             size: body.len(),
             limit: limits.max_body_bytes,
         });
     }
-    let mut root = NodeMap::new();
+    let mut out = ParsedForm::default();
     let mut pairs = 0usize;
     let mut offset = 0usize;
     for pair in body.split(|&b| b == b'&') {
@@ -44,12 +92,17 @@ pub fn parse_form(body: &[u8], limits: &DecodeLimits) -> Result<NodeMap, DecodeE
                 limit: limits.max_key_bytes,
             });
         }
-        let key = percent_decode(raw_key, start)?;
-        let key = String::from_utf8(key).map_err(|_| DecodeError::InvalidUtf8 {
-            offset: start,
-            part: PairPart::Key,
-            key: raw_key.escape_ascii().to_string(),
-        })?;
+        let mut key = url_decode(raw_key, start, PairPart::Key, &mut out.anomalies);
+        if let Some(nul) = key.iter().position(|&b| b == 0) {
+            let sent = String::from_utf8_lossy(&key).into_owned();
+            key.truncate(nul);
+            out.anomalies.push(Anomaly::KeyRewritten {
+                offset: start,
+                sent,
+                read_as: String::from_utf8_lossy(&key).into_owned(),
+            });
+        }
+        let key = text(key, start, PairPart::Key, &mut out.anomalies);
         if raw_value.len() > limits.max_value_bytes {
             return Err(DecodeError::ValueTooLong {
                 key,
@@ -58,98 +111,119 @@ pub fn parse_form(body: &[u8], limits: &DecodeLimits) -> Result<NodeMap, DecodeE
                 limit: limits.max_value_bytes,
             });
         }
-        let value = percent_decode(raw_value, value_start)?;
-        let value = match String::from_utf8(value) {
-            Ok(v) => v,
-            Err(_) => {
-                return Err(DecodeError::InvalidUtf8 {
-                    offset: start,
-                    part: PairPart::Value,
-                    key,
-                });
-            }
-        };
-        insert_pair(&mut root, &key, value, start, limits.max_depth)?;
+        let value = url_decode(raw_value, value_start, PairPart::Value, &mut out.anomalies);
+        let value = text(value, start, PairPart::Value, &mut out.anomalies);
+        insert_pair(&mut out, &key, value, start, limits.max_depth);
     }
-    Ok(root)
+    Ok(out)
+}
+
+/// UTF-8 text of decoded bytes, lossy, noting invalid bytes.
+fn text(bytes: Vec<u8>, offset: usize, part: PairPart, anomalies: &mut Vec<Anomaly>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            anomalies.push(Anomaly::InvalidUtf8 { offset, part });
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }
+    }
 }
 
 fn insert_pair(
-    root: &mut NodeMap,
+    out: &mut ParsedForm,
     key: &str,
     value: String,
     offset: usize,
     max_depth: usize,
-) -> Result<(), DecodeError> {
-    let segments = parse_key(key, max_depth).map_err(|e| match e {
-        KeyError::Malformed(problem) => DecodeError::MalformedKey {
-            offset,
-            key: key.to_owned(),
-            problem,
-        },
-        KeyError::TooDeep => DecodeError::TooDeep {
-            key: key.to_owned(),
-            limit: max_depth,
-        },
-    })?;
-    let insert_error = |e| match e {
-        InsertError::Duplicate => DecodeError::DuplicateKey {
-            key: key.to_owned(),
-        },
-        InsertError::Conflict => DecodeError::KeyConflict {
-            key: key.to_owned(),
-        },
+) {
+    let (name, segments) = match parse_key(key, max_depth) {
+        KeyPath::Path { name, segments } => (name, segments),
+        KeyPath::Dropped => {
+            out.anomalies.push(Anomaly::Dropped {
+                offset,
+                key: key.to_owned(),
+            });
+            return;
+        }
+        KeyPath::TooDeep { name } => {
+            let removed = out.tree.remove(&name);
+            out.anomalies.push(Anomaly::TooDeep {
+                offset,
+                name,
+                limit: max_depth,
+                removed,
+            });
+            return;
+        }
     };
-    let Some((last, parents)) = segments.split_last() else {
-        return Err(DecodeError::MalformedKey {
+    let read_as = render(&name, &segments);
+    if read_as != key {
+        out.anomalies.push(Anomaly::KeyRewritten {
             offset,
-            key: key.to_owned(),
-            problem: crate::error::KeyProblem::EmptyName,
+            sent: key.to_owned(),
+            read_as,
         });
-    };
-    let mut map = root;
-    for segment in parents {
-        let name = segment_key(map, *segment);
-        map = map.child_map(name).map_err(insert_error)?;
     }
-    let name = segment_key(map, *last);
-    map.insert_new_value(name, value).map_err(insert_error)
+    let mut place = name.clone();
+    let mut map = &mut out.tree;
+    let mut slot = name;
+    for segment in &segments {
+        let Some((child, replaced)) = map.child_map_replacing(slot) else {
+            return;
+        };
+        if let Some(earlier) = replaced {
+            out.anomalies.push(Anomaly::Replaced {
+                key: place.clone(),
+                earlier,
+            });
+        }
+        map = child;
+        slot = match segment {
+            Segment::Name(n) => (*n).to_owned(),
+            Segment::Append => map.next_index_key(),
+        };
+        place.push('[');
+        place.push_str(&slot);
+        place.push(']');
+    }
+    if let Some(earlier) = map.insert(slot, Node::Value(value)) {
+        out.anomalies.push(Anomaly::Replaced {
+            key: place,
+            earlier,
+        });
+    }
 }
 
-fn segment_key(map: &NodeMap, segment: Segment<'_>) -> String {
-    match segment {
-        Segment::Name(name) => name.to_owned(),
-        Segment::Append => map.next_index_key(),
-    }
-}
-
-/// Percent-decodes one raw key or value; `base` is its offset in the body,
-/// used to report the position of a bad escape.
-fn percent_decode(raw: &[u8], base: usize) -> Result<Vec<u8>, DecodeError> {
+/// PHP's `php_url_decode` of one raw key or value; `base` is its offset in
+/// the body. The first broken `%` is noted.
+fn url_decode(raw: &[u8], base: usize, part: PairPart, anomalies: &mut Vec<Anomaly>) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
+    let mut broken = None;
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
         match b {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = raw.get(i + 1).copied().and_then(hex);
-                let lo = raw.get(i + 2).copied().and_then(hex);
-                match (hi, lo) {
-                    (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                    _ => return Err(DecodeError::InvalidPercentEncoding { offset: base + i }),
+            b'+' => out.push(b' '),
+            b'%' => match (
+                raw.get(i + 1).copied().and_then(hex),
+                raw.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
                 }
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
+                _ => {
+                    broken.get_or_insert(base + i);
+                    out.push(b'%');
+                }
+            },
+            b => out.push(b),
         }
+        i += 1;
     }
-    Ok(out)
+    if let Some(offset) = broken {
+        anomalies.push(Anomaly::BrokenEscape { offset, part });
+    }
+    out
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -165,27 +239,29 @@ fn hex(b: u8) -> Option<u8> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn decodes_plus_and_escapes() {
-        assert_eq!(
-            percent_decode(b"a+b%20%D0%B0", 0),
-            Ok(b"a b \xD0\xB0".to_vec())
-        );
+    fn decode(raw: &[u8]) -> (Vec<u8>, Vec<Anomaly>) {
+        let mut anomalies = Vec::new();
+        let out = url_decode(raw, 10, PairPart::Value, &mut anomalies);
+        (out, anomalies)
     }
 
     #[test]
-    fn reports_offset_of_bad_escape() {
-        assert_eq!(
-            percent_decode(b"ab%zz", 10),
-            Err(DecodeError::InvalidPercentEncoding { offset: 12 })
-        );
-        assert_eq!(
-            percent_decode(b"%4", 0),
-            Err(DecodeError::InvalidPercentEncoding { offset: 0 })
-        );
-        assert_eq!(
-            percent_decode(b"x%", 0),
-            Err(DecodeError::InvalidPercentEncoding { offset: 1 })
-        );
+    fn decodes_plus_and_escapes() {
+        assert_eq!(decode(b"a+b%20%D0%B0"), (b"a b \xD0\xB0".to_vec(), vec![]));
+    }
+
+    #[test]
+    fn keeps_broken_escapes_literally() {
+        let broken = |offset| {
+            vec![Anomaly::BrokenEscape {
+                offset,
+                part: PairPart::Value,
+            }]
+        };
+        assert_eq!(decode(b"ab%zz"), (b"ab%zz".to_vec(), broken(12)));
+        assert_eq!(decode(b"%4"), (b"%4".to_vec(), broken(10)));
+        assert_eq!(decode(b"x%"), (b"x%".to_vec(), broken(11)));
+        // `%%41`: the first `%` is literal, then `%41` is `A`.
+        assert_eq!(decode(b"%%41"), (b"%A".to_vec(), broken(10)));
     }
 }

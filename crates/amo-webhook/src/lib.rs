@@ -6,10 +6,12 @@
 //! a body — arbitrary bytes from the internet — into a [`WebhookPayload`] of
 //! typed [`WebhookEvent`]s:
 //!
-//! 1. [`parse_form`]: strict form parsing into a [`NodeMap`] tree, with
-//!    [`DecodeLimits`] enforced before any work that depends on them. Bad
-//!    percent-escapes, invalid UTF-8, malformed brackets, duplicate or
-//!    conflicting keys reject the whole body with a [`DecodeError`].
+//! 1. [`parse_form`]: form parsing into a [`NodeMap`] tree with the rules of
+//!    PHP's `parse_str` (which amoCRM's bodies are made for; listed in
+//!    `form.rs`): the last duplicate wins, broken escapes stay text, odd keys
+//!    are read as PHP reads them. Only the size limits of [`DecodeLimits`]
+//!    reject a body ([`DecodeError`]); whatever PHP's rules resolved is kept
+//!    as an [`Anomaly`] in [`WebhookPayload::anomalies`].
 //! 2. Typing: known (entity, action) pairs become typed events; unknown ones
 //!    become [`WebhookEvent::Unknown`]; unknown keys of known entities are
 //!    kept in each struct's `extra`. An entity that cannot be typed (e.g. a
@@ -26,6 +28,7 @@
 //! assert_eq!(payload.events[0].entity_id(), Some(42));
 //! ```
 
+mod anomaly;
 mod encode;
 mod error;
 pub mod events;
@@ -36,10 +39,11 @@ mod read;
 mod tree;
 mod write;
 
+pub use anomaly::Anomaly;
 pub use encode::{encode, encode_tree};
-pub use error::{DecodeError, EntityError, EntityProblem, KeyProblem, PairPart};
+pub use error::{DecodeError, EntityError, EntityProblem, PairPart};
 pub use events::{AccountBlock, WebhookEvent, WebhookPayload};
-pub use form::parse_form;
+pub use form::{ParsedForm, parse_form};
 pub use limits::DecodeLimits;
 pub use tree::{Node, NodeMap};
 
@@ -48,19 +52,19 @@ pub fn decode(body: &[u8]) -> Result<WebhookPayload, DecodeError> {
     decode_with_limits(body, &DecodeLimits::default())
 }
 
-/// Checks a body the way [`decode_with_limits`] does (limits, percent-encoding,
-/// UTF-8, key syntax, duplicates, `account[subdomain]` present) and returns
+/// Checks a body the way [`decode_with_limits`] does (size limits,
+/// `account[subdomain]` present) and returns
 /// only its account block, without typing the events: what a receiver needs
 /// to accept or refuse a body before making it durable, at a fraction of the
 /// cost. A body accepted here is accepted by [`decode_with_limits`] too.
 pub fn read_account(body: &[u8], limits: &DecodeLimits) -> Result<AccountBlock, DecodeError> {
-    let mut root = parse_form(body, limits)?;
-    AccountBlock::read(root.remove("account"))
+    let mut form = parse_form(body, limits)?;
+    AccountBlock::read(form.tree.remove("account"))
 }
 
 /// Decodes a webhook body with the given limits.
 ///
-/// Fails when the body breaks a limit, is not well-formed, or has no
+/// Fails when the body breaks a size limit or has no usable
 /// `account[subdomain]`. Entities that cannot be typed do not fail the body:
 /// they are listed in [`WebhookPayload::errors`].
 pub fn decode_with_limits(

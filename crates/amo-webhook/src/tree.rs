@@ -165,10 +165,13 @@ impl NodeMap {
         self.entries.push((key, node));
     }
 
-    /// The map under `key`, created empty when absent.
-    ///
-    /// Fails when `key` holds a plain value.
-    pub(crate) fn child_map(&mut self, key: String) -> Result<&mut NodeMap, InsertError> {
+    /// The map under `key`, created empty when absent; a plain value there
+    /// is replaced by an empty map and returned (PHP's rule for `a=1&a[b]=2`).
+    /// (`None` cannot happen: the slot is a map by then.)
+    pub(crate) fn child_map_replacing(
+        &mut self,
+        key: String,
+    ) -> Option<(&mut NodeMap, Option<Node>)> {
         let i = match self.index.get(&key) {
             Some(&i) => i,
             None => {
@@ -176,35 +179,21 @@ impl NodeMap {
                 self.entries.len() - 1
             }
         };
-        match self.entries.get_mut(i) {
-            Some((_, Node::Map(m))) => Ok(m),
-            _ => Err(InsertError::Conflict),
+        let slot = &mut self.entries.get_mut(i)?.1;
+        let replaced = match slot {
+            Node::Value(_) => Some(std::mem::replace(slot, Node::Map(NodeMap::new()))),
+            Node::Map(_) => None,
+        };
+        match slot {
+            Node::Map(m) => Some((m, replaced)),
+            Node::Value(_) => None,
         }
     }
 
     /// The map under `key`, replacing a plain value there by an empty map.
     /// (`None` cannot happen: the slot is a map by then.)
     pub(crate) fn child_map_force(&mut self, key: &str) -> Option<&mut NodeMap> {
-        if let Some(Node::Value(_)) = self.get(key) {
-            self.insert(key, Node::Map(NodeMap::new()));
-        }
-        self.child_map(key.to_owned()).ok()
-    }
-
-    /// Inserts a value under a key that must be new.
-    pub(crate) fn insert_new_value(
-        &mut self,
-        key: String,
-        value: String,
-    ) -> Result<(), InsertError> {
-        match self.get(&key) {
-            Some(Node::Map(_)) => Err(InsertError::Conflict),
-            Some(Node::Value(_)) => Err(InsertError::Duplicate),
-            None => {
-                self.push_new(key, Node::Value(value));
-                Ok(())
-            }
-        }
+        self.child_map_replacing(key.to_owned()).map(|(m, _)| m)
     }
 
     /// Inserts `node` under `key`, merging maps key by key when both the old
@@ -234,15 +223,6 @@ fn canonical_index(key: &str) -> Option<u64> {
     } else {
         None
     }
-}
-
-/// Why a path could not be inserted into the tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum InsertError {
-    /// The key already holds a value.
-    Duplicate,
-    /// The key holds a value where a map is needed, or the reverse.
-    Conflict,
 }
 
 impl PartialEq for NodeMap {

@@ -1,6 +1,9 @@
 //! Every `tests/golden/webhooks/*.form` body (written by the emulator in
 //! amoCRM's shape) decodes, matches its readable `.txt` twin pair for pair,
-//! round-trips, and has the facts its name promises.
+//! round-trips, and has the facts its name promises. Every
+//! `crates/amo-webhook/tests/documented/*.pairs` body (shapes from amoCRM's
+//! documentation and posted bodies the emulator does not send) decodes with
+//! the facts its name promises.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -8,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use amo_webhook::events::*;
 use amo_webhook::{
-    DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, encode, parse_form,
+    Anomaly, DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, encode, parse_form,
 };
 
 fn golden_dir() -> PathBuf {
@@ -322,7 +325,9 @@ fn every_golden_body_decodes_with_its_facts() {
         }
 
         // The readable twin, pair for pair.
-        let tree = parse_form(&body, &DecodeLimits::default()).expect("tree");
+        let form = parse_form(&body, &DecodeLimits::default()).expect("tree");
+        assert!(form.anomalies.is_empty(), "{stem}: {:?}", form.anomalies);
+        let tree = form.tree;
         let mut pairs = Vec::new();
         flatten(&tree, "", &mut pairs);
         let txt = path.with_extension("txt");
@@ -367,4 +372,200 @@ fn every_golden_body_decodes_with_its_facts() {
     // New files are still decoded and checked generically above; name them
     // here so their specific facts get added.
     eprintln!("golden files without specific checks: {unknown_names:?}");
+}
+
+// ---------- documented shapes ----------
+
+fn documented_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/documented")
+}
+
+/// PHP's `http_build_query` encoding of one key or value.
+fn php_encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(b as char),
+            b' ' => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A `.pairs` file as a body: the first comment line must name its source.
+fn documented_body(path: &Path) -> Vec<u8> {
+    let text = fs::read_to_string(path).expect("readable .pairs");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("# Source:"),
+        "{}: the first line names the source",
+        path.display()
+    );
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            format!("{}={}", php_encode(k), php_encode(v))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+/// Facts each documented shape must show.
+fn check_documented(stem: &str, p: &WebhookPayload) {
+    assert_eq!(p.account.subdomain, "office", "{stem}");
+    match stem {
+        "task_update_nested" => {
+            let [WebhookEvent::Task { action, task }] = p.events.as_slice() else {
+                panic!("{stem}: one task event, got {:?} / {:?}", p.events, p.errors)
+            };
+            assert_eq!(*action, TaskAction::Update);
+            assert_eq!((task.id, task.element_id, task.status), (7001, Some(5001), Some(1)));
+            assert_eq!(task.text.as_deref(), Some("Перезвонить клиенту"));
+            assert_eq!(task.created_user_id, Some(0), "zero user id kept");
+            assert!(task.extra.contains_key("action_close"), "{task:?}");
+            assert!(p.anomalies.is_empty(), "{:?}", p.anomalies);
+        }
+        "unsorted_add_form" => {
+            let [WebhookEvent::UnsortedAdd { unsorted }] = p.events.as_slice() else {
+                panic!("{stem}: {:?} / {:?}", p.events, p.errors)
+            };
+            assert_eq!(unsorted.lead_id, Some(5002));
+            assert_eq!(unsorted.contact_ids(), vec![6002]);
+            let deepest = unsorted.data.as_ref().and_then(|d| {
+                d.get_path(&["contacts", "0", "custom_fields", "0", "values", "0", "enum"])
+            });
+            assert_eq!(deepest.and_then(Node::as_str), Some("WORK"), "11 levels kept");
+            assert!(p.anomalies.is_empty(), "{:?}", p.anomalies);
+        }
+        "unsorted_update_repeated" => {
+            let [WebhookEvent::UnsortedUpdate { unsorted }] = p.events.as_slice() else {
+                panic!("{stem}: {:?} / {:?}", p.events, p.errors)
+            };
+            let date = unsorted
+                .source_data
+                .as_ref()
+                .and_then(|d| d.get_path(&["date"]))
+                .and_then(Node::as_str);
+            assert_eq!(date, Some("1700000300"), "the last date wins");
+            assert_eq!(
+                p.anomalies,
+                vec![Anomaly::Replaced {
+                    key: "unsorted[update][0][source_data][date]".into(),
+                    earlier: Node::from("1700000000"),
+                }],
+                "the earlier date is kept beside the event"
+            );
+        }
+        "lead_delete_both" => {
+            let leads = leads_of(p);
+            assert_eq!(leads.len(), 2, "{:?}", p.events);
+            assert!(leads.iter().all(|(a, _)| *a == LeadAction::Delete));
+            assert_eq!((leads[0].1.status_id, leads[0].1.pipeline_id), (Some(142), Some(4001)));
+            assert_eq!((leads[1].1.id, leads[1].1.status_id), (5004, None), "id-only delete");
+            let kinds: Vec<_> = contacts_of(p).iter().map(|(a, c)| (*a, c.kind)).collect();
+            assert_eq!(
+                kinds,
+                vec![
+                    (ContactAction::Delete, ContactKind::Contact),
+                    (ContactAction::Delete, ContactKind::Company)
+                ]
+            );
+        }
+        "dp_status_minimal" => {
+            let [(LeadAction::Status, lead)] = leads_of(p).as_slice() else {
+                panic!("{stem}: {:?}", p.events)
+            };
+            assert_eq!(
+                (lead.id, lead.status_id, lead.pipeline_id, lead.old_status_id, lead.old_pipeline_id),
+                (5005, Some(142), Some(4002), Some(143), Some(4001))
+            );
+            assert!(lead.name.is_none() && lead.extra.is_empty(), "{lead:?}");
+            assert_eq!(p.account.id, Some(31_000_001), "account block first");
+        }
+        "lead_mail_in" => {
+            let [WebhookEvent::Unknown { entity, action, fields }] = p.events.as_slice() else {
+                panic!("{stem}: {:?}", p.events)
+            };
+            assert_eq!((entity.as_str(), action.as_deref()), ("leads", Some("mail_in")));
+            assert_eq!(
+                fields.get_path(&["0", "subject"]).and_then(Node::as_str),
+                Some("Re: счёт"),
+                "kept whole"
+            );
+            assert_eq!(
+                p.untyped_report(8),
+                vec!["untyped: leads[mail_in] kept as received".to_string()]
+            );
+        }
+        "company_under_contacts" => {
+            let all = contacts_of(p);
+            let [(ContactAction::Add, company), (ContactAction::Add, contact)] = all.as_slice()
+            else {
+                panic!("{stem}: {all:?}")
+            };
+            assert_eq!(company.kind, ContactKind::Company);
+            assert_eq!(company.linked_lead_ids, vec![5007, 5008]);
+            // amoCRM escapes HTML in names; the text is kept as sent.
+            assert_eq!(company.name.as_deref(), Some("ООО &quot;Ромашка&quot;"));
+            assert_eq!(contact.kind, ContactKind::Contact);
+            assert_eq!(contact.name.as_deref(), Some(""), "empty name kept");
+            assert_eq!(contact.responsible_user_id, Some(0), "zero user id kept");
+        }
+        "old_body_no_account_id" => {
+            assert_eq!(p.account.id, None);
+            let [(LeadAction::Update, lead)] = leads_of(p).as_slice() else {
+                panic!("{stem}: {:?}", p.events)
+            };
+            assert_eq!(lead.last_modified, Some(1_500_000_000));
+        }
+        other => panic!("documented fixture {other} has no checks: add them here"),
+    }
+}
+
+fn leads_of(p: &WebhookPayload) -> Vec<(LeadAction, &LeadEvent)> {
+    p.events
+        .iter()
+        .filter_map(|e| match e {
+            WebhookEvent::Lead { action, lead } => Some((*action, lead)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn contacts_of(p: &WebhookPayload) -> Vec<(ContactAction, &ContactEvent)> {
+    p.events
+        .iter()
+        .filter_map(|e| match e {
+            WebhookEvent::Contact { action, contact } => Some((*action, contact)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn documented_shapes_decode() {
+    let mut files: Vec<PathBuf> = fs::read_dir(documented_dir())
+        .expect("documented dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pairs"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 8, "{files:?}");
+    for path in &files {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 name")
+            .to_string();
+        let body = documented_body(path);
+        let p = decode(&body).unwrap_or_else(|e| panic!("{stem}: {e} ({})", e.code()));
+        assert!(p.errors.is_empty(), "{stem}: {:?}", p.errors);
+        check_documented(&stem, &p);
+        // Whatever decodes, encodes to a body that decodes to the same events.
+        let again = decode(encode(&p).as_bytes()).expect("re-decode");
+        assert_eq!(again.events, p.events, "{stem}: round trip");
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use amo_webhook::events::*;
 use amo_webhook::{
     DecodeLimits, Node, NodeMap, WebhookEvent, WebhookPayload, decode, decode_with_limits, encode,
-    read_account,
+    parse_form, read_account,
 };
 use proptest::prelude::*;
 
@@ -25,6 +25,26 @@ proptest! {
         let _ = decode(body.as_bytes());
         let tight = DecodeLimits { max_body_bytes: 200, max_pairs: 5, max_depth: 2, max_key_bytes: 12, max_value_bytes: 6 };
         let _ = decode_with_limits(body.as_bytes(), &tight);
+    }
+
+    #[test]
+    fn php_parsing_rejects_nothing_within_the_size_limits(body in prop::collection::vec(any::<u8>(), 0..2048)) {
+        // PHP's parse_str reads any body; so does parse_form, unless a size
+        // limit is broken.
+        let limits = DecodeLimits::default();
+        let pairs = body.split(|&b| b == b'&').filter(|p| !p.is_empty()).count();
+        let longest_key = body
+            .split(|&b| b == b'&')
+            .map(|p| p.iter().position(|&b| b == b'=').unwrap_or(p.len()))
+            .max()
+            .unwrap_or(0);
+        let within = pairs <= limits.max_pairs && longest_key <= limits.max_key_bytes;
+        prop_assert_eq!(parse_form(&body, &limits).is_ok(), within);
+        let mut with_account = body.clone();
+        with_account.extend_from_slice(b"&account[subdomain]=acme");
+        if within && longest_key <= limits.max_key_bytes {
+            prop_assert!(decode(&with_account).is_ok());
+        }
     }
 
     #[test]
@@ -650,7 +670,12 @@ fn event() -> impl Strategy<Value = WebhookEvent> {
         (contact_action, contact())
             .prop_map(|(action, contact)| WebhookEvent::Contact { action, contact }),
         (parent, note()).prop_map(|(parent, note)| WebhookEvent::Note { parent, note }),
-        unsorted_add,
+        (any::<bool>(), unsorted_add).prop_map(|(update, e)| match e {
+            WebhookEvent::UnsortedAdd { unsorted } if update => {
+                WebhookEvent::UnsortedUpdate { unsorted }
+            }
+            e => e,
+        }),
         unsorted_delete,
         message,
         talk,
@@ -666,6 +691,7 @@ fn wire(e: &WebhookEvent) -> (String, Option<String>) {
         WebhookEvent::Contact { action, .. } => ("contacts", action.as_str()),
         WebhookEvent::Note { parent, .. } => (parent.entity_key(), "note"),
         WebhookEvent::UnsortedAdd { .. } => ("unsorted", "add"),
+        WebhookEvent::UnsortedUpdate { .. } => ("unsorted", "update"),
         WebhookEvent::UnsortedDelete { .. } => ("unsorted", "delete"),
         WebhookEvent::Message { .. } => ("message", "add"),
         WebhookEvent::Talk { action, .. } => ("talk", action.as_str()),
@@ -734,6 +760,7 @@ fn payload() -> impl Strategy<Value = WebhookPayload> {
         account,
         events: canonical(events),
         errors: Vec::new(),
+        anomalies: Vec::new(),
     })
 }
 

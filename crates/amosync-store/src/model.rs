@@ -193,6 +193,15 @@ pub enum EventOutcome {
         /// Typed events in the body.
         events: u32,
     },
+    /// Applied, but parts of the body could not be typed or were resolved
+    /// by PHP's parsing rules (a later duplicate won, a broken escape kept as
+    /// text, an unknown entity kept raw): one line each, `code: what`.
+    AppliedWithAnomalies {
+        /// Typed events in the body.
+        events: u32,
+        /// What could not be typed, one line each (bounded).
+        anomalies: Vec<String>,
+    },
     /// Not applied, with the reason (decode error code, other account, …).
     Rejected {
         /// Short machine code.

@@ -163,7 +163,12 @@ pub struct Plan {
     pub touched: Touched,
     /// Typed events in the body (the outcome's count).
     pub events: u32,
+    /// What the body held that could not be typed (the outcome's anomalies).
+    pub untyped: Vec<String>,
 }
+
+/// Most lines of untyped parts an event log entry's outcome lists.
+pub const UNTYPED_LINES: usize = 32;
 
 /// `updated_at`, else `last_modified`.
 fn lead_time(l: &LeadEvent) -> Option<i64> {
@@ -273,7 +278,7 @@ fn plan_event(event: &WebhookEvent, received_s: i64, plan: &mut Plan) {
             plan.touched.talks.insert(talk.talk_id);
             plan.ops.push(Op::Talk(talk.clone()));
         }
-        WebhookEvent::UnsortedAdd { unsorted } => {
+        WebhookEvent::UnsortedAdd { unsorted } | WebhookEvent::UnsortedUpdate { unsorted } => {
             if let Some(id) = unsorted.lead_id {
                 plan.touched.leads.insert(id);
             }
@@ -759,7 +764,10 @@ pub fn decode_entry(entry: &LoggedEvent, account: &BoundAccount, limits: &Decode
                 p.account.subdomain, p.account.id
             ),
         }),
-        Ok(p) => Decoded::Apply(plan_payload(&p, entry.received_at_ms)),
+        Ok(p) => Decoded::Apply(Plan {
+            untyped: p.untyped_report(UNTYPED_LINES),
+            ..plan_payload(&p, entry.received_at_ms)
+        }),
     }
 }
 
@@ -778,8 +786,12 @@ pub struct ApplyReport {
 
 fn outcome_of(decoded: &Decoded) -> EventOutcome {
     match decoded {
-        Decoded::Apply(plan) => EventOutcome::Applied {
+        Decoded::Apply(plan) if plan.untyped.is_empty() => EventOutcome::Applied {
             events: plan.events,
+        },
+        Decoded::Apply(plan) => EventOutcome::AppliedWithAnomalies {
+            events: plan.events,
+            anomalies: plan.untyped.clone(),
         },
         Decoded::Reject(o) => o.clone(),
     }

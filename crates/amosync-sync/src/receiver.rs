@@ -2,9 +2,9 @@
 //!
 //! amoCRM (through a tunnel) POSTs form-encoded bodies here and counts any
 //! answer other than 100–299 within 2 s as a failed delivery (amocrm.md §1).
-//! The receiver checks cheap things first, parses the form and reads the
-//! account block ([`amo::webhook::read_account`]: the same acceptance as the
-//! full decode, without typing the events), makes a valid body durable in the
+//! The receiver checks cheap things first, parses the form the way PHP does and
+//! reads the account block ([`amo::webhook::read_account`]: the same acceptance
+//! as the full decode, without typing the events), makes a valid body durable in the
 //! event log (group commit, see [`crate::ingest`]) and only then answers 200.
 //! Decoding into typed events and writing records happens later, in the
 //! applier.
@@ -12,11 +12,12 @@
 //! | Request | Status | Body | Stored |
 //! |---|---|---|---|
 //! | `POST /amocrm/<secret>/` (or without the trailing slash), form body of the bound account | **200** | `ok` | yes, durable before the answer |
+//! | the same with what PHP's `parse_str` resolves silently: duplicate or conflicting keys (the later wins), broken percent-escapes, invalid UTF-8, malformed brackets, keys nested deeper than 64 levels | **200** | `ok` | yes; the applier reports what it could not type in the entry's outcome |
 //! | any other path, a wrong secret, or any method other than `POST` | **404** | `not found` | no |
 //! | `Content-Type` not `application/x-www-form-urlencoded` (a `charset` parameter is fine) | **415** | `unsupported media type: …` | no |
 //! | body over 1 MiB (by `Content-Length` or while reading) | **413** | `payload too large: …` | no |
 //! | more than 8,192 `key=value` pairs, a key over 256 bytes or a value over 128 KiB | **413** | `payload too large: <code>: …` | no |
-//! | broken percent-encoding, invalid UTF-8, keys nested deeper than 8 levels, malformed or duplicate keys, no `account[subdomain]` | **400** | `bad request: <code>: …` (one line) | no |
+//! | no `account[subdomain]`, or an account block that cannot be read (`account[id]` not a number) | **400** | `bad request: <code>: …` (one line) | no |
 //! | `account[id]` or `account[subdomain]` of another account | **403** | `forbidden: webhook for another account` | no (logged as a warning) |
 //! | the event log cannot be written (disk full, I/O) or the engine is stopping | **503** | `service unavailable: …` | no — amoCRM retries later |
 //!
@@ -76,12 +77,13 @@ pub const WEBHOOK_SETTINGS: &[&str] = &[
 /// Largest body accepted (amoCRM bodies of hundreds of entities stay far below).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The decoder limits the receiver applies (tighter than the decoder's defaults).
+/// The decoder limits the receiver applies (tighter than the decoder's
+/// defaults in pairs; PHP's nesting rule of 64 levels).
 pub fn receiver_limits() -> DecodeLimits {
     DecodeLimits {
         max_body_bytes: MAX_BODY_BYTES,
         max_pairs: 8192,
-        max_depth: 8,
+        max_depth: 64,
         max_key_bytes: 256,
         max_value_bytes: 128 * 1024,
     }
@@ -199,7 +201,8 @@ fn is_form(headers: &HeaderMap) -> bool {
     essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
 
-/// The status a decode error answers with.
+/// The status a decode error answers with: 413 for a size limit, 400 for a
+/// missing or unreadable account block (the only other errors).
 pub fn decode_status(e: &DecodeError) -> StatusCode {
     match e {
         DecodeError::BodyTooLarge { .. }
@@ -395,7 +398,7 @@ mod tests {
         let s = secret();
         let good = format!("/amocrm/{}/", s.expose());
         let form = Some("application/x-www-form-urlencoded");
-        let deep = format!("a{}=1&account%5Bsubdomain%5D=office", "%5Bx%5D".repeat(12));
+        let deep = format!("a{}=1&account%5Bsubdomain%5D=office", "%5Bx%5D".repeat(70));
         let many: String = (0..10_000).map(|i| format!("x{i}=1&")).collect::<String>()
             + "account%5Bsubdomain%5D=office";
         type Case<'a> = (&'a str, Method, String, Option<&'a str>, Vec<u8>, u16);
@@ -456,7 +459,7 @@ mod tests {
                 good.clone(),
                 form,
                 b"a=%zz&account%5Bsubdomain%5D=office".to_vec(),
-                400,
+                200,
             ),
             (
                 "invalid utf-8",
@@ -464,7 +467,7 @@ mod tests {
                 good.clone(),
                 form,
                 b"a=%ff%fe&account%5Bsubdomain%5D=office".to_vec(),
-                400,
+                200,
             ),
             (
                 "10,000 pairs",
@@ -480,7 +483,16 @@ mod tests {
                 good.clone(),
                 form,
                 deep.into_bytes(),
-                400,
+                200,
+            ),
+            (
+                "duplicate and conflicting keys",
+                Method::POST,
+                good.clone(),
+                form,
+                b"a=1&a=2&a%5Bb%5D=3&account%5Bsubdomain%5D=x&account%5Bsubdomain%5D=office"
+                    .to_vec(),
+                200,
             ),
             (
                 "no account",
@@ -513,7 +525,8 @@ mod tests {
             assert!(!text.contains(s.expose()), "{name}: secret echoed");
             assert!(!text.contains('\n'), "{name}: one line");
         }
-        assert!(sink.0.lock().expect("lock").is_empty(), "nothing stored");
+        // The four bodies PHP would parse are stored; nothing else is.
+        assert_eq!(sink.0.lock().expect("lock").len(), 4, "only PHP-parsable bodies stored");
         // Still healthy.
         let (status, text) = send(
             &router,
@@ -527,9 +540,9 @@ mod tests {
         let no_slash = good.trim_end_matches('/').to_owned();
         let (status, _) = send(&router, Method::POST, &no_slash, form, GOOD.into()).await;
         assert_eq!(status.as_u16(), 200);
-        assert_eq!(sink.0.lock().expect("lock").len(), 2);
-        assert_eq!(stats.accepted.load(Ordering::Relaxed), 2);
-        assert_eq!(stats.rejected.load(Ordering::Relaxed), 10);
+        assert_eq!(sink.0.lock().expect("lock").len(), 6);
+        assert_eq!(stats.accepted.load(Ordering::Relaxed), 6);
+        assert_eq!(stats.rejected.load(Ordering::Relaxed), 7);
     }
 
     #[test]

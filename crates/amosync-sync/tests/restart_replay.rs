@@ -39,6 +39,7 @@ async fn restart_replays_unapplied_log_entries() {
             },
         }],
         errors: Vec::new(),
+        anomalies: Vec::new(),
     };
     let body = amo::webhook::encode(&payload);
     h.store

@@ -7,7 +7,9 @@
 //! recognised kind that cannot be typed (a non-numeric id, a missing required
 //! field, …) is left out of `events` and reported in
 //! [`WebhookPayload::errors`] with its raw fields; the rest of the body is
-//! still decoded.
+//! still decoded. An action whose items are lists of entities
+//! (`task[update][0][0][id]`, as amoCRM documents its task webhook) is read
+//! item by item.
 
 mod common;
 mod contact;
@@ -29,7 +31,9 @@ pub use unsorted::{UnsortedAddEvent, UnsortedDeleteEvent, UnsortedResult};
 
 use serde::{Deserialize, Serialize};
 
+use crate::anomaly::Anomaly;
 use crate::error::{DecodeError, EntityError, EntityProblem};
+use crate::form::ParsedForm;
 use crate::read::{FieldError, Reader, parse_u64};
 use crate::tree::{Node, NodeMap};
 use crate::write::Writer;
@@ -45,6 +49,42 @@ pub struct WebhookPayload {
     /// Entities of a known kind that could not be typed; see [`EntityError`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EntityError>,
+    /// What PHP's parsing rules resolved on the way (a later duplicate won,
+    /// a broken escape kept as text, …), with what was replaced; see
+    /// [`Anomaly`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl WebhookPayload {
+    /// One line per thing of this body that could not be typed or was
+    /// resolved by PHP's rules (anomalies, entities that failed, unknown
+    /// events), at most `max` lines (the last says how many more): what an
+    /// event log records beside "applied".
+    pub fn untyped_report(&self, max: usize) -> Vec<String> {
+        let anomalies = self.anomalies.iter().map(|a| format!("{}: {a}", a.code()));
+        let errors = self.errors.iter().map(|e| format!("{}: {e}", e.code()));
+        let unknown = self.events.iter().filter_map(|e| match e {
+            WebhookEvent::Unknown {
+                entity,
+                action: Some(action),
+                ..
+            } => Some(format!("untyped: {entity}[{action}] kept as received")),
+            WebhookEvent::Unknown {
+                entity,
+                action: None,
+                ..
+            } => Some(format!("untyped: {entity} kept as received")),
+            _ => None,
+        });
+        let mut lines: Vec<String> = anomalies.chain(errors).chain(unknown).collect();
+        if lines.len() > max {
+            let more = lines.len() - max.saturating_sub(1);
+            lines.truncate(max.saturating_sub(1));
+            lines.push(format!("… and {more} more"));
+        }
+        lines
+    }
 }
 
 /// `account[subdomain]`, `account[id]`, `account[_links][self]`.
@@ -83,7 +123,9 @@ impl AccountBlock {
         Ok(Self {
             subdomain,
             id: r.u64("id").map_err(invalid)?,
-            self_link: r.nested_string("_links", "self").map_err(invalid)?,
+            // An unreadable `_links` says nothing about the account: it
+            // stays in `extra` rather than failing the body.
+            self_link: r.nested_string("_links", "self").unwrap_or(None),
             extra: r.finish(),
         })
     }
@@ -128,6 +170,11 @@ pub enum WebhookEvent {
     },
     /// `unsorted[add]`.
     UnsortedAdd {
+        /// The request's fields.
+        unsorted: UnsortedAddEvent,
+    },
+    /// `unsorted[update]`: an unsorted request changed (same fields as `add`).
+    UnsortedUpdate {
         /// The request's fields.
         unsorted: UnsortedAddEvent,
     },
@@ -179,7 +226,9 @@ impl WebhookEvent {
             Self::Note { note, .. } => Some(note.id),
             Self::Task { task, .. } => Some(task.id),
             Self::Talk { talk, .. } => Some(talk.talk_id),
-            Self::UnsortedAdd { unsorted } => unsorted.lead_id,
+            Self::UnsortedAdd { unsorted } | Self::UnsortedUpdate { unsorted } => {
+                unsorted.lead_id
+            }
             Self::UnsortedDelete { .. } | Self::Message { .. } | Self::Unknown { .. } => None,
         }
     }
@@ -192,6 +241,7 @@ impl WebhookEvent {
             Self::Contact { action, .. } => ("contacts", action.as_str()),
             Self::Note { parent, .. } => (parent.entity_key(), "note"),
             Self::UnsortedAdd { .. } => ("unsorted", "add"),
+            Self::UnsortedUpdate { .. } => ("unsorted", "update"),
             Self::UnsortedDelete { .. } => ("unsorted", "delete"),
             Self::Message { .. } => ("message", "add"),
             Self::Talk { action, .. } => ("talk", action.as_str()),
@@ -206,7 +256,9 @@ impl WebhookEvent {
             Self::Lead { lead, .. } => lead.write(),
             Self::Contact { contact, .. } => contact.write(),
             Self::Note { note, .. } => note.write(),
-            Self::UnsortedAdd { unsorted } => unsorted.write(),
+            Self::UnsortedAdd { unsorted } | Self::UnsortedUpdate { unsorted } => {
+                unsorted.write()
+            }
             Self::UnsortedDelete { unsorted } => unsorted.write(),
             Self::Message { message } => message.write(),
             Self::Talk { talk, .. } => talk.write(),
@@ -223,6 +275,7 @@ enum Kind {
     Contact(ContactAction, ContactKind),
     Note(NoteParent),
     UnsortedAdd,
+    UnsortedUpdate,
     UnsortedDelete,
     Message,
     Talk(TalkAction),
@@ -245,6 +298,7 @@ impl Kind {
                 ContactKind::Company,
             ),
             ("unsorted", "add") => Self::UnsortedAdd,
+            ("unsorted", "update") => Self::UnsortedUpdate,
             ("unsorted", "delete") => Self::UnsortedDelete,
             ("message", "add") => Self::Message,
             ("talk", "add") => Self::Talk(TalkAction::Add),
@@ -273,6 +327,9 @@ impl Kind {
             Self::UnsortedAdd => WebhookEvent::UnsortedAdd {
                 unsorted: UnsortedAddEvent::read(r)?,
             },
+            Self::UnsortedUpdate => WebhookEvent::UnsortedUpdate {
+                unsorted: UnsortedAddEvent::read(r)?,
+            },
             Self::UnsortedDelete => WebhookEvent::UnsortedDelete {
                 unsorted: UnsortedDeleteEvent::read(r)?,
             },
@@ -299,7 +356,7 @@ impl Kind {
                 _ => &["id"],
             },
             Self::Talk(_) => &["talk_id"],
-            Self::UnsortedAdd => &["lead_id"],
+            Self::UnsortedAdd | Self::UnsortedUpdate => &["lead_id"],
             Self::UnsortedDelete | Self::Message => return None,
         };
         let (first, rest) = path.split_first()?;
@@ -312,8 +369,42 @@ fn pick<T: Copy>(all: &[T], name: fn(T) -> &'static str, key: &str) -> Option<T>
     all.iter().copied().find(|a| name(*a) == key)
 }
 
+/// Whether `node` is a list of entities rather than one entity: a non-empty
+/// map whose keys are all list indexes and whose items are all maps (an
+/// entity always has named fields such as `id`).
+fn is_list_of_entities(m: &NodeMap) -> bool {
+    !m.is_empty()
+        && m.iter()
+            .all(|(k, n)| parse_u64(k).is_some() && matches!(n, Node::Map(_)))
+}
+
+/// The entities of one action in body order, with their index paths:
+/// `task[update][0][0][…]` gives the entity at index `0][0`, so an error
+/// about it reads `task[update][0][0]…`.
+fn entity_items(items: NodeMap) -> Vec<(String, Node)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, Node)> = items.into_iter().rev().collect();
+    while let Some((index, node)) = stack.pop() {
+        match node {
+            Node::Map(inner) if is_list_of_entities(&inner) => {
+                let nested: Vec<(String, Node)> = inner
+                    .into_iter()
+                    .map(|(k, n)| (format!("{index}][{k}"), n))
+                    .collect();
+                stack.extend(nested.into_iter().rev());
+            }
+            node => out.push((index, node)),
+        }
+    }
+    out
+}
+
 /// Builds the payload from the decoded tree.
-pub(crate) fn build_payload(mut root: NodeMap) -> Result<WebhookPayload, DecodeError> {
+pub(crate) fn build_payload(form: ParsedForm) -> Result<WebhookPayload, DecodeError> {
+    let ParsedForm {
+        tree: mut root,
+        anomalies,
+    } = form;
     let account = AccountBlock::read(root.remove("account"))?;
     let mut events = Vec::new();
     let mut errors = Vec::new();
@@ -341,7 +432,7 @@ pub(crate) fn build_payload(mut root: NodeMap) -> Result<WebhookPayload, DecodeE
                     continue;
                 }
             };
-            for (index, item) in items {
+            for (index, item) in entity_items(items) {
                 let error = |raw: Node, entity_id, e: FieldError| EntityError {
                     entity: entity.clone(),
                     action: action.clone(),
@@ -375,6 +466,7 @@ pub(crate) fn build_payload(mut root: NodeMap) -> Result<WebhookPayload, DecodeE
         account,
         events,
         errors,
+        anomalies,
     })
 }
 

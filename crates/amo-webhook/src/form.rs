@@ -129,13 +129,7 @@ fn text(bytes: Vec<u8>, offset: usize, part: PairPart, anomalies: &mut Vec<Anoma
     }
 }
 
-fn insert_pair(
-    out: &mut ParsedForm,
-    key: &str,
-    value: String,
-    offset: usize,
-    max_depth: usize,
-) {
+fn insert_pair(out: &mut ParsedForm, key: &str, value: String, offset: usize, max_depth: usize) {
     let (name, segments) = match parse_key(key, max_depth) {
         KeyPath::Path { name, segments } => (name, segments),
         KeyPath::Dropped => {

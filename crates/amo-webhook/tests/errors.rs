@@ -171,7 +171,10 @@ fn broken_percent_escapes_are_kept_literally() {
     );
     let p = decode(format!("a=%zz{ACCOUNT}").as_bytes()).expect("decodes");
     assert_eq!(p.anomalies.len(), 1);
-    assert_eq!(p.untyped_report(8)[0].split(':').next(), Some("broken_escape"));
+    assert_eq!(
+        p.untyped_report(8)[0].split(':').next(),
+        Some("broken_escape")
+    );
 }
 
 #[test]
@@ -216,7 +219,12 @@ fn malformed_brackets_are_read_as_php_reads_them() {
     for (body, top, path, want) in cases {
         let form = parse(body.as_bytes());
         let node = form.tree.get(top).and_then(|n| n.get_path(path));
-        assert_eq!(node.and_then(Node::as_str), Some(want), "{body}: {:?}", form.tree);
+        assert_eq!(
+            node.and_then(Node::as_str),
+            Some(want),
+            "{body}: {:?}",
+            form.tree
+        );
         assert_eq!(form.tree.len(), 1, "{body}");
         assert_eq!(form.anomalies.len(), 1, "{body}: {:?}", form.anomalies);
         assert_eq!(form.anomalies[0].code(), "key_rewritten", "{body}");
@@ -347,6 +355,9 @@ fn codes_are_distinct_and_messages_say_what_is_wrong() {
     );
     // Bodies the old strict parser refused now parse.
     for body in ["a=%zz", "a=%ff", "a[=1", "a=1&a=1", "a=1&a[b]=1"] {
-        assert!(decode(format!("{body}{ACCOUNT}").as_bytes()).is_ok(), "{body}");
+        assert!(
+            decode(format!("{body}{ACCOUNT}").as_bytes()).is_ok(),
+            "{body}"
+        );
     }
 }

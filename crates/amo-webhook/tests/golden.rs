@@ -419,10 +419,16 @@ fn check_documented(stem: &str, p: &WebhookPayload) {
     match stem {
         "task_update_nested" => {
             let [WebhookEvent::Task { action, task }] = p.events.as_slice() else {
-                panic!("{stem}: one task event, got {:?} / {:?}", p.events, p.errors)
+                panic!(
+                    "{stem}: one task event, got {:?} / {:?}",
+                    p.events, p.errors
+                )
             };
             assert_eq!(*action, TaskAction::Update);
-            assert_eq!((task.id, task.element_id, task.status), (7001, Some(5001), Some(1)));
+            assert_eq!(
+                (task.id, task.element_id, task.status),
+                (7001, Some(5001), Some(1))
+            );
             assert_eq!(task.text.as_deref(), Some("Перезвонить клиенту"));
             assert_eq!(task.created_user_id, Some(0), "zero user id kept");
             assert!(task.extra.contains_key("action_close"), "{task:?}");
@@ -437,7 +443,11 @@ fn check_documented(stem: &str, p: &WebhookPayload) {
             let deepest = unsorted.data.as_ref().and_then(|d| {
                 d.get_path(&["contacts", "0", "custom_fields", "0", "values", "0", "enum"])
             });
-            assert_eq!(deepest.and_then(Node::as_str), Some("WORK"), "11 levels kept");
+            assert_eq!(
+                deepest.and_then(Node::as_str),
+                Some("WORK"),
+                "11 levels kept"
+            );
             assert!(p.anomalies.is_empty(), "{:?}", p.anomalies);
         }
         "unsorted_update_repeated" => {
@@ -463,8 +473,15 @@ fn check_documented(stem: &str, p: &WebhookPayload) {
             let leads = leads_of(p);
             assert_eq!(leads.len(), 2, "{:?}", p.events);
             assert!(leads.iter().all(|(a, _)| *a == LeadAction::Delete));
-            assert_eq!((leads[0].1.status_id, leads[0].1.pipeline_id), (Some(142), Some(4001)));
-            assert_eq!((leads[1].1.id, leads[1].1.status_id), (5004, None), "id-only delete");
+            assert_eq!(
+                (leads[0].1.status_id, leads[0].1.pipeline_id),
+                (Some(142), Some(4001))
+            );
+            assert_eq!(
+                (leads[1].1.id, leads[1].1.status_id),
+                (5004, None),
+                "id-only delete"
+            );
             let kinds: Vec<_> = contacts_of(p).iter().map(|(a, c)| (*a, c.kind)).collect();
             assert_eq!(
                 kinds,
@@ -475,21 +492,38 @@ fn check_documented(stem: &str, p: &WebhookPayload) {
             );
         }
         "dp_status_minimal" => {
-            let [(LeadAction::Status, lead)] = leads_of(p).as_slice() else {
+            let leads = leads_of(p);
+            let [(LeadAction::Status, lead)] = leads.as_slice() else {
                 panic!("{stem}: {:?}", p.events)
             };
             assert_eq!(
-                (lead.id, lead.status_id, lead.pipeline_id, lead.old_status_id, lead.old_pipeline_id),
+                (
+                    lead.id,
+                    lead.status_id,
+                    lead.pipeline_id,
+                    lead.old_status_id,
+                    lead.old_pipeline_id
+                ),
                 (5005, Some(142), Some(4002), Some(143), Some(4001))
             );
             assert!(lead.name.is_none() && lead.extra.is_empty(), "{lead:?}");
             assert_eq!(p.account.id, Some(31_000_001), "account block first");
         }
         "lead_mail_in" => {
-            let [WebhookEvent::Unknown { entity, action, fields }] = p.events.as_slice() else {
+            let [
+                WebhookEvent::Unknown {
+                    entity,
+                    action,
+                    fields,
+                },
+            ] = p.events.as_slice()
+            else {
                 panic!("{stem}: {:?}", p.events)
             };
-            assert_eq!((entity.as_str(), action.as_deref()), ("leads", Some("mail_in")));
+            assert_eq!(
+                (entity.as_str(), action.as_deref()),
+                ("leads", Some("mail_in"))
+            );
             assert_eq!(
                 fields.get_path(&["0", "subject"]).and_then(Node::as_str),
                 Some("Re: счёт"),
@@ -516,7 +550,8 @@ fn check_documented(stem: &str, p: &WebhookPayload) {
         }
         "old_body_no_account_id" => {
             assert_eq!(p.account.id, None);
-            let [(LeadAction::Update, lead)] = leads_of(p).as_slice() else {
+            let leads = leads_of(p);
+            let [(LeadAction::Update, lead)] = leads.as_slice() else {
                 panic!("{stem}: {:?}", p.events)
             };
             assert_eq!(lead.last_modified, Some(1_500_000_000));

@@ -36,10 +36,43 @@ impl EventSink for MemSink {
 /// escapes good and broken, bytes that are not UTF-8.
 fn piece() -> impl Strategy<Value = Vec<u8>> {
     let word = prop::sample::select(vec![
-        "leads", "contacts", "task", "unsorted", "account", "add", "update", "status", "0", "1",
-        "id", "name", "type", "company", "source_data", "date", "values", "enum", "%5B", "%5D",
-        "[", "]", "[]", "[ ]", ".", " ", "+", "%", "%zz", "%4", "%FF", "%D0", "%D0%AF", "%00",
-        "=", "__Host-", "\u{0430}",
+        "leads",
+        "contacts",
+        "task",
+        "unsorted",
+        "account",
+        "add",
+        "update",
+        "status",
+        "0",
+        "1",
+        "id",
+        "name",
+        "type",
+        "company",
+        "source_data",
+        "date",
+        "values",
+        "enum",
+        "%5B",
+        "%5D",
+        "[",
+        "]",
+        "[]",
+        "[ ]",
+        ".",
+        " ",
+        "+",
+        "%",
+        "%zz",
+        "%4",
+        "%FF",
+        "%D0",
+        "%D0%AF",
+        "%00",
+        "=",
+        "__Host-",
+        "\u{0430}",
     ]);
     prop_oneof![
         4 => prop::collection::vec(word, 0..6).prop_map(|w| w.concat().into_bytes()),
@@ -55,7 +88,7 @@ fn pair() -> impl Strategy<Value = Vec<u8>> {
             k.extend(v);
             k
         }),
-        1 => (1usize..90).prop_map(|n| format!("a{}=1", "%5Bx%5D".repeat(n)).into_bytes()),
+        1 => (1usize..90).prop_map(|n| format!("a{}=1", "[x]".repeat(n)).into_bytes()),
     ]
 }
 

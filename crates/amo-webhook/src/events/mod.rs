@@ -226,9 +226,7 @@ impl WebhookEvent {
             Self::Note { note, .. } => Some(note.id),
             Self::Task { task, .. } => Some(task.id),
             Self::Talk { talk, .. } => Some(talk.talk_id),
-            Self::UnsortedAdd { unsorted } | Self::UnsortedUpdate { unsorted } => {
-                unsorted.lead_id
-            }
+            Self::UnsortedAdd { unsorted } | Self::UnsortedUpdate { unsorted } => unsorted.lead_id,
             Self::UnsortedDelete { .. } | Self::Message { .. } | Self::Unknown { .. } => None,
         }
     }
@@ -256,9 +254,7 @@ impl WebhookEvent {
             Self::Lead { lead, .. } => lead.write(),
             Self::Contact { contact, .. } => contact.write(),
             Self::Note { note, .. } => note.write(),
-            Self::UnsortedAdd { unsorted } | Self::UnsortedUpdate { unsorted } => {
-                unsorted.write()
-            }
+            Self::UnsortedAdd { unsorted } | Self::UnsortedUpdate { unsorted } => unsorted.write(),
             Self::UnsortedDelete { unsorted } => unsorted.write(),
             Self::Message { message } => message.write(),
             Self::Talk { talk, .. } => talk.write(),

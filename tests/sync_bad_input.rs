@@ -1,8 +1,10 @@
 //! The webhook receiver over a real socket on 127.0.0.1, fed bad input: each
 //! request gets the documented status (crates/amosync-sync/src/receiver.rs),
-//! NOTHING reaches the event log or the store, and afterwards the server is
-//! still healthy: a valid webhook gets 200, is logged byte for byte and is
-//! applied.
+//! NOTHING refused reaches the event log or the store; bodies PHP's
+//! `parse_str` reads (broken escapes, invalid UTF-8, keys nested past 64
+//! levels) are acknowledged 200, logged byte for byte and applied with their
+//! anomalies in the outcome; and afterwards the server is still healthy: a
+//! valid webhook gets 200, is logged byte for byte and is applied.
 //!
 //! The engine's webhook is deliberately *not* registered with the emulator:
 //! every request the receiver sees in this test is one the test sent.
@@ -211,15 +213,15 @@ async fn bad_requests_get_the_documented_status_and_change_nothing() {
             .collect();
         acct.lead_update(lead_id, &pairs.join("&")).into_bytes()
     };
-    // 12 levels of brackets in a short key (the documented limit is 8).
+    // 70 levels of brackets in a short key (PHP's limit is 64).
     let deep = {
-        let key = format!("leads[update][0]{}", "[x]".repeat(9));
+        let key = format!("leads[update][0]{}", "[x]".repeat(67));
         assert!(
             key.len() < 256,
             "short enough not to trip the key length limit"
         );
-        acct.lead_update(lead_id, &format!("{}=1", enc(&key)))
-            .into_bytes()
+        // Raw brackets, so the key stays within the key length limit.
+        acct.lead_update(lead_id, &format!("{key}=1")).into_bytes()
     };
     let no_account = form(&[
         ("leads[update][0][id]", &lead_id.to_string()),
@@ -318,43 +320,11 @@ async fn bad_requests_get_the_documented_status_and_change_nothing() {
         ),
         ("10,000 pairs", Method::POST, &url, form_ct, many, 413),
         (
-            "broken percent-encoding",
-            Method::POST,
-            &url,
-            form_ct,
-            broken_percent,
-            400,
-        ),
-        (
-            "deep nesting (12 levels)",
-            Method::POST,
-            &url,
-            form_ct,
-            deep,
-            400,
-        ),
-        (
-            "invalid UTF-8 (percent-encoded)",
-            Method::POST,
-            &url,
-            form_ct,
-            bad_utf8_escaped,
-            400,
-        ),
-        (
             "no account block",
             Method::POST,
             &url,
             form_ct,
             no_account,
-            400,
-        ),
-        (
-            "invalid UTF-8 (raw bytes)",
-            Method::POST,
-            &url,
-            form_ct,
-            bad_utf8_raw,
             400,
         ),
     ];
@@ -430,6 +400,37 @@ async fn bad_requests_get_the_documented_status_and_change_nothing() {
             .join("\n  ")
     );
 
+    // Bodies PHP reads: acknowledged, logged byte for byte, applied, with
+    // what PHP's rules resolved in the outcome (a 4xx here would count
+    // toward amoCRM disabling the webhook).
+    let php_cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("broken percent-encoding", broken_percent, "broken_escape"),
+        ("deep nesting (70 levels)", deep, "too_deep"),
+        (
+            "invalid UTF-8 (percent-encoded)",
+            bad_utf8_escaped,
+            "invalid_utf8",
+        ),
+        ("invalid UTF-8 (raw bytes)", bad_utf8_raw, "invalid_utf8"),
+    ];
+    for (what, body, _) in &php_cases {
+        let status = send(&http, Method::POST, &url, form_ct, body.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: no answer ({e})"));
+        assert_eq!(status, StatusCode::OK, "{what}");
+    }
+    assert!(engine.settle(WAIT).await, "the engine did not settle");
+    let log = event_log(&store);
+    assert_eq!(log.len(), before.0.len() + php_cases.len());
+    for ((what, body, code), entry) in php_cases.iter().zip(&log[before.0.len()..]) {
+        assert_eq!(&entry.body, body, "{what}: the raw body, byte for byte");
+        match &entry.outcome {
+            Some(EventOutcome::AppliedWithAnomalies { anomalies, .. })
+                if anomalies.iter().any(|a| a.starts_with(code)) => {}
+            other => panic!("{what}: expected applied with `{code}`, got {other:?}"),
+        }
+    }
+
     // Still healthy: a valid webhook gets 200, is logged byte for byte and
     // applied, and its effect is visible.
     let text = "Добрый день! Машина ещё свободна? — проверка после мусора";
@@ -453,7 +454,7 @@ async fn bad_requests_get_the_documented_status_and_change_nothing() {
     let log = event_log(&store);
     assert_eq!(
         log.len(),
-        before.0.len() + 1,
+        before.0.len() + php_cases.len() + 1,
         "exactly one new event log entry"
     );
     let entry = log.last().expect("an entry");

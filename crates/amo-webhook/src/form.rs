@@ -44,7 +44,7 @@
 
 use crate::anomaly::Anomaly;
 use crate::error::{DecodeError, PairPart};
-use crate::key::{KeyPath, Segment, parse_key, render};
+use crate::key::{KeyPath, Segment, parse_key, render, written_as};
 use crate::limits::DecodeLimits;
 use crate::tree::{Node, NodeMap};
 
@@ -150,15 +150,17 @@ fn insert_pair(out: &mut ParsedForm, key: &str, value: String, offset: usize, ma
             return;
         }
     };
-    let read_as = render(&name, &segments);
-    if read_as != key {
+    if !written_as(key, &name, &segments) {
         out.anomalies.push(Anomaly::KeyRewritten {
             offset,
             sent: key.to_owned(),
-            read_as,
+            read_as: render(&name, &segments),
         });
     }
-    let mut place = name.clone();
+    // The place written, as a bracket key with the indexes `[]` took (for a
+    // replacement's anomaly).
+    let mut place = String::with_capacity(key.len() + 8);
+    place.push_str(&name);
     let mut map = &mut out.tree;
     let mut slot = name;
     for segment in &segments {

@@ -101,6 +101,29 @@ pub(crate) fn render(name: &str, segments: &[Segment<'_>]) -> String {
     out
 }
 
+/// Whether `key` is exactly how `name` and `segments` render (no allocation:
+/// this runs for every pair).
+pub(crate) fn written_as(key: &str, name: &str, segments: &[Segment<'_>]) -> bool {
+    let Some(mut rest) = key.strip_prefix(name) else {
+        return false;
+    };
+    for s in segments {
+        let inner = match s {
+            Segment::Name(n) => n,
+            Segment::Append => "",
+        };
+        let Some(r) = rest
+            .strip_prefix('[')
+            .and_then(|r| r.strip_prefix(inner))
+            .and_then(|r| r.strip_prefix(']'))
+        else {
+            return false;
+        };
+        rest = r;
+    }
+    rest.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +179,9 @@ mod tests {
     fn renders_paths() {
         let (name, segments) = path("a[b][]");
         assert_eq!(render(&name, &segments), "a[b][]");
+        assert!(written_as("a[b][]", &name, &segments));
+        for other in ["a[b][ ]", "a[b]", "a[b][]x", "ab[]", "a[b][][]"] {
+            assert!(!written_as(other, &name, &segments), "{other}");
+        }
     }
 }

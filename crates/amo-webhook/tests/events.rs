@@ -903,3 +903,60 @@ fn empty_numbers_read_as_none_and_survive_reencoding() {
     let again = decode(encode(&payload).as_bytes()).expect("re-encoded body decodes");
     assert_eq!(again.events, payload.events);
 }
+
+/// An action whose items are lists of entities (`task[update][0][0][…]`,
+/// as amoCRM documents its task webhook) is read item by item; an entity
+/// there that cannot be typed is reported under its full index.
+#[test]
+fn nested_entity_lists_are_read_item_by_item() {
+    let p = decode_allowing_errors(&[
+        "task[update][0][0][id]=1",
+        "task[update][0][1][id]=2",
+        "task[update][1][id]=3",
+        "task[update][2][0][id]=x",
+    ]);
+    let ids: Vec<_> = p
+        .events
+        .iter()
+        .filter_map(WebhookEvent::entity_id)
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3]);
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(
+        p.errors[0].to_string(),
+        "task[update][2][0][id]: expected a number, found `x`"
+    );
+}
+
+/// The outcome report lists anomalies, entities that failed and unknown
+/// events, and is bounded.
+#[test]
+fn untyped_report_is_complete_and_bounded() {
+    let p = decode_allowing_errors(&["a=1", "a=2", "zz[x][0][id]=1", "leads[add][0][id]=no"]);
+    let report = p.untyped_report(8);
+    assert_eq!(report.len(), 4, "{report:?}");
+    assert!(report[0].starts_with("replaced: `a`"), "{report:?}");
+    assert!(
+        report[1].starts_with("not_a_number: leads[add][0][id]"),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l == "untyped: zz[x] kept as received"),
+        "{report:?}"
+    );
+    assert!(
+        report.iter().any(|l| l == "untyped: a kept as received"),
+        "{report:?}"
+    );
+    let short = p.untyped_report(2);
+    assert_eq!(short.len(), 2);
+    assert_eq!(short[1], "… and 3 more");
+}
+
+fn decode_allowing_errors(pairs: &[&str]) -> WebhookPayload {
+    let all = with_account(pairs);
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    decode(&body(&refs)).expect("body decodes")
+}

@@ -412,6 +412,7 @@ fn kinds(p: &WebhookPayload) -> Vec<String> {
             },
             WebhookEvent::Note { parent, .. } => format!("{}[note]", parent.entity_key()),
             WebhookEvent::UnsortedAdd { .. } => "unsorted[add]".to_owned(),
+            WebhookEvent::UnsortedUpdate { .. } => "unsorted[update]".to_owned(),
             WebhookEvent::UnsortedDelete { .. } => "unsorted[delete]".to_owned(),
             WebhookEvent::Message { .. } => "message[add]".to_owned(),
             WebhookEvent::Talk { action, .. } => format!("talk[{}]", action.as_str()),

@@ -387,5 +387,11 @@ mod tests {
         assert_eq!(e.outcome, Some(o));
         assert_eq!(e.body, b"leads%5Badd%5D");
         assert!(decode_event(1, &b[..5]).is_err());
+        let o = EventOutcome::AppliedWithAnomalies {
+            events: 1,
+            anomalies: vec!["replaced: `a` was written again".into()],
+        };
+        let b = encode_event(5, Some(&o), b"a=1&a=2").expect("enc");
+        assert_eq!(decode_event(2, &b).expect("dec").outcome, Some(o));
     }
 }

@@ -418,14 +418,14 @@ async fn a_refreshed_pair_is_saved_by_the_retries_when_the_vault_fails_twice() {
     let data = DataDir::new(&folder.data);
     let flaky = FlakyVault::new(&folder, 2);
     let on_flaky = Secrets::with_vault(&data, flaky.clone());
-    let (_, manager) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
+    let (_, kept) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
     let plain = Secrets::open(&data).expect("vault");
     let before = stored_access(&plain).await;
     advance_clock(&emu, 86_400 + 60).await;
 
-    fifty_calls(&client(&emu.base_url(), &manager)).await;
+    fifty_calls(&client(&emu.base_url(), &kept)).await;
     assert_eq!(flaky.failed(), 2, "two saves failed");
-    assert!(!manager.has_unsaved_pair(), "the third attempt saved it");
+    assert!(!kept.has_unsaved_pair(), "the third attempt saved it");
     let after = stored_access(&plain).await;
     assert_ne!(after, before, "the new pair is in the vault");
     // A process starting now runs on the saved pair without refreshing.
@@ -451,18 +451,18 @@ async fn a_pair_the_vault_refuses_is_used_and_saved_before_the_next_refresh() {
     let data = DataDir::new(&folder.data);
     let flaky = FlakyVault::new(&folder, u32::MAX);
     let on_flaky = Secrets::with_vault(&data, flaky.clone());
-    let (_, manager) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
+    let (_, kept) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
     let plain = Secrets::open(&data).expect("vault");
     let spent = stored_access(&plain).await;
     advance_clock(&emu, 86_400 + 60).await;
 
     // Every save fails: the calls still run, on the pair kept in memory.
-    let api = client(&emu.base_url(), &manager);
+    let api = client(&emu.base_url(), &kept);
     fifty_calls(&api).await;
     assert_eq!(flaky.failed(), 4, "one save and three bounded retries");
-    assert!(manager.has_unsaved_pair());
+    assert!(kept.has_unsaved_pair());
     assert_eq!(stored_access(&plain).await, spent, "the vault still holds the spent pair");
-    assert!(matches!(manager.state(), AuthState::Connected { .. }));
+    assert!(matches!(kept.state(), AuthState::Connected { .. }));
 
     // The vault works again; the next refresh saves the kept pair first
     // and refreshes from it (not from the vault's spent one).
@@ -471,7 +471,7 @@ async fn a_pair_the_vault_refuses_is_used_and_saved_before_the_next_refresh() {
     api.account().await.expect("the next refresh works");
     let stats = emu.oauth_stats();
     assert_eq!((stats.refreshes, stats.refresh_reuse), (2, 0), "{stats:?}");
-    assert!(!manager.has_unsaved_pair());
+    assert!(!kept.has_unsaved_pair());
     let (_, next) = manager(&data, &emu.base_url(), Arc::new(SystemClock)).await;
     client(&emu.base_url(), &next)
         .account()

@@ -719,7 +719,10 @@ fn desktop_read_export_dates_are_in_the_account_zone() {
     let bytes = export::leads_csv(&page.rows, Language::En, &zone);
     let mut r = csv::ReaderBuilder::new().from_reader(&bytes[3..]);
     let header = r.headers().expect("header").clone();
-    let created = header.iter().position(|h| h == "Created").expect("a Created column");
+    let created = header
+        .iter()
+        .position(|h| h == "Created")
+        .expect("a Created column");
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("row")).collect();
     assert_eq!(rows.len(), page.rows.len());
     for (row, lead) in rows.iter().zip(&page.rows) {

@@ -461,7 +461,11 @@ async fn a_pair_the_vault_refuses_is_used_and_saved_before_the_next_refresh() {
     fifty_calls(&api).await;
     assert_eq!(flaky.failed(), 4, "one save and three bounded retries");
     assert!(kept.has_unsaved_pair());
-    assert_eq!(stored_access(&plain).await, spent, "the vault still holds the spent pair");
+    assert_eq!(
+        stored_access(&plain).await,
+        spent,
+        "the vault still holds the spent pair"
+    );
     assert!(matches!(kept.state(), AuthState::Connected { .. }));
 
     // The vault works again; the next refresh saves the kept pair first
@@ -505,7 +509,10 @@ async fn a_newer_pair_in_memory_outlives_a_reconnect_mark_made_with_the_spent_on
     api_a.account().await.expect("A refreshes; its save fails");
     assert!(a.has_unsaved_pair());
     let refused = api_b.account().await.expect_err("B's pair is spent");
-    assert!(matches!(refused, ApiError::AuthRevoked { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, ApiError::AuthRevoked { .. }),
+        "{refused:?}"
+    );
     assert!(matches!(b.state(), AuthState::Reconnect { .. }));
     assert!(stored_mark(&plain).await.is_some(), "B marked the folder");
     let stats = emu.oauth_stats();
@@ -516,8 +523,15 @@ async fn a_newer_pair_in_memory_outlives_a_reconnect_mark_made_with_the_spent_on
     api_a.account().await.expect("A's pair works");
     flaky.heal();
     advance_clock(&emu, 86_400 + 60).await;
-    api_a.account().await.expect("A refreshes from its own pair");
-    assert!(matches!(a.state(), AuthState::Connected { .. }), "{:?}", a.state());
+    api_a
+        .account()
+        .await
+        .expect("A refreshes from its own pair");
+    assert!(
+        matches!(a.state(), AuthState::Connected { .. }),
+        "{:?}",
+        a.state()
+    );
     assert!(!a.has_unsaved_pair());
     assert_eq!(stored_mark(&plain).await, None, "the stale mark is gone");
     let stats = emu.oauth_stats();
@@ -528,7 +542,10 @@ async fn a_newer_pair_in_memory_outlives_a_reconnect_mark_made_with_the_spent_on
     assert!(matches!(b.state(), AuthState::Connected { .. }));
     assert_eq!(b.refreshes(), 1, "B sent no second refresh");
     let status = folder.run(&["status"]).await.json();
-    assert_eq!(status["credentials"]["reconnect_needed"], false, "{status:#}");
+    assert_eq!(
+        status["credentials"]["reconnect_needed"], false,
+        "{status:#}"
+    );
 }
 
 /// The hourly keep-alive saves a kept pair even when nothing refreshes,
@@ -555,7 +572,10 @@ async fn the_keep_alive_saves_a_kept_pair_and_clears_a_stale_mark() {
     assert!(stored_mark(&plain).await.is_some());
 
     flaky.heal();
-    assert!(!a.keep_alive().await.expect("keep-alive"), "the pair is young");
+    assert!(
+        !a.keep_alive().await.expect("keep-alive"),
+        "the pair is young"
+    );
     assert!(!a.has_unsaved_pair());
     assert_eq!(stored_mark(&plain).await, None);
     api_b.account().await.expect("B adopts A's pair");

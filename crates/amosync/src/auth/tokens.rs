@@ -195,7 +195,9 @@ impl TokenManager {
         match plan(current, &base, tokens) {
             Plan::AlreadySaved => self.set_unsaved_base(None),
             Plan::AdoptTheirs => {
-                tracing::info!("the vault holds a newer token pair than the unsaved one; adopting it");
+                tracing::info!(
+                    "the vault holds a newer token pair than the unsaved one; adopting it"
+                );
                 *current = tokens.clone();
                 self.set_unsaved_base(None);
             }

@@ -100,6 +100,9 @@ mod tests {
     #[test]
     fn the_retries_are_bounded() {
         let total: Duration = SAVE_BACKOFF.iter().sum();
-        assert!(total < super::super::secrets::SECRETS_LOCK_WITHIN / 4, "{total:?}");
+        assert!(
+            total < super::super::secrets::SECRETS_LOCK_WITHIN / 4,
+            "{total:?}"
+        );
     }
 }

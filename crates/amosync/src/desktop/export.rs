@@ -627,7 +627,11 @@ mod tests {
             panic!("created is a date: {:?}", range.get((1, 9)));
         };
         let expected = ((1_763_731_800.0 + 4.0 * 3600.0) / 86_400.0) + 25_569.0;
-        assert!((created.as_f64() - expected).abs() < 1e-6, "{}", created.as_f64());
+        assert!(
+            (created.as_f64() - expected).abs() < 1e-6,
+            "{}",
+            created.as_f64()
+        );
     }
 
     fn got_ru_prefix() -> Vec<String> {

@@ -1106,7 +1106,19 @@ async fn pass(
         Err(e) => return Err(e.into()),
     };
     let pipelines = client.pipelines().await?;
+    // The account's time zone (dates in exports and the UI): learned or
+    // changed in amoCRM since `connect`.
+    let rezoned = account
+        .timezone()
+        .filter(|tz| binding.timezone.as_deref() != Some(tz.as_str()))
+        .map(|tz| amosync_store::AccountBinding {
+            timezone: Some(tz),
+            ..binding.clone()
+        });
     write(store, clock.now_ms(), move |tx| {
+        if let Some(binding) = &rezoned {
+            tx.set_binding(binding)?;
+        }
         tx.put_pipelines(&pipelines)?;
         if let Some(users) = &users {
             tx.put_users(users)?;

@@ -39,6 +39,9 @@ async fn full_pull_then_incremental_after_dropped_webhooks() {
     );
     assert!(!h.store.pipelines().expect("pipelines").is_empty());
     assert!(!h.store.users().expect("users").is_empty());
+    // The binding (made without a zone) learned the account's time zone.
+    let binding = h.store.binding().expect("binding").expect("bound");
+    assert_eq!(binding.timezone.as_deref(), Some("Asia/Tbilisi"));
     assert_eq!(engine.status().last_catchup_at, state.last_catchup_at);
     assert!(state.companies_cursor.is_some(), "{state:?}");
     let companies = h.assert_companies_synced().await;

@@ -7,7 +7,7 @@ use amo::models::{Company, Contact, Lead, Note, Pipeline, StatusKey, Talk, User}
 use amosync::cli::query::{Query, bare_context, execute};
 use amosync::config::DataDir;
 use amosync::desktop::export;
-use amosync::desktop::read::{account_view, chats_view, lead_card, leads_page};
+use amosync::desktop::read::{account_view, chats_view, lead_card, leads_page, store_zone};
 use amosync::desktop::{ChatsQuery, Language, TalkState};
 use amosync::{ErrorCode, Source};
 use amosync_store::{
@@ -664,6 +664,7 @@ fn desktop_read_queries_answer_through_execute() {
     let account = execute(&s, &ctx, &Query::AccountView).expect("account");
     assert_eq!(account["source"], "account");
     assert_eq!(account["currency"], "GEL");
+    assert_eq!(account["time_zone"], "Asia/Tbilisi");
     let card = execute(&s, &ctx, &Query::LeadCard { id: 101 }).expect("card");
     assert_eq!(card["lead"]["contact_name"], "Иван Петров");
     let chats = execute(
@@ -683,7 +684,8 @@ fn desktop_read_queries_answer_through_execute() {
 fn desktop_read_export_of_a_leads_page_parses_back() {
     let (dir, s) = seeded();
     let page = leads_page(&s, &LeadsQuery::default()).expect("page");
-    let bytes = export::leads_csv(&page.rows, Language::Ru);
+    let zone = store_zone(&s).expect("zone");
+    let bytes = export::leads_csv(&page.rows, Language::Ru, &zone);
     let mut r = csv::ReaderBuilder::new()
         .delimiter(b';')
         .from_reader(&bytes[3..]);
@@ -693,7 +695,7 @@ fn desktop_read_export_of_a_leads_page_parses_back() {
     assert_eq!(rows.len() as u64, LIVE);
     assert_eq!(&rows[0][1], "Аренда Toyota Camry на 3 дня");
     assert_eq!(&rows[0][5], "Иван Петров");
-    let xlsx = export::leads_xlsx(&page.rows, Language::Ru).expect("xlsx");
+    let xlsx = export::leads_xlsx(&page.rows, Language::Ru, &zone).expect("xlsx");
     let out = export::write_export(
         &dir.path().join("exports"),
         amosync::desktop::ExportKind::Leads,
@@ -704,6 +706,44 @@ fn desktop_read_export_of_a_leads_page_parses_back() {
     .expect("written");
     assert_eq!(out.rows, LIVE);
     assert_eq!(std::fs::read(&out.path).expect("read"), xlsx);
+}
+
+/// Dates in an export are the account's (Asia/Tbilisi, +04:00 all year),
+/// not this computer's: run it with any `TZ` (CI machines are on UTC).
+#[test]
+fn desktop_read_export_dates_are_in_the_account_zone() {
+    let (_dir, s) = seeded();
+    let page = leads_page(&s, &LeadsQuery::default()).expect("page");
+    let zone = store_zone(&s).expect("zone");
+    assert_eq!(zone.account_name(), Some("Asia/Tbilisi"));
+    let bytes = export::leads_csv(&page.rows, Language::En, &zone);
+    let mut r = csv::ReaderBuilder::new().from_reader(&bytes[3..]);
+    let header = r.headers().expect("header").clone();
+    let created = header
+        .iter()
+        .position(|h| h == "Created")
+        .expect("a Created column");
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("row")).collect();
+    assert_eq!(rows.len(), page.rows.len());
+    for (row, lead) in rows.iter().zip(&page.rows) {
+        let tbilisi = chrono::DateTime::from_timestamp(lead.created_at + 4 * 3600, 0)
+            .expect("a time")
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        assert_eq!(&row[created], tbilisi, "lead {}", lead.id);
+    }
+    // A store that never learned the zone (an old connect): the view says
+    // so (`time_zone: null`), and dates fall back to this computer's.
+    let binding = s.binding().expect("binding").expect("bound");
+    s.write(|w| {
+        w.set_binding(&AccountBinding {
+            timezone: None,
+            ..binding
+        })
+    })
+    .expect("rebind");
+    assert_eq!(account_view(&s).expect("account").time_zone, None);
+    assert_eq!(store_zone(&s).expect("zone").account_name(), None);
 }
 
 /// A one-off measurement, not a timed test: a 200-row page of 100 000 leads.

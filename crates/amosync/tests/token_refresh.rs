@@ -1,6 +1,8 @@
 //! The token manager against the real emulator: one refresh however many
 //! calls or processes need it (amoCRM refresh tokens are single-use), the
-//! reconnect state after a revocation, and the keep-alive of old pairs.
+//! reconnect state after a revocation, the keep-alive of old pairs, and a
+//! refreshed pair whose save fails (retried, kept, never lost — not even to
+//! another manager's reconnect mark made with the spent pair).
 //!
 //! Each test runs its body in a child process of this test binary on the
 //! encrypted-file vault (see `support/oauth.rs`, `isolate`), since the core
@@ -10,6 +12,7 @@
 mod oauth;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use amo::{ApiError, Client, ClientConfig, TokenProvider};
@@ -17,6 +20,8 @@ use amo_emulator::{Emulator, Integration};
 use amosync::auth::tokens::KEEP_ALIVE_AFTER_S;
 use amosync::auth::{AuthSecrets, AuthState, Secrets, TokenManager};
 use amosync::config::DataDir;
+use amosync::vault::{EncryptedFileVault, SecretVault, VaultLocation};
+use amosync::{AppError, ErrorCode};
 use amosync_sync::{Clock, SystemClock};
 use oauth::*;
 
@@ -48,7 +53,15 @@ async fn manager(
     base_url: &str,
     clock: Arc<dyn Clock>,
 ) -> (Secrets, Arc<TokenManager>) {
-    let secrets = Secrets::open(data).expect("vault");
+    manager_on(Secrets::open(data).expect("vault"), base_url, clock).await
+}
+
+/// A manager for the pair in `secrets`.
+async fn manager_on(
+    secrets: Secrets,
+    base_url: &str,
+    clock: Arc<dyn Clock>,
+) -> (Secrets, Arc<TokenManager>) {
     let doc = secrets.load().await.expect("secrets");
     let Some(AuthSecrets::OAuth { app, tokens }) = doc.auth.clone() else {
         panic!("not connected by OAuth: {doc:?}");
@@ -333,4 +346,240 @@ async fn keep_alive_refreshes_only_an_old_pair() {
     // Once renewed, the next look does nothing.
     assert!(!old.keep_alive().await.expect("keep-alive"));
     assert_eq!(emu.oauth_stats().refreshes, 1);
+}
+
+/// The folder's encrypted-file vault whose next `fail_next` saves fail
+/// (`u32::MAX`: until [`FlakyVault::heal`]); loads always work.
+#[derive(Debug)]
+struct FlakyVault {
+    inner: EncryptedFileVault,
+    fail_next: AtomicU32,
+    failed: AtomicU32,
+}
+
+impl FlakyVault {
+    fn new(folder: &Folder, fail_next: u32) -> Arc<FlakyVault> {
+        Arc::new(FlakyVault {
+            inner: EncryptedFileVault::for_data(&DataDir::new(&folder.data), &folder.key),
+            fail_next: AtomicU32::new(fail_next),
+            failed: AtomicU32::new(0),
+        })
+    }
+
+    fn heal(&self) {
+        self.fail_next.store(0, Ordering::SeqCst);
+    }
+
+    fn failed(&self) -> u32 {
+        self.failed.load(Ordering::SeqCst)
+    }
+}
+
+impl SecretVault for FlakyVault {
+    fn load(&self) -> Result<Option<amo::Secret>, AppError> {
+        self.inner.load()
+    }
+
+    fn save(&self, document: &amo::Secret) -> Result<(), AppError> {
+        let left = self.fail_next.load(Ordering::SeqCst);
+        if left > 0 {
+            if left != u32::MAX {
+                self.fail_next.store(left - 1, Ordering::SeqCst);
+            }
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err(AppError::new(ErrorCode::Local, "disk full (test vault)"));
+        }
+        self.inner.save(document)
+    }
+
+    fn delete(&self) -> Result<(), AppError> {
+        self.inner.delete()
+    }
+
+    fn location(&self) -> VaultLocation {
+        self.inner.location()
+    }
+}
+
+/// The reconnect mark in the vault now.
+async fn stored_mark(secrets: &Secrets) -> Option<String> {
+    secrets.load().await.expect("secrets").reconnect
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refreshed_pair_is_saved_by_the_retries_when_the_vault_fails_twice() {
+    const NAME: &str = "a_refreshed_pair_is_saved_by_the_retries_when_the_vault_fails_twice";
+    if !isolated_as(NAME) {
+        isolate(NAME, NAME, &[]).await;
+        return;
+    }
+    let emu = fast_emulator().await;
+    let (folder, _) = connected(&emu).await;
+    let data = DataDir::new(&folder.data);
+    let flaky = FlakyVault::new(&folder, 2);
+    let on_flaky = Secrets::with_vault(&data, flaky.clone());
+    let (_, kept) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
+    let plain = Secrets::open(&data).expect("vault");
+    let before = stored_access(&plain).await;
+    advance_clock(&emu, 86_400 + 60).await;
+
+    fifty_calls(&client(&emu.base_url(), &kept)).await;
+    assert_eq!(flaky.failed(), 2, "two saves failed");
+    assert!(!kept.has_unsaved_pair(), "the third attempt saved it");
+    let after = stored_access(&plain).await;
+    assert_ne!(after, before, "the new pair is in the vault");
+    // A process starting now runs on the saved pair without refreshing.
+    let (_, next) = manager(&data, &emu.base_url(), Arc::new(SystemClock)).await;
+    client(&emu.base_url(), &next)
+        .account()
+        .await
+        .expect("the saved pair works");
+    let stats = emu.oauth_stats();
+    assert_eq!((stats.refreshes, stats.refresh_reuse), (1, 0), "{stats:?}");
+    assert_eq!(next.refreshes(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_the_vault_refuses_is_used_and_saved_before_the_next_refresh() {
+    const NAME: &str = "a_pair_the_vault_refuses_is_used_and_saved_before_the_next_refresh";
+    if !isolated_as(NAME) {
+        isolate(NAME, NAME, &[]).await;
+        return;
+    }
+    let emu = fast_emulator().await;
+    let (folder, _) = connected(&emu).await;
+    let data = DataDir::new(&folder.data);
+    let flaky = FlakyVault::new(&folder, u32::MAX);
+    let on_flaky = Secrets::with_vault(&data, flaky.clone());
+    let (_, kept) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
+    let plain = Secrets::open(&data).expect("vault");
+    let spent = stored_access(&plain).await;
+    advance_clock(&emu, 86_400 + 60).await;
+
+    // Every save fails: the calls still run, on the pair kept in memory.
+    let api = client(&emu.base_url(), &kept);
+    fifty_calls(&api).await;
+    assert_eq!(flaky.failed(), 4, "one save and three bounded retries");
+    assert!(kept.has_unsaved_pair());
+    assert_eq!(
+        stored_access(&plain).await,
+        spent,
+        "the vault still holds the spent pair"
+    );
+    assert!(matches!(kept.state(), AuthState::Connected { .. }));
+
+    // The vault works again; the next refresh saves the kept pair first
+    // and refreshes from it (not from the vault's spent one).
+    flaky.heal();
+    advance_clock(&emu, 86_400 + 60).await;
+    api.account().await.expect("the next refresh works");
+    let stats = emu.oauth_stats();
+    assert_eq!((stats.refreshes, stats.refresh_reuse), (2, 0), "{stats:?}");
+    assert!(!kept.has_unsaved_pair());
+    let (_, next) = manager(&data, &emu.base_url(), Arc::new(SystemClock)).await;
+    client(&emu.base_url(), &next)
+        .account()
+        .await
+        .expect("the vault's pair is the live one");
+    assert_eq!(emu.oauth_stats().refreshes, 2);
+}
+
+/// Manager A refreshed but could not save; manager B on the same folder,
+/// still on the spent pair, is refused and marks the folder "reconnect".
+/// A's pair is live: A keeps working, saves its pair over the mark, and B
+/// adopts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_pair_in_memory_outlives_a_reconnect_mark_made_with_the_spent_one() {
+    const NAME: &str = "a_newer_pair_in_memory_outlives_a_reconnect_mark_made_with_the_spent_one";
+    if !isolated_as(NAME) {
+        isolate(NAME, NAME, &[]).await;
+        return;
+    }
+    let emu = fast_emulator().await;
+    let (folder, _) = connected(&emu).await;
+    let data = DataDir::new(&folder.data);
+    let flaky = FlakyVault::new(&folder, u32::MAX);
+    let on_flaky = Secrets::with_vault(&data, flaky.clone());
+    let (_, a) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
+    let (plain, b) = manager(&data, &emu.base_url(), Arc::new(SystemClock)).await;
+    advance_clock(&emu, 86_400 + 60).await;
+
+    let api_a = client(&emu.base_url(), &a);
+    let api_b = client(&emu.base_url(), &b);
+    api_a.account().await.expect("A refreshes; its save fails");
+    assert!(a.has_unsaved_pair());
+    let refused = api_b.account().await.expect_err("B's pair is spent");
+    assert!(
+        matches!(refused, ApiError::AuthRevoked { .. }),
+        "{refused:?}"
+    );
+    assert!(matches!(b.state(), AuthState::Reconnect { .. }));
+    assert!(stored_mark(&plain).await.is_some(), "B marked the folder");
+    let stats = emu.oauth_stats();
+    assert_eq!((stats.refreshes, stats.refresh_reuse), (1, 1), "{stats:?}");
+
+    // A does not obey the mark: its calls go on, and once the vault works
+    // its next refresh saves its pair, clears the mark and goes on from it.
+    api_a.account().await.expect("A's pair works");
+    flaky.heal();
+    advance_clock(&emu, 86_400 + 60).await;
+    api_a
+        .account()
+        .await
+        .expect("A refreshes from its own pair");
+    assert!(
+        matches!(a.state(), AuthState::Connected { .. }),
+        "{:?}",
+        a.state()
+    );
+    assert!(!a.has_unsaved_pair());
+    assert_eq!(stored_mark(&plain).await, None, "the stale mark is gone");
+    let stats = emu.oauth_stats();
+    assert_eq!((stats.refreshes, stats.refresh_reuse), (2, 1), "{stats:?}");
+
+    // B sees the folder connected again and runs on A's pair.
+    api_b.account().await.expect("B adopts A's pair");
+    assert!(matches!(b.state(), AuthState::Connected { .. }));
+    assert_eq!(b.refreshes(), 1, "B sent no second refresh");
+    let status = folder.run(&["status"]).await.json();
+    assert_eq!(
+        status["credentials"]["reconnect_needed"], false,
+        "{status:#}"
+    );
+}
+
+/// The hourly keep-alive saves a kept pair even when nothing refreshes,
+/// clearing a mark another manager made with the spent pair meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keep_alive_saves_a_kept_pair_and_clears_a_stale_mark() {
+    const NAME: &str = "the_keep_alive_saves_a_kept_pair_and_clears_a_stale_mark";
+    if !isolated_as(NAME) {
+        isolate(NAME, NAME, &[]).await;
+        return;
+    }
+    let emu = fast_emulator().await;
+    let (folder, _) = connected(&emu).await;
+    let data = DataDir::new(&folder.data);
+    let flaky = FlakyVault::new(&folder, u32::MAX);
+    let on_flaky = Secrets::with_vault(&data, flaky.clone());
+    let (_, a) = manager_on(on_flaky, &emu.base_url(), Arc::new(SystemClock)).await;
+    let (plain, b) = manager(&data, &emu.base_url(), Arc::new(SystemClock)).await;
+    advance_clock(&emu, 86_400 + 60).await;
+    let api_a = client(&emu.base_url(), &a);
+    api_a.account().await.expect("A refreshes; its save fails");
+    let api_b = client(&emu.base_url(), &b);
+    api_b.account().await.expect_err("B's pair is spent");
+    assert!(stored_mark(&plain).await.is_some());
+
+    flaky.heal();
+    assert!(
+        !a.keep_alive().await.expect("keep-alive"),
+        "the pair is young"
+    );
+    assert!(!a.has_unsaved_pair());
+    assert_eq!(stored_mark(&plain).await, None);
+    api_b.account().await.expect("B adopts A's pair");
+    api_a.account().await.expect("A goes on");
+    let stats = emu.oauth_stats();
+    assert_eq!((stats.refreshes, stats.refresh_reuse), (1, 1), "{stats:?}");
 }

@@ -98,15 +98,23 @@ export class AppState {
     return this.account?.currency ?? "RUB";
   }
 
+  /**
+   * The zone dates are shown in and date filters cut days by: the account's
+   * (`Asia/Tbilisi`), or `undefined` — this computer's — when it is unknown.
+   */
+  get timeZone(): string | undefined {
+    return fmt.knownZone(this.account?.time_zone);
+  }
+
   t = (key: Key, params?: Params): string => translate(this.lang, key, params);
   /** "12 сделок". */
   count = (n: number, unit: Key): string => `${fmt.formatNumber(this.locale, n)} ${plural(this.lang, unit, n)}`;
   num = (n: number): string => fmt.formatNumber(this.locale, n);
   money = (n: number): string => fmt.formatMoney(this.locale, n, this.currency);
   percent = (r: number): string => fmt.formatPercent(this.locale, r);
-  dateTime = (s: number): string => fmt.formatDateTime(this.locale, s);
-  date = (s: number): string => fmt.formatDate(this.locale, s);
-  moment = (s: number): string => fmt.formatMoment(this.locale, s);
+  dateTime = (s: number): string => fmt.formatDateTime(this.locale, s, this.timeZone);
+  date = (s: number): string => fmt.formatDate(this.locale, s, this.timeZone);
+  moment = (s: number): string => fmt.formatMoment(this.locale, s, this.timeZone);
   duration = (s: number): string => fmt.formatDuration(this.locale, s);
 
   go = (view: View): void => {
@@ -194,7 +202,7 @@ export class AppState {
 
   get funnelRange(): TimeRange | null {
     const { from, to } = this.funnelFilter;
-    const range = { from: fmt.dayStart(from), to: fmt.dayEnd(to) };
+    const range = { from: fmt.dayStart(from, this.timeZone), to: fmt.dayEnd(to, this.timeZone) };
     return range.from == null && range.to == null ? null : range;
   }
 

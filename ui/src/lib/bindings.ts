@@ -242,6 +242,13 @@ base_url: string,
  */
 currency: string, 
 /**
+ * The account's IANA time zone (`Asia/Tbilisi`), which every date is
+ * shown and exported in; `null` when unknown (an old store, a name the
+ * time zone database lacks): then this computer's zone, and the UI
+ * says so.
+ */
+time_zone: string | null, 
+/**
  * Main pipeline first.
  */
 pipelines: Array<PipelineRef>, 

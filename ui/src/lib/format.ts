@@ -1,5 +1,7 @@
 // Locale-aware formatting (ru-RU / en-US). Formatters are cached: the leads
-// table formats a few dozen cells per scroll frame.
+// table formats a few dozen cells per scroll frame. Dates are shown in a
+// time zone given by IANA name (the account's, `AccountView.time_zone`);
+// `undefined` means this computer's.
 import type { Language } from "./bindings";
 
 export type Locale = "ru-RU" | "en-US";
@@ -49,24 +51,66 @@ export function formatPercent(locale: Locale, ratio: number): string {
 
 const ms = (unixSeconds: number) => unixSeconds * 1000;
 
-export function formatDateTime(locale: Locale, unixSeconds: number): string {
-  return df(locale, { dateStyle: "short", timeStyle: "short" }).format(ms(unixSeconds));
+/** `timeZone` when this runtime knows it, else `undefined` (this computer's zone). */
+export function knownZone(timeZone: string | null | undefined): string | undefined {
+  if (!timeZone) return undefined;
+  try {
+    df("en-US", { timeZone });
+    return timeZone;
+  } catch {
+    return undefined;
+  }
 }
 
-export function formatDate(locale: Locale, unixSeconds: number): string {
-  return df(locale, { dateStyle: "short" }).format(ms(unixSeconds));
+export function formatDateTime(locale: Locale, unixSeconds: number, timeZone?: string): string {
+  return df(locale, { dateStyle: "short", timeStyle: "short", timeZone }).format(ms(unixSeconds));
 }
 
-export function formatTime(locale: Locale, unixSeconds: number): string {
-  return df(locale, { hour: "2-digit", minute: "2-digit" }).format(ms(unixSeconds));
+export function formatDate(locale: Locale, unixSeconds: number, timeZone?: string): string {
+  return df(locale, { dateStyle: "short", timeZone }).format(ms(unixSeconds));
 }
 
-/** Only the time for a moment today, the date and time otherwise. */
-export function formatMoment(locale: Locale, unixSeconds: number, now = Date.now()): string {
-  const d = new Date(ms(unixSeconds));
-  return d.toDateString() === new Date(now).toDateString()
-    ? formatTime(locale, unixSeconds)
-    : formatDateTime(locale, unixSeconds);
+export function formatTime(locale: Locale, unixSeconds: number, timeZone?: string): string {
+  return df(locale, { hour: "2-digit", minute: "2-digit", timeZone }).format(ms(unixSeconds));
+}
+
+/** Only the time for a moment today (today in `timeZone`), the date and time otherwise. */
+export function formatMoment(locale: Locale, unixSeconds: number, timeZone?: string, now = Date.now()): string {
+  return formatDate(locale, unixSeconds, timeZone) === formatDate(locale, now / 1000, timeZone)
+    ? formatTime(locale, unixSeconds, timeZone)
+    : formatDateTime(locale, unixSeconds, timeZone);
+}
+
+/** How far `timeZone`'s wall clock is ahead of UTC at unix ms `t`, in ms. */
+function zoneOffsetMs(t: number, timeZone: string): number {
+  const parts = df("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(t);
+  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const wall = Date.UTC(part("year"), part("month") - 1, part("day"), part("hour"), part("minute"), part("second"));
+  return wall - (t - (((t % 1000) + 1000) % 1000));
+}
+
+/** Unix seconds of midnight starting day `y-m-d` (`d` may overflow) in `timeZone`, or local. */
+function midnight(y: number, m: number, d: number, timeZone?: string): number {
+  if (!timeZone) return Math.floor(new Date(y, m - 1, d).getTime() / 1000);
+  const wall = Date.UTC(y, m - 1, d);
+  // The offset at the guess may differ from the one at midnight (a DST
+  // change that day): look again at the instant found.
+  const guess = wall - zoneOffsetMs(wall, timeZone);
+  return Math.floor((wall - zoneOffsetMs(guess, timeZone)) / 1000);
+}
+
+function ymd(value: string): [number, number, number] | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
 }
 
 const UNITS: [Intl.NumberFormatOptions["unit"], number][] = [
@@ -95,16 +139,14 @@ export function formatDuration(locale: Locale, seconds: number): string {
   return parts.join(" ");
 }
 
-/** `YYYY-MM-DD` (a date input's value) → unix seconds at local midnight. */
-export function dayStart(value: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return null;
-  return Math.floor(new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).getTime() / 1000);
+/** `YYYY-MM-DD` (a date input's value) → unix seconds at that day's midnight in `timeZone` (or local). */
+export function dayStart(value: string, timeZone?: string): number | null {
+  const d = ymd(value);
+  return d ? midnight(d[0], d[1], d[2], timeZone) : null;
 }
 
-/** `YYYY-MM-DD` → unix seconds at the next local midnight (an exclusive end). */
-export function dayEnd(value: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return null;
-  return Math.floor(new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1).getTime() / 1000);
+/** `YYYY-MM-DD` → unix seconds at the next midnight in `timeZone` (or local): an exclusive end. */
+export function dayEnd(value: string, timeZone?: string): number | null {
+  const d = ymd(value);
+  return d ? midnight(d[0], d[1], d[2] + 1, timeZone) : null;
 }

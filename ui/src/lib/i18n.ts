@@ -128,6 +128,8 @@ const ru = {
   "filter.someUsers": "Ответственных: {n}",
   "filter.noUsers": "Пользователей нет",
   "filter.clear": "Сбросить фильтры",
+  "filter.zone": "Дни и время — по часовому поясу аккаунта ({zone})",
+  "filter.zoneComputer": "Часовой пояс аккаунта неизвестен: дни и время — по часовому поясу этого компьютера",
 
   "leads.title": "Сделки",
   "leads.search": "Поиск: название, телефон, email, тег",
@@ -483,6 +485,8 @@ const en: Record<Key, string> = {
   "filter.someUsers": "Users: {n}",
   "filter.noUsers": "No users",
   "filter.clear": "Clear filters",
+  "filter.zone": "Days and times in the account's time zone ({zone})",
+  "filter.zoneComputer": "The account's time zone is unknown: days and times in this computer's time zone",
 
   "leads.title": "Leads",
   "leads.search": "Search: name, phone, email, tag",

@@ -24,6 +24,7 @@ export const account = (over: Partial<AccountView> = {}): AccountView => ({
   subdomain: "rentacar",
   base_url: "http://127.0.0.1:8080",
   currency: "RUB",
+  time_zone: null,
   pipelines: [
     {
       id: MAIN,

@@ -74,6 +74,23 @@ pub struct AccountEmbedded {
 }
 
 impl Account {
+    /// The account's IANA time zone (`datetime_settings.timezone`, e.g.
+    /// `Asia/Tbilisi`) when the answer carries it: amoCRM sends it for
+    /// `with=datetime_settings`, at the top level (or, seen in some
+    /// answers, in `_embedded`).
+    pub fn timezone(&self) -> Option<String> {
+        let from = |extra: &Extra| {
+            extra
+                .get("datetime_settings")?
+                .get("timezone")?
+                .as_str()
+                .map(str::trim)
+                .filter(|tz| !tz.is_empty())
+                .map(str::to_owned)
+        };
+        from(&self.extra).or_else(|| self.embedded.as_ref().and_then(|e| from(&e.extra)))
+    }
+
     /// User groups (empty unless requested).
     pub fn users_groups(&self) -> &[UserGroup] {
         self.embedded

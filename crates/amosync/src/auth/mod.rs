@@ -11,12 +11,16 @@
 //!   pair persisted before it is used, refreshed ahead of expiry and kept
 //!   alive on quiet accounts; a refused refresh puts the folder into the
 //!   "reconnect" state.
+//! * [`unsaved`]: a refreshed pair the vault did not take: the bounded save
+//!   retry, and how such a pair meets the vault again (saved over the spent
+//!   pair and its stale reconnect mark, or given up for a newer pair).
 //! * [`flow`]: starting an OAuth connection (the browser URL) and finishing
 //!   it from whatever came back (deep link, bounce page, loopback, pasted).
 
 pub mod flow;
 pub mod secrets;
 pub mod tokens;
+pub mod unsaved;
 
 pub use flow::{OAuthStart, begin_oauth, finish_oauth, finish_with_code};
 pub use secrets::{AuthSecrets, Credentials, PendingOAuth, Secrets, SecretsDoc};

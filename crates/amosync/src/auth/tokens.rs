@@ -7,7 +7,15 @@
 //! 2. holds `DATA/secrets.lock` and re-reads the vault (another process on
 //!    the same folder — the desktop app and a headless `amosync` — may have
 //!    refreshed already: then its pair is adopted, no request is sent);
-//! 3. persists the new pair before the access token is handed out.
+//! 3. persists the new pair before the access token is handed out,
+//!    retrying a failed save a few times (see [`super::unsaved`]); a pair
+//!    the vault still refuses is kept in memory, used, and saved again
+//!    before the next refresh and every [`SAVE_RETRY_EVERY_S`] of use.
+//!
+//! A reconnect mark that another process wrote after trying the vault's
+//! spent pair (the one this process refreshed but could not save) does not
+//! stop this process: its pair is the live one, so it saves it and clears
+//! the mark, and the other process adopts it.
 //!
 //! Tokens are refreshed [`REFRESH_AHEAD_S`] before they expire, and
 //! [`TokenManager::keep_alive`] refreshes a pair older than
@@ -24,7 +32,8 @@ use amosync_sync::Clock;
 use serde::Serialize;
 use tokio::sync::{Mutex, watch};
 
-use super::secrets::{AuthSecrets, Secrets};
+use super::secrets::{AuthSecrets, Secrets, SecretsDoc};
+use super::unsaved::{Plan, SAVE_RETRY_EVERY_S, plan, save_with_retry};
 use crate::AppError;
 
 /// Refresh this long before the access token expires.
@@ -57,6 +66,12 @@ pub struct TokenManager {
     refreshes: AtomicU64,
     /// When an early (not yet expired) refresh last failed to reach amoCRM.
     early_refresh_failed_at: AtomicI64,
+    /// Set while the pair in `current` is not in the vault (its save
+    /// failed): the refresh token the vault holds instead (spent). Changed
+    /// only with `current` locked.
+    unsaved_base: std::sync::Mutex<Option<Secret>>,
+    /// When the save of an unsaved pair was last tried.
+    save_tried_at: AtomicI64,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -99,6 +114,8 @@ impl TokenManager {
             state: watch::Sender::new(state),
             refreshes: AtomicU64::new(0),
             early_refresh_failed_at: AtomicI64::new(i64::MIN / 2),
+            unsaved_base: std::sync::Mutex::new(None),
+            save_tried_at: AtomicI64::new(i64::MIN / 2),
         })
     }
 
@@ -117,9 +134,98 @@ impl TokenManager {
         self.state.subscribe()
     }
 
+    /// Whether the pair in use is not in the vault yet (its save failed).
+    pub fn has_unsaved_pair(&self) -> bool {
+        self.unsaved_base().is_some()
+    }
+
+    fn unsaved_base(&self) -> Option<Secret> {
+        self.unsaved_base
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_unsaved_base(&self, base: Option<Secret>) {
+        *self.unsaved_base.lock().unwrap_or_else(|e| e.into_inner()) = base;
+    }
+
+    /// Saves the pair in use if an earlier save failed; true when nothing
+    /// is left unsaved. Reads the vault under the secrets lock first: a
+    /// reconnect mark made there with the spent pair is cleared, a pair
+    /// another process put there since is adopted.
+    pub async fn save_unsaved(&self) -> Result<bool, ApiError> {
+        if self.unsaved_base().is_none() {
+            return Ok(true);
+        }
+        let mut current = self.current.lock().await;
+        let _lock = self.secrets.lock().await.map_err(local)?;
+        let mut doc = self.secrets.load().await.map_err(local)?;
+        self.reconcile_unsaved(&mut current, &mut doc).await;
+        match &doc.reconnect {
+            Some(reason) => {
+                self.state.send_replace(AuthState::Reconnect {
+                    reason: reason.clone(),
+                });
+            }
+            None => {
+                self.state.send_replace(AuthState::Connected {
+                    expires_at: current.expires_at,
+                });
+            }
+        }
+        Ok(self.unsaved_base().is_none())
+    }
+
+    /// With an unsaved pair in `current` and the vault's document in `doc`
+    /// (secrets lock held): saves ours, or finds it saved, or adopts the
+    /// vault's (see [`plan`]). `doc` then holds the pair to go on from; its
+    /// reconnect mark is dropped when it was made with the spent pair.
+    async fn reconcile_unsaved(&self, current: &mut TokenSet, doc: &mut SecretsDoc) {
+        let Some(base) = self.unsaved_base() else {
+            return;
+        };
+        let Some(AuthSecrets::OAuth { tokens, .. }) = &mut doc.auth else {
+            // Disconnected or reconnected with a long-lived token meanwhile.
+            self.set_unsaved_base(None);
+            return;
+        };
+        self.save_tried_at
+            .store(self.clock.now_s(), Ordering::Relaxed);
+        match plan(current, &base, tokens) {
+            Plan::AlreadySaved => self.set_unsaved_base(None),
+            Plan::AdoptTheirs => {
+                tracing::info!(
+                    "the vault holds a newer token pair than the unsaved one; adopting it"
+                );
+                *current = tokens.clone();
+                self.set_unsaved_base(None);
+            }
+            Plan::SaveOurs => {
+                *tokens = current.clone();
+                let stale_mark = doc.reconnect.take();
+                match save_with_retry(&self.secrets, doc).await {
+                    Ok(()) => {
+                        self.set_unsaved_base(None);
+                        tracing::info!(
+                            cleared_reconnect_mark = stale_mark.is_some(),
+                            "saved the token pair an earlier save had lost"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the token pair still cannot be saved; kept in memory")
+                    }
+                }
+            }
+        }
+    }
+
     /// Refreshes when the pair is older than [`KEEP_ALIVE_AFTER_S`]; true
-    /// when it did. Call it every hour or so.
+    /// when it did. Call it every hour or so. Saves an unsaved pair first.
     pub async fn keep_alive(&self) -> Result<bool, ApiError> {
+        if let Err(e) = self.save_unsaved().await {
+            tracing::warn!(error = %e, "the unsaved token pair could not be saved yet");
+        }
         let seen = self.current.lock().await.clone();
         if self.clock.now_s() - seen.obtained_at < KEEP_ALIVE_AFTER_S {
             return Ok(false);
@@ -144,6 +250,8 @@ impl TokenManager {
         }
         let lock = self.secrets.lock().await.map_err(local)?;
         let mut doc = self.secrets.load().await.map_err(local)?;
+        // Our unsaved pair first: a mark made with the spent pair is not ours.
+        self.reconcile_unsaved(&mut current, &mut doc).await;
         if let Some(reason) = &doc.reconnect {
             self.state.send_replace(AuthState::Reconnect {
                 reason: reason.clone(),
@@ -152,27 +260,17 @@ impl TokenManager {
                 detail: reason.clone(),
             });
         }
-        let stored = match &mut doc.auth {
-            Some(AuthSecrets::OAuth { tokens, .. }) => {
-                // A pair newer than the vault's lives only in memory: an
-                // earlier save failed. Its refresh token is the live one
-                // (the vault's is spent): save it now and go on from it.
-                if current.obtained_at > tokens.obtained_at {
-                    *tokens = current.clone();
-                    if let Err(e) = self.secrets.save(&doc).await {
-                        tracing::error!(error = %e, "the token pair still cannot be saved");
-                    }
-                    current.clone()
-                } else {
-                    tokens.clone()
-                }
-            }
+        let stored = match &doc.auth {
+            Some(AuthSecrets::OAuth { tokens, .. }) => tokens.clone(),
             _ => {
                 return Err(ApiError::AuthRevoked {
                     detail: "this data folder is no longer connected by OAuth (disconnected or reconnected with a token); restart AmoSync".into(),
                 });
             }
         };
+        // The refresh token the vault holds now (another than `stored`'s
+        // when our unsaved pair still could not be saved).
+        let vault_refresh = self.unsaved_base().unwrap_or(stored.refresh_token.clone());
         if stored.access_token != *seen && self.usable(&stored) {
             // Another process refreshed while we waited for the lock.
             tracing::debug!("adopting the token pair another process refreshed");
@@ -198,14 +296,19 @@ impl TokenManager {
             })
         });
         match outcome {
-            Ok(fresh) => {
+            Ok((fresh, saved)) => {
                 *current = fresh;
+                self.set_unsaved_base((!saved).then_some(vault_refresh));
+                self.save_tried_at
+                    .store(self.clock.now_s(), Ordering::Relaxed);
                 self.state.send_replace(AuthState::Connected {
                     expires_at: current.expires_at,
                 });
                 Ok(current.access_token.clone())
             }
             Err(ApiError::AuthRevoked { detail }) => {
+                // Our pair was refused too: nothing left worth saving.
+                self.set_unsaved_base(None);
                 self.state.send_replace(AuthState::Reconnect {
                     reason: detail.clone(),
                 });
@@ -233,15 +336,16 @@ impl TokenManager {
     }
 }
 
-/// One refresh with amoCRM and the save of its answer, under `lock`.
+/// One refresh with amoCRM and the save of its answer, under `lock`; the
+/// new pair and whether the vault took it.
 async fn refresh_and_save(
     endpoint: TokenEndpoint,
     secrets: Secrets,
-    mut doc: crate::auth::secrets::SecretsDoc,
+    mut doc: SecretsDoc,
     refresh_token: Secret,
     now: i64,
     lock: crate::lock::FileLock,
-) -> Result<TokenSet, ApiError> {
+) -> Result<(TokenSet, bool), ApiError> {
     let answer = endpoint.refresh(&refresh_token, now).await;
     let result = match answer {
         Ok(fresh) => {
@@ -249,13 +353,17 @@ async fn refresh_and_save(
                 *tokens = fresh.clone();
             }
             // Persist before use: the old refresh token is spent now. If
-            // this fails the pair lives in memory and the next refresh
-            // saves it first (see `refresh_after`).
-            if let Err(e) = secrets.save(&doc).await {
-                tracing::error!(error = %e, "the refreshed tokens could not be saved; kept in memory and saved at the next refresh");
-            }
+            // every retry fails the pair lives in memory and is saved later
+            // (see `reconcile_unsaved`).
+            let saved = match save_with_retry(&secrets, &doc).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "the refreshed tokens could not be saved; kept in memory and saved again later");
+                    false
+                }
+            };
             tracing::info!(expires_at = fresh.expires_at, "access token refreshed");
-            Ok(fresh)
+            Ok((fresh, saved))
         }
         Err(ApiError::AuthRevoked { detail }) => {
             let reason = reconnect_message(&detail);
@@ -278,6 +386,12 @@ fn local(e: AppError) -> ApiError {
 
 impl TokenProvider for TokenManager {
     async fn access_token(&self) -> Result<Secret, ApiError> {
+        if self.unsaved_base().is_some()
+            && self.clock.now_s() - self.save_tried_at.load(Ordering::Relaxed) >= SAVE_RETRY_EVERY_S
+            && let Err(e) = self.save_unsaved().await
+        {
+            tracing::warn!(error = %e, "the unsaved token pair could not be saved yet");
+        }
         if let AuthState::Reconnect { reason } = self.state()
             && !self.reconnected_elsewhere().await
         {

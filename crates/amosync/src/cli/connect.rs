@@ -153,20 +153,9 @@ pub fn client_for(
 }
 
 /// The account's time zone (`datetime_settings.timezone`, e.g.
-/// `Asia/Tbilisi`) if the account answer carries it. amoCRM sends it only
-/// for `GET /api/v4/account?with=datetime_settings`; look at the top level
-/// (where amoCRM puts it) and in `_embedded`.
+/// `Asia/Tbilisi`) if the account answer carries it (see [`Account::timezone`]).
 pub fn account_timezone(account: &Account) -> Option<String> {
-    let from = |extra: &serde_json::Map<String, Value>| {
-        extra
-            .get("datetime_settings")?
-            .get("timezone")?
-            .as_str()
-            .map(str::trim)
-            .filter(|tz| !tz.is_empty())
-            .map(str::to_owned)
-    };
-    from(&account.extra).or_else(|| account.embedded.as_ref().and_then(|e| from(&e.extra)))
+    account.timezone()
 }
 
 fn store_error(data: &DataDir, err: StoreError) -> AppError {
@@ -260,8 +249,8 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
         name: account.name.clone(),
         base_url: base_url.clone(),
         currency: account.currency.clone(),
-        // Today's client does not ask for `with=datetime_settings`: keep
-        // what an earlier connect learned rather than forget it.
+        // An answer without `datetime_settings` keeps what an earlier
+        // connect learned rather than forget it.
         timezone: account_timezone(&account)
             .or_else(|| existing.as_ref().and_then(|b| b.timezone.clone())),
         connected_at: SystemClock.now_s(),

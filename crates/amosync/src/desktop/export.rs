@@ -14,16 +14,18 @@
 //! * **XLSX** holds the same cells, typed: numbers, money (`#,##0`),
 //!   percentages (`0.0%`) and dates as Excel date-times (`yyyy-mm-dd hh:mm`);
 //!   text is always text there (never a formula).
-//! * Dates are in this computer's time zone, as ISO `YYYY-MM-DD HH:MM`.
+//! * Dates are in the account's time zone ([`AccountZone`]; this computer's
+//!   when the account's is unknown), as ISO `YYYY-MM-DD HH:MM`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use amosync_store::{Funnel, StatusKind};
-use chrono::{Datelike, Local, NaiveDateTime, TimeZone, Timelike};
+use chrono::{Datelike, Local, NaiveDateTime, Timelike};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 
 use super::views::{ExportFormat, ExportKind, ExportResult, Language, LeadRow};
+use super::zone::AccountZone;
 use crate::{AppError, ErrorCode};
 
 /// Rows an XLSX sheet holds (Excel's limit), the header included.
@@ -31,18 +33,22 @@ const XLSX_MAX_ROWS: usize = 1_048_576;
 /// Characters an XLSX cell holds (Excel's limit).
 const XLSX_MAX_CHARS: usize = 32_767;
 
-/// The leads table as CSV (see the module docs for the dialect).
-pub fn leads_csv(rows: &[LeadRow], lang: Language) -> Vec<u8> {
-    to_csv(&leads_table(rows, lang, &Local), lang)
+/// The leads table as CSV (see the module docs for the dialect), dates in `zone`.
+pub fn leads_csv(rows: &[LeadRow], lang: Language, zone: &AccountZone) -> Vec<u8> {
+    to_csv(&leads_table(rows, lang, zone), lang)
 }
 
-/// The leads table as an XLSX workbook of one sheet.
-pub fn leads_xlsx(rows: &[LeadRow], lang: Language) -> Result<Vec<u8>, AppError> {
+/// The leads table as an XLSX workbook of one sheet, dates in `zone`.
+pub fn leads_xlsx(
+    rows: &[LeadRow],
+    lang: Language,
+    zone: &AccountZone,
+) -> Result<Vec<u8>, AppError> {
     let sheet = match lang {
         Language::Ru => "Сделки",
         Language::En => "Leads",
     };
-    to_xlsx(&leads_table(rows, lang, &Local), sheet)
+    to_xlsx(&leads_table(rows, lang, zone), sheet)
 }
 
 /// A pipeline's funnel as CSV: one row per status (count, money in
@@ -187,20 +193,6 @@ fn place(
     ))
 }
 
-/// `YYYY-MM-DD` (or `YYYY-MM-DD HH:MM`) of unix seconds in local time.
-pub(crate) fn local_date(ts: i64, with_time: bool) -> String {
-    let fmt = if with_time {
-        "%Y-%m-%d %H:%M"
-    } else {
-        "%Y-%m-%d"
-    };
-    naive_in(&Local, ts).map_or_else(|| ts.to_string(), |d| d.format(fmt).to_string())
-}
-
-fn naive_in<Tz: TimeZone>(tz: &Tz, ts: i64) -> Option<NaiveDateTime> {
-    tz.timestamp_opt(ts, 0).earliest().map(|d| d.naive_local())
-}
-
 // ---- one table, two formats ----
 
 /// A cell, typed for XLSX and rendered as text for CSV.
@@ -212,7 +204,7 @@ enum Cell {
     Int(i64),
     /// An amount of money.
     Money(i64),
-    /// A local date and time (`None` when the time does not exist).
+    /// A wall-clock date and time in the export's zone (`None` when out of range).
     Time(Option<NaiveDateTime>),
     /// A fraction shown as a percentage.
     Percent(f64),
@@ -249,14 +241,14 @@ fn opt_text(s: &Option<String>) -> Cell {
     s.as_deref().map_or(Cell::Empty, text)
 }
 
-fn time<Tz: TimeZone>(tz: &Tz, ts: Option<i64>) -> Cell {
+fn time(zone: &AccountZone, ts: Option<i64>) -> Cell {
     match ts {
-        Some(t) if t > 0 => Cell::Time(naive_in(tz, t)),
+        Some(t) if t > 0 => Cell::Time(zone.naive(t)),
         _ => Cell::Empty,
     }
 }
 
-fn leads_table<Tz: TimeZone>(rows: &[LeadRow], lang: Language, tz: &Tz) -> Table {
+fn leads_table(rows: &[LeadRow], lang: Language, tz: &AccountZone) -> Table {
     let cols: [(&str, &str, f64); 13] = [
         ("ID", "ID", 10.0),
         ("Сделка", "Lead", 36.0),
@@ -527,7 +519,11 @@ mod tests {
     use super::*;
     use amosync_store::FunnelStatus;
     use calamine::{Data, Reader, Xlsx};
-    use chrono::{NaiveDate, Utc};
+    use chrono::NaiveDate;
+
+    fn utc() -> AccountZone {
+        AccountZone::of(Some("UTC"))
+    }
 
     fn row(id: u64, name: &str, phone: Option<&str>) -> LeadRow {
         LeadRow {
@@ -580,7 +576,7 @@ mod tests {
 
     #[test]
     fn leads_csv_parses_back_with_cyrillic_intact() {
-        let bytes = to_csv(&leads_table(&rows(), Language::Ru, &Utc), Language::Ru);
+        let bytes = to_csv(&leads_table(&rows(), Language::Ru, &utc()), Language::Ru);
         let got = parse(&bytes, b';');
         assert_eq!(got.len(), 3);
         assert_eq!(got[0][..4], ["ID", "Сделка", "Бюджет", "Этап"]);
@@ -608,15 +604,34 @@ mod tests {
         assert_eq!(got[2][11], "2025-11-21 15:46");
         assert_eq!(got[2][12], "да");
         // English: commas, English headers.
-        let en = to_csv(&leads_table(&rows(), Language::En, &Utc), Language::En);
+        let en = to_csv(&leads_table(&rows(), Language::En, &utc()), Language::En);
         let got = parse(&en, b',');
         assert_eq!(got[0][..3], ["ID", "Lead", "Price"]);
         assert_eq!(got[1][1], "Аренда Camry, ёлка «Зима»; 3 дня");
         assert_eq!(got[2][12], "yes");
-        // The public function: same shape (local time zone).
-        let public = parse(&leads_csv(&rows(), Language::Ru), b';');
+        // The public function: same shape.
+        let public = parse(&leads_csv(&rows(), Language::Ru, &utc()), b';');
         assert_eq!(public.len(), 3);
         assert_eq!(public[1][..9], got_ru_prefix());
+    }
+
+    #[test]
+    fn lead_dates_are_in_the_account_zone() {
+        // 13:30 UTC is 17:30 in Tbilisi (+04:00), whatever this computer's zone.
+        let tbilisi = AccountZone::of(Some("Asia/Tbilisi"));
+        let got = parse(&leads_csv(&rows(), Language::En, &tbilisi), b',');
+        assert_eq!(got[1][9..12], ["2025-11-21 17:30", "2025-11-21 18:30", ""]);
+        assert_eq!(got[2][11], "2025-11-21 19:46");
+        let (_, range) = read_xlsx(leads_xlsx(&rows(), Language::En, &tbilisi).unwrap());
+        let Some(Data::DateTime(created)) = range.get((1, 9)) else {
+            panic!("created is a date: {:?}", range.get((1, 9)));
+        };
+        let expected = ((1_763_731_800.0 + 4.0 * 3600.0) / 86_400.0) + 25_569.0;
+        assert!(
+            (created.as_f64() - expected).abs() < 1e-6,
+            "{}",
+            created.as_f64()
+        );
     }
 
     fn got_ru_prefix() -> Vec<String> {
@@ -667,7 +682,7 @@ mod tests {
     #[test]
     fn leads_xlsx_reads_back_with_the_same_cells() {
         let rows = rows();
-        let table = leads_table(&rows, Language::Ru, &Utc);
+        let table = leads_table(&rows, Language::Ru, &utc());
         let (name, range) = read_xlsx(to_xlsx(&table, "Сделки").unwrap());
         assert_eq!(name, "Сделки");
         assert_eq!(range.height(), 3);
@@ -690,7 +705,7 @@ mod tests {
         assert_eq!(cell_text(second[1]), "=HYPERLINK(\"http://x\")");
         assert_eq!(cell_text(second[12]), "да");
         // The public function works and names the sheet by language.
-        let (name, range) = read_xlsx(leads_xlsx(&rows, Language::En).unwrap());
+        let (name, range) = read_xlsx(leads_xlsx(&rows, Language::En, &utc()).unwrap());
         assert_eq!(name, "Leads");
         assert_eq!(range.height(), 3);
     }

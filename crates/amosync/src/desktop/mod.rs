@@ -30,6 +30,7 @@ mod session;
 pub mod setup;
 pub mod sync_view;
 pub mod views;
+pub mod zone;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -419,12 +420,13 @@ impl Desktop {
         let (bytes, rows) = match request.kind {
             ExportKind::Leads => {
                 let filter = request.leads.clone().unwrap_or_default();
+                let zone = zone::AccountZone::of(self.account().await?.time_zone.as_deref());
                 let mut all = self.all_leads(&filter).await?;
                 sort_rows(&mut all, filter.order);
                 let rows = all.len() as u64;
                 let bytes = tokio::task::spawn_blocking(move || match request.format {
-                    ExportFormat::Csv => Ok(export::leads_csv(&all, lang)),
-                    ExportFormat::Xlsx => export::leads_xlsx(&all, lang),
+                    ExportFormat::Csv => Ok(export::leads_csv(&all, lang, &zone)),
+                    ExportFormat::Xlsx => export::leads_xlsx(&all, lang, &zone),
                 })
                 .await
                 .map_err(|e| {

@@ -16,6 +16,7 @@ use super::views::{
     AccountView, ChatsQuery, ChatsView, ContactCard, FieldValue, HistoryStep, LeadCard, LeadRow,
     LeadsPage, Named, NoteView, PipelineRef, StatusRef, TalkRow, TalkState,
 };
+use super::zone::AccountZone;
 use crate::{AppError, ErrorCode, Source};
 
 /// How many talks the chats view lists when the query says nothing.
@@ -57,6 +58,9 @@ pub fn account_view(store: &Store) -> Result<AccountView, AppError> {
             .currency
             .filter(|c| !c.trim().is_empty())
             .unwrap_or_else(|| "RUB".into()),
+        time_zone: AccountZone::of(account.timezone.as_deref())
+            .account_name()
+            .map(str::to_owned),
         pipelines,
         users,
         leads: store.lead_count()?,
@@ -99,6 +103,7 @@ pub fn lead_card(store: &Store, id: u64) -> Result<LeadCard, AppError> {
         )
     })?;
     let names = Names::load(store)?;
+    let zone = store_zone(store)?;
     let lead = &detail.lead.lead;
     let main = main_contact_id(&detail.lead);
     let contacts: HashMap<u64, &ContactRecord> =
@@ -111,7 +116,7 @@ pub fn lead_card(store: &Store, id: u64) -> Result<LeadCard, AppError> {
     let contact_cards = detail
         .contacts
         .iter()
-        .map(|c| contact_card(c, main == Some(c.contact.id)))
+        .map(|c| contact_card(c, main == Some(c.contact.id), &zone))
         .collect();
     let companies = detail
         .companies
@@ -178,7 +183,7 @@ pub fn lead_card(store: &Store, id: u64) -> Result<LeadCard, AppError> {
     Ok(LeadCard {
         amocrm_url: format!("{base}/leads/detail/{id}"),
         lead: row,
-        custom_fields: fields(lead.custom_fields_values.as_deref(), |_| true),
+        custom_fields: fields(lead.custom_fields_values.as_deref(), &zone, |_| true),
         contacts: contact_cards,
         companies,
         notes,
@@ -461,7 +466,7 @@ fn is_code(f: &CustomFieldValues, code: &str) -> bool {
         .is_some_and(|c| c.eq_ignore_ascii_case(code))
 }
 
-fn contact_card(rec: &ContactRecord, is_main: bool) -> ContactCard {
+fn contact_card(rec: &ContactRecord, is_main: bool, zone: &AccountZone) -> ContactCard {
     let c = &rec.contact;
     let texts = |v: Vec<(Option<&str>, String)>| v.into_iter().map(|(_, t)| t).collect();
     ContactCard {
@@ -470,7 +475,7 @@ fn contact_card(rec: &ContactRecord, is_main: bool) -> ContactCard {
         is_main,
         phones: texts(c.phones()),
         emails: texts(c.emails()),
-        fields: fields(c.custom_fields_values.as_deref(), |f| {
+        fields: fields(c.custom_fields_values.as_deref(), zone, |f| {
             !is_code(f, "PHONE") && !is_code(f, "EMAIL")
         }),
     }
@@ -479,6 +484,7 @@ fn contact_card(rec: &ContactRecord, is_main: bool) -> ContactCard {
 /// Custom fields with a value, as `name: values joined by ", "`.
 fn fields(
     values: Option<&[CustomFieldValues]>,
+    zone: &AccountZone,
     keep: impl Fn(&CustomFieldValues) -> bool,
 ) -> Vec<FieldValue> {
     values
@@ -489,7 +495,7 @@ fn fields(
             let texts: Vec<String> = f
                 .values
                 .iter()
-                .filter_map(|v| value_text(f.field_type.as_deref(), &v.value))
+                .filter_map(|v| value_text(f.field_type.as_deref(), &v.value, zone))
                 .filter(|t| !t.trim().is_empty())
                 .collect();
             if texts.is_empty() {
@@ -509,17 +515,22 @@ fn fields(
         .collect()
 }
 
-/// One custom field value as text: dates (unix seconds) as local
-/// `YYYY-MM-DD` (`date_time`: `YYYY-MM-DD HH:MM`), checkboxes as ✓/✗,
-/// objects by their `name`/`value` or as JSON.
-fn value_text(field_type: Option<&str>, v: &Value) -> Option<String> {
+/// The zone the store's account keeps its dates in ([`AccountZone`]).
+pub fn store_zone(store: &Store) -> Result<AccountZone, AppError> {
+    Ok(AccountZone::of(
+        store.binding()?.and_then(|b| b.timezone).as_deref(),
+    ))
+}
+
+/// One custom field value as text: dates (unix seconds) as `YYYY-MM-DD`
+/// in the account's zone (`date_time`: `YYYY-MM-DD HH:MM`), checkboxes as
+/// ✓/✗, objects by their `name`/`value` or as JSON.
+fn value_text(field_type: Option<&str>, v: &Value, zone: &AccountZone) -> Option<String> {
     match (field_type, v) {
         (Some("date" | "birthday"), Value::Number(n)) => {
-            n.as_i64().map(|t| super::export::local_date(t, false))
+            n.as_i64().map(|t| zone.date_text(t, false))
         }
-        (Some("date_time"), Value::Number(n)) => {
-            n.as_i64().map(|t| super::export::local_date(t, true))
-        }
+        (Some("date_time"), Value::Number(n)) => n.as_i64().map(|t| zone.date_text(t, true)),
         (_, Value::Bool(b)) => Some(if *b { "✓" } else { "✗" }.into()),
         (_, Value::String(s)) => Some(s.clone()),
         (_, Value::Number(n)) => Some(n.to_string()),
@@ -668,10 +679,13 @@ mod tests {
             {"field_id": 4, "field_name": null, "field_code": "POSITION", "values": [{"value": "Директор"}]},
             {"field_id": 5, "field_name": "Дней", "field_type": "numeric", "values": [{"value": 7}]},
             {"field_id": 6, "field_name": "Юрлицо", "field_type": "legal_entity",
-             "values": [{"value": {"name": "ООО «Ромашка»", "vat_id": "123"}}]}
+             "values": [{"value": {"name": "ООО «Ромашка»", "vat_id": "123"}}]},
+            {"field_id": 7, "field_name": "Выдача", "field_type": "date_time", "values": [{"value": 1_763_762_400}]},
+            {"field_id": 8, "field_name": "Возврат", "field_type": "date", "values": [{"value": 1_763_762_400}]}
         ]))
         .unwrap();
-        let out = fields(Some(&f), |_| true);
+        // 2025-11-21 22:00 UTC: already the 22nd in Tbilisi (+04:00).
+        let out = fields(Some(&f), &AccountZone::of(Some("Asia/Tbilisi")), |_| true);
         let pairs: Vec<(&str, &str)> = out
             .iter()
             .map(|f| (f.name.as_str(), f.value.as_str()))
@@ -684,6 +698,8 @@ mod tests {
                 ("POSITION", "Директор"),
                 ("Дней", "7"),
                 ("Юрлицо", "ООО «Ромашка»"),
+                ("Выдача", "2025-11-22 02:00"),
+                ("Возврат", "2025-11-22"),
             ]
         );
     }

@@ -48,6 +48,12 @@ pub struct AccountView {
     pub base_url: String,
     /// ISO 4217 code of the account's currency (`RUB` when amoCRM gives none).
     pub currency: String,
+    /// The account's IANA time zone (`Asia/Tbilisi`), which every date is
+    /// shown and exported in; `null` when unknown (an old store, a name the
+    /// time zone database lacks): then this computer's zone, and the UI
+    /// says so.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// Main pipeline first.
     pub pipelines: Vec<PipelineRef>,
     /// Users, by name.

@@ -79,6 +79,29 @@ describe("Funnel", () => {
     expect(screen.getByTestId("users").textContent).toContain("Ответственных: 1");
   });
 
+  it("cuts the date range at midnight in the account's time zone and says which zone", async () => {
+    const calls = mockCore({ funnel: () => funnel() });
+    const app = new AppState();
+    app.account = account({ time_zone: "Asia/Tbilisi" });
+    renderView(FunnelView, app);
+    await screen.findAllByTestId("funnel-row");
+    expect(screen.getByTestId("time-zone").textContent).toContain("по часовому поясу аккаунта (Asia/Tbilisi)");
+    await fireEvent.input(screen.getByTestId("date-from"), { target: { value: "2026-05-01" } });
+    await fireEvent.input(screen.getByTestId("date-to"), { target: { value: "2026-05-31" } });
+    await waitFor(() => {
+      const last = queryOf(callsOf(calls, "funnel").at(-1)!.args);
+      // Midnight in Tbilisi (+04:00) is 20:00 UTC the day before, whatever this computer's zone.
+      expect(last.created).toEqual({ from: Date.UTC(2026, 3, 30, 20) / 1000, to: Date.UTC(2026, 4, 31, 20) / 1000 });
+    });
+  });
+
+  it("says when the account's zone is unknown and the computer's is used", async () => {
+    mockCore({ funnel: () => funnel() });
+    renderView(FunnelView, withAccount());
+    await screen.findAllByTestId("funnel-row");
+    expect(screen.getByTestId("time-zone").textContent).toContain("по часовому поясу этого компьютера");
+  });
+
   it("a click on a status opens the leads view filtered to it; Enter does too", async () => {
     mockCore({ funnel: () => funnel() });
     const app = withAccount();

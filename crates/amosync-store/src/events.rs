@@ -41,10 +41,24 @@ pub(crate) fn append(db: &Database, events: &[RawEvent]) -> StoreResult<Vec<u64>
 
 /// Not applied yet, oldest first.
 pub(crate) fn pending(db: &Database, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
+    pending_within(db, limit, usize::MAX)
+}
+
+/// Not applied yet, oldest first: at most `limit` entries, and no more once
+/// their bodies reach `max_bytes` (the first entry is always included).
+pub(crate) fn pending_within(
+    db: &Database,
+    limit: usize,
+    max_bytes: usize,
+) -> StoreResult<Vec<LoggedEvent>> {
     let tx = db.begin_read()?;
     let log = tx.open_table(EVENTS)?;
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     for row in tx.open_table(EVENTS_PENDING)?.iter()?.take(limit) {
+        if bytes >= max_bytes {
+            break;
+        }
         let (k, _) = row?;
         let seq = k.value();
         if let Some(v) = log.get(seq)? {
@@ -60,6 +74,7 @@ pub(crate) fn pending(db: &Database, limit: usize) -> StoreResult<Vec<LoggedEven
                     outcome: None,
                 }
             }));
+            bytes = bytes.saturating_add(out.last().map_or(0, |e| e.body.len()));
         }
     }
     Ok(out)

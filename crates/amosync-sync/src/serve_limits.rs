@@ -326,7 +326,7 @@ mod tests {
         });
         let app = gated(budget.clone(), Arc::new(Semaphore::new(1)));
         let chunks = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"a="))])
-            .chain(futures::stream::pending());
+            .chain(futures::stream::pending::<Result<Bytes, std::io::Error>>());
         let request = axum::http::Request::post("/")
             .header(header::CONTENT_LENGTH, 10)
             .body(Body::from_stream(chunks))

@@ -12,6 +12,7 @@
 //! | open connections ([`ServeLimits::max_connections`]) | **256** | amoCRM opens a handful at a time; 256 with a 64 KiB read buffer each is 16 MiB; past it the listener stops accepting and the kernel's backlog holds the rest until a slot frees |
 //! | request headers ([`ServeLimits::header_read_timeout`]) | **5 s** | from the connection's accept (or the end of the previous answer, when idle on keep-alive) to the end of the headers; amoCRM sends its whole request at once and gives up after 2 s, so anything slower is not amoCRM and only holds a tunnel slot |
 //! | request body ([`ServeLimits::body_read_timeout`]) | **5 s** | from the end of the headers to the last byte; same reasoning |
+//! | large bodies checked at once ([`ServeLimits::large_bodies_at_once`]) | **1** (over [`ServeLimits::large_body_bytes`] = **64 KiB**) | the receiver parses a body on the async runtime; on a 2-core machine a few 800 KB bodies parsed at once took both worker threads and delayed everyone's answer by over a second. Real webhooks are a few KB: they never wait for this lane, and the big ones take turns on one thread (a wait longer than the body timeout is answered 503) |
 //!
 //! Bytes are reserved **before** the body is read: the declared
 //! `Content-Length` (hyper reads no more than that), or the 1 MiB maximum
@@ -50,6 +51,10 @@ pub struct ServeLimits {
     pub body_read_timeout: Duration,
     /// hyper's per-connection read buffer (headers must fit in it).
     pub read_buffer_bytes: usize,
+    /// A body larger than this is "large": it takes a turn in the large lane.
+    pub large_body_bytes: usize,
+    /// Large bodies being checked and logged at once.
+    pub large_bodies_at_once: usize,
 }
 
 impl Default for ServeLimits {
@@ -60,6 +65,8 @@ impl Default for ServeLimits {
             header_read_timeout: Duration::from_secs(5),
             body_read_timeout: Duration::from_secs(5),
             read_buffer_bytes: 64 * 1024,
+            large_body_bytes: 64 * 1024,
+            large_bodies_at_once: 1,
         }
     }
 }
@@ -71,12 +78,16 @@ pub struct LimitStats {
     pub refused_busy: AtomicU64,
     /// Requests whose body did not arrive within the body timeout (408).
     pub body_timeouts: AtomicU64,
+    /// Large bodies answered 503 after waiting a body timeout for their turn.
+    pub large_refused: AtomicU64,
 }
 
 /// The shared budget of body bytes in flight.
 #[derive(Debug, Clone)]
 pub struct BodyBudget {
     bytes: Arc<Semaphore>,
+    large: Arc<Semaphore>,
+    large_body_bytes: usize,
     timeout: Duration,
     stats: Arc<LimitStats>,
 }
@@ -88,6 +99,8 @@ impl BodyBudget {
             bytes: Arc::new(Semaphore::new(
                 limits.bytes_in_flight.min(Semaphore::MAX_PERMITS),
             )),
+            large: Arc::new(Semaphore::new(limits.large_bodies_at_once.max(1))),
+            large_body_bytes: limits.large_body_bytes,
             timeout: limits.body_read_timeout,
             stats: Arc::new(LimitStats::default()),
         }
@@ -209,8 +222,23 @@ async fn hold_body_budget(
             return response;
         }
     };
-    // `_held` lives until the receiver's answer: through the account check
-    // and the durable commit.
+    // Large bodies take turns: parsing one is CPU work on the runtime.
+    let _turn = if bytes.len() > budget.large_body_bytes {
+        match tokio::time::timeout(budget.timeout, budget.large.clone().acquire_owned()).await {
+            Ok(Ok(turn)) => Some(turn),
+            _ => {
+                budget.stats.large_refused.fetch_add(1, Ordering::Relaxed);
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service unavailable: too many large webhooks at once; retry later",
+                );
+            }
+        }
+    } else {
+        None
+    };
+    // `_held` and `_turn` live until the receiver's answer: through the
+    // account check and the durable commit.
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
@@ -285,6 +313,37 @@ mod tests {
         let small = small.await.expect("join").expect("answer");
         assert_eq!(small.status(), StatusCode::OK);
         assert_eq!(budget.available(), 1000, "released after the answers");
+    }
+
+    #[tokio::test]
+    async fn large_bodies_take_turns_and_small_ones_pass_them() {
+        let budget = BodyBudget::new(&ServeLimits {
+            large_body_bytes: 1000,
+            large_bodies_at_once: 1,
+            body_read_timeout: Duration::from_millis(300),
+            ..ServeLimits::default()
+        });
+        let gate = Arc::new(Semaphore::new(0));
+        let app = gated(budget.clone(), gate.clone());
+        let first = tokio::spawn(app.clone().oneshot(post_of(5000)));
+        for _ in 0..100 {
+            if budget.large.available_permits() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(budget.large.available_permits(), 0, "the first large body has the lane");
+        // A second large body waits for its turn, then gives up with 503.
+        let second = app.clone().oneshot(post_of(5000)).await.expect("answer");
+        assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(budget.stats().large_refused.load(Ordering::Relaxed), 1);
+        // A small body does not wait for the lane.
+        let small = tokio::spawn(app.clone().oneshot(post_of(500)));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gate.add_permits(1);
+        assert_eq!(small.await.expect("join").expect("answer").status(), StatusCode::OK);
+        assert_eq!(first.await.expect("join").expect("answer").status(), StatusCode::OK);
+        assert_eq!(budget.large.available_permits(), 1);
     }
 
     #[tokio::test]

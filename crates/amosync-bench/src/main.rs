@@ -275,11 +275,17 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
             let token = emu.token();
             let account = account.clone();
             let bodies = flood_bodies.clone();
-            tokio::spawn(async move { flood::run(&dir, &url, &token, &account, bodies, &spec).await })
+            tokio::spawn(
+                async move { flood::run(&dir, &url, &token, &account, bodies, &spec).await },
+            )
         };
         match flatten(task.await, "flood") {
             Ok(r) => {
-                for key in ["flood_ack_failures", "flood_baseline_ack_failures", "flood_bodies_other"] {
+                for key in [
+                    "flood_ack_failures",
+                    "flood_baseline_ack_failures",
+                    "flood_bodies_other",
+                ] {
                     let n = r.get(key).and_then(Value::as_u64).unwrap_or(0);
                     if n > 0 {
                         failures.push(format!("flood: {key} = {n} (every real webhook must get 200 within 2 s; flood bodies 200 or 503)"));

@@ -133,9 +133,15 @@ mod tests {
         store.append_events(&events).unwrap();
         let seqs = |v: Vec<crate::LoggedEvent>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
         // 1000 + 1000 < 2500, the third reaches it: three, oldest first.
-        assert_eq!(seqs(store.pending_events_within(100, 2500).unwrap()), [1, 2, 3]);
+        assert_eq!(
+            seqs(store.pending_events_within(100, 2500).unwrap()),
+            [1, 2, 3]
+        );
         // The count limit still applies.
-        assert_eq!(seqs(store.pending_events_within(2, 1 << 20).unwrap()), [1, 2]);
+        assert_eq!(
+            seqs(store.pending_events_within(2, 1 << 20).unwrap()),
+            [1, 2]
+        );
         // A body larger than the bound comes alone, never not at all.
         assert_eq!(seqs(store.pending_events_within(100, 10).unwrap()), [1]);
         assert_eq!(seqs(store.pending_events_within(100, 0).unwrap()), [1]);

@@ -120,7 +120,10 @@ impl BodyBudget {
 /// `router` behind the body budget: every `POST` body is reserved, read
 /// within the body timeout and handed to the router whole.
 pub fn limit_bodies(router: Router, budget: BodyBudget) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(budget, hold_body_budget))
+    router.layer(axum::middleware::from_fn_with_state(
+        budget,
+        hold_body_budget,
+    ))
 }
 
 /// What a request's body reserves, or `None` when the receiver answers it
@@ -239,7 +242,8 @@ async fn hold_body_budget(
     };
     // `_held` and `_turn` live until the receiver's answer: through the
     // account check and the durable commit.
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 #[cfg(test)]
@@ -254,12 +258,20 @@ mod tests {
             (Method::POST, Some(700), Some(700)),
             (Method::POST, Some(0), Some(0)),
             (Method::POST, None, Some(MAX_BODY_BYTES)),
-            (Method::POST, Some(MAX_BODY_BYTES as u64), Some(MAX_BODY_BYTES)),
+            (
+                Method::POST,
+                Some(MAX_BODY_BYTES as u64),
+                Some(MAX_BODY_BYTES),
+            ),
             (Method::POST, Some(MAX_BODY_BYTES as u64 + 1), None),
             (Method::GET, None, None),
         ];
         for (method, declared, want) in cases {
-            assert_eq!(reservation(&method, declared), want, "{method} {declared:?}");
+            assert_eq!(
+                reservation(&method, declared),
+                want,
+                "{method} {declared:?}"
+            );
         }
     }
 
@@ -332,7 +344,11 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(budget.large.available_permits(), 0, "the first large body has the lane");
+        assert_eq!(
+            budget.large.available_permits(),
+            0,
+            "the first large body has the lane"
+        );
         // A second large body waits for its turn, then gives up with 503.
         let second = app.clone().oneshot(post_of(5000)).await.expect("answer");
         assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -341,8 +357,14 @@ mod tests {
         let small = tokio::spawn(app.clone().oneshot(post_of(500)));
         tokio::time::sleep(Duration::from_millis(50)).await;
         gate.add_permits(1);
-        assert_eq!(small.await.expect("join").expect("answer").status(), StatusCode::OK);
-        assert_eq!(first.await.expect("join").expect("answer").status(), StatusCode::OK);
+        assert_eq!(
+            small.await.expect("join").expect("answer").status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            first.await.expect("join").expect("answer").status(),
+            StatusCode::OK
+        );
         assert_eq!(budget.large.available_permits(), 1);
     }
 
@@ -366,9 +388,8 @@ mod tests {
         let budget = BodyBudget::new(&ServeLimits::default());
         let app = gated(budget.clone(), Arc::new(Semaphore::new(1)));
         let chunk = Bytes::from(vec![b'a'; 64 * 1024]);
-        let chunks = futures::stream::iter(
-            (0..17).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
-        );
+        let chunks =
+            futures::stream::iter((0..17).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
         let request = axum::http::Request::post("/")
             .body(Body::from_stream(chunks))
             .expect("request");

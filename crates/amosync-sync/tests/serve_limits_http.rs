@@ -13,7 +13,13 @@ use tokio::net::{TcpListener, TcpStream};
 
 const REQUEST: &[u8] = b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\na=1";
 
-async fn start(limits: ServeLimits) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+async fn start(
+    limits: ServeLimits,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let router = Router::new().route("/", post(|body: String| async move { body }));
@@ -63,17 +69,30 @@ async fn slow_headers_are_cut_off() {
     let mut silent = TcpStream::connect(&addr).await.expect("connect");
     // Half a request line, then nothing.
     let mut half = TcpStream::connect(&addr).await.expect("connect");
-    half.write_all(b"POST / HTTP/1.1\r\nhost:").await.expect("write");
-    assert!(closed_within(&mut silent, Duration::from_secs(5)).await, "silent connection kept");
-    assert!(closed_within(&mut half, Duration::from_secs(5)).await, "half-sent headers kept");
+    half.write_all(b"POST / HTTP/1.1\r\nhost:")
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5)).await,
+        "silent connection kept"
+    );
+    assert!(
+        closed_within(&mut half, Duration::from_secs(5)).await,
+        "half-sent headers kept"
+    );
     // A prompt request is served.
     let mut prompt = TcpStream::connect(&addr).await.expect("connect");
     assert_eq!(
-        status_of(&mut prompt, Duration::from_secs(5)).await.as_deref(),
+        status_of(&mut prompt, Duration::from_secs(5))
+            .await
+            .as_deref(),
         Some("HTTP/1.1 200 OK")
     );
     // And the same connection, idle afterwards on keep-alive, is closed too.
-    assert!(closed_within(&mut prompt, Duration::from_secs(5)).await, "idle keep-alive kept");
+    assert!(
+        closed_within(&mut prompt, Duration::from_secs(5)).await,
+        "idle keep-alive kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,7 +106,9 @@ async fn the_connection_cap_holds_new_connections_until_a_slot_frees() {
     let first = TcpStream::connect(&addr).await.expect("connect");
     let mut second = TcpStream::connect(&addr).await.expect("connect");
     assert_eq!(
-        status_of(&mut second, Duration::from_secs(5)).await.as_deref(),
+        status_of(&mut second, Duration::from_secs(5))
+            .await
+            .as_deref(),
         Some("HTTP/1.1 200 OK"),
         "the second connection is within the cap"
     );
@@ -115,7 +136,11 @@ async fn shutdown_closes_idle_connections_and_returns() {
     .await;
     let mut idle = TcpStream::connect(&addr).await.expect("connect");
     let mut served = TcpStream::connect(&addr).await.expect("connect");
-    assert!(status_of(&mut served, Duration::from_secs(5)).await.is_some());
+    assert!(
+        status_of(&mut served, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(10), task)
         .await
@@ -123,5 +148,8 @@ async fn shutdown_closes_idle_connections_and_returns() {
         .expect("no panic");
     assert!(closed_within(&mut idle, Duration::from_secs(2)).await);
     assert!(closed_within(&mut served, Duration::from_secs(2)).await);
-    assert!(TcpStream::connect(&addr).await.is_err(), "no longer listening");
+    assert!(
+        TcpStream::connect(&addr).await.is_err(),
+        "no longer listening"
+    );
 }

@@ -268,7 +268,11 @@ async fn a_flood_and_idle_connections_neither_grow_memory_nor_delay_real_webhook
         }
     })
     .await;
-    assert_eq!(served.stop_with(libc::SIGTERM).await, 0, "serve stops cleanly");
+    assert_eq!(
+        served.stop_with(libc::SIGTERM).await,
+        0,
+        "serve stops cleanly"
+    );
     let store = Store::open(&data.join("amosync.redb")).expect("store");
     let mut found = vec![false; legit.len()];
     let mut after = 0u64;

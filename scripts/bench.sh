@@ -5,8 +5,8 @@
 # that store. Builds in release and prints ONE JSON object on stdout
 # (progress on stderr); exits 1 when a component fails (e.g. a webhook not
 # answered 200), not when a figure misses its target (see "meets_targets").
-# Usage: scripts/bench.sh [--quick] [--only ingest,funnel,rss,catchup] [--dir DIR]
-#   --quick: 100k leads, 5k-lead catch-up, 3 s of ingest; about a minute.
+# Usage: scripts/bench.sh [--quick] [--only ingest,flood,funnel,rss,catchup] [--dir DIR]
+#   --quick: 100k leads, 5k-lead catch-up, 3 s of ingest, 2+2 s of flood; about a minute.
 # AMOSYNC_BENCH_PROFILE=dev runs the debug build instead (what the test
 # command does: it reuses the build the tests made; such figures are a smoke
 # check, not the README's numbers, and the JSON says "profile": "dev").

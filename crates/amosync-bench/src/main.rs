@@ -1,7 +1,7 @@
 //! `amosync-bench`: prints one JSON object with every figure.
 //!
 //! ```text
-//! cargo run --release -p amosync-bench -- [--quick] [--only ingest,funnel,rss,catchup]
+//! cargo run --release -p amosync-bench -- [--quick] [--only ingest,flood,funnel,rss,catchup]
 //! ```
 //!
 //! Progress goes to stderr, the JSON object alone to stdout. Exit status 1
@@ -11,6 +11,7 @@
 
 mod catchup;
 mod data;
+mod flood;
 mod funnel;
 mod ingest;
 mod rss;
@@ -35,7 +36,7 @@ struct Cli {
     /// Small sizes, finishes in about a minute (100k leads, 5k-lead catch-up, 3 s ingest).
     #[arg(long)]
     quick: bool,
-    /// Run only these parts (comma separated): ingest, funnel, rss, catchup.
+    /// Run only these parts (comma separated): ingest, flood, funnel, rss, catchup.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Folder for the store and SQLite files (default: a temporary folder, removed at the end).
@@ -125,7 +126,7 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
     let mut out = Map::new();
     let mut failures: Vec<String> = Vec::new();
     let parts: BTreeSet<String> = if cli.only.is_empty() {
-        ["ingest", "funnel", "rss", "catchup"]
+        ["ingest", "flood", "funnel", "rss", "catchup"]
             .into_iter()
             .map(String::from)
             .collect()
@@ -225,6 +226,8 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
             return (out, failures);
         }
     };
+    // The flood part's real webhooks (cheap clones of the same bodies).
+    let flood_bodies = std::sync::Arc::new(bodies.iter().take(500).cloned().collect::<Vec<_>>());
     let main_pipeline = account
         .pipelines
         .iter()
@@ -254,6 +257,41 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
             Ok(r) => {
                 out.extend(r.json);
                 failures.extend(r.failure);
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+
+    // ---- floods and slow clients
+    if parts.contains("flood") {
+        let spec = flood::FloodSpec {
+            senders: 8,
+            idle: 64,
+            duration: Duration::from_secs(if cli.quick { 2 } else { 5 }),
+        };
+        let task = {
+            let dir = dir.clone();
+            let url = emu.base_url();
+            let token = emu.token();
+            let account = account.clone();
+            let bodies = flood_bodies.clone();
+            tokio::spawn(
+                async move { flood::run(&dir, &url, &token, &account, bodies, &spec).await },
+            )
+        };
+        match flatten(task.await, "flood") {
+            Ok(r) => {
+                for key in [
+                    "flood_ack_failures",
+                    "flood_baseline_ack_failures",
+                    "flood_bodies_other",
+                ] {
+                    let n = r.get(key).and_then(Value::as_u64).unwrap_or(0);
+                    if n > 0 {
+                        failures.push(format!("flood: {key} = {n} (every real webhook must get 200 within 2 s; flood bodies 200 or 503)"));
+                    }
+                }
+                out.extend(r);
             }
             Err(e) => failures.push(e),
         }
@@ -394,6 +432,8 @@ fn targets(out: &mut Map<String, Value>) {
         "funnel_ratio_vs_sqlite": check(num("funnel_ratio_vs_sqlite"), |v| v > 1.0),
         "catchup_fraction_of_bound": check(num("catchup_fraction_of_bound"), |v| v >= 0.9),
         "catchup_429s": check(num("catchup_429s"), |v| v == 0.0),
+        "flood_rss_peak_mb": check(num("flood_rss_peak_mb"), |v| v <= 300.0),
+        "flood_ack_p99_ms": check(num("flood_ack_p99_ms"), |v| v < 2000.0),
     });
     out.insert(
         "targets".into(),
@@ -405,6 +445,8 @@ fn targets(out: &mut Map<String, Value>) {
             "funnel_ratio_vs_sqlite": "> 1 (faster than SQLite)",
             "catchup_fraction_of_bound": ">= 0.9",
             "catchup_429s": "== 0",
+            "flood_rss_peak_mb": "<= 300",
+            "flood_ack_p99_ms": "< 2000 (amoCRM's patience)",
         }),
     );
     out.insert("meets_targets".into(), meets);
@@ -418,6 +460,7 @@ fn notes(leads: u64, catchup_leads: usize, clients: usize) -> Value {
         "funnel": "median of 7 timed runs after 1 warm-up, same process, store closed/reopened never (warm OS cache for both); store = Store::funnel(FunnelQuery{pipeline_id: main}); SQLite = rusqlite bundled, table leads(id INTEGER PRIMARY KEY, pipeline_id, status_id, price, responsible_user_id, created_at, updated_at, closed_at, is_deleted, name), WAL, cache 256 MB, mmap 1 GB, ANALYZE; funnel_ratio_vs_sqlite uses an index on pipeline_id only (as asked); *_covering_* adds a covering index (pipeline_id, is_deleted, status_id, price, created_at, responsible_user_id), SQLite's best case; filtered = created in a 150-day range and 2 responsible users (a literal IN list). Both answers are compared per status (count, price sum): a mismatch fails the run",
         "store_fill": "leads/s of Store::write batches of upsert_lead(Origin::Api), 10 000 per durable commit, data generation time excluded; sqlite_fill is the same rows into the narrow table (not comparable: the store keeps full records and indexes)",
         "catchup": "a fresh store bound to the account, one catch_up(store, client, SystemClock, CatchupOptions::default()) against an emulator seeded with the leads (default limits: 7 req/s per token, 50 per account), client at its default limiter rate (ClientConfig::rate_per_second = 5/s, burst 1); the first full pull reads account, users, pipelines, then every lead page back to back, then contacts, companies and events concurrently, then the records queued for confirmation by id (talks: one request each, amoCRM has no talk list), then a short tail of each list; catchup_bound_s = ceil(live leads / 250) / rate = the least time the lead pages alone need; catchup_leads_done_s = CatchupReport::leads_done_ms = from the pass's start until every lead page was stored (the time to mirror the N leads: what the bound describes); catchup_fraction_of_bound = bound / catchup_leads_done_s; catchup_total_s (= catchup_seconds) = the whole pass, and catchup_whole_pass_fraction_of_bound = bound / catchup_total_s (the other lists and the talk reads cost requests too, so this cannot reach 1 unless leads are all there is); catchup_requests_by_kind groups the emulator's per-endpoint counters; catchup_request_bound_s = (total requests - 1) / rate, catchup_fraction_of_request_bound = how close the whole pass ran to the limiter's pace; requests and 429s from the emulator's /_emulator/stats counters",
+        "flood": "floods and slow clients: this binary's --serve-child (Store::open + Engine::start over a fresh real redb file bound to the account, no catch-up) on loopback; baseline = real `leads[status]` webhooks (the ingest bodies) posted one at a time every 20 ms on a new connection each (as through a tunnel) for 5 s (2 s with --quick), client-side latency; then 64 idle TCP connections, 8 keep-alive senders posting 800 KB valid-secret bodies (account block + 7 values of 114 KiB) as fast as they are answered, and the same real webhooks for the same time; flood_rss_peak_mb = the child's VmHWM (/proc/<pid>/status) after the flood; flood_ack_p99_ratio_vs_baseline = flood_ack_p99_ms / flood_baseline_ack_p99_ms. A real webhook not answered 200 within 2 s, or a flood body answered other than 200/503, fails the run",
         "rss": "serve_rss_mb_1m = VmRSS of `amosync serve` (the release binary next to this one): `amosync connect` a data folder to a local emulator, the funnel store moved in (its sync state says a full pull just finished, so serve's start-up catch-up is a short incremental one), `amosync serve --listen 127.0.0.1:0` until it prints ready, one `amosync funnel --pipeline MAIN` answered by it, then /proc/<pid>/status 0.5 s later. serve_child_* = the same for this binary's --serve-child (Store::open + Engine::start without catch-up + one Store::funnel), the fallback when amosync is not built (serve_amosync_error says why). RSS includes file-backed pages of the store (serve_rss_file_mb)",
     })
 }

@@ -19,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use crate::funnel::round;
 use crate::log;
 
-const TOKEN_ENV: &str = "AMOSYNC_BENCH_TOKEN";
+pub(crate) const TOKEN_ENV: &str = "AMOSYNC_BENCH_TOKEN";
 const READY_TIMEOUT: Duration = Duration::from_secs(300);
 /// The child never outlives this, whatever happens to the parent.
 const CHILD_LIFETIME: Duration = Duration::from_secs(600);
@@ -59,8 +59,9 @@ pub async fn serve_child(store: &Path, api_url: &str, pipeline_id: u64) -> Resul
     };
     let leads = funnel.map(|f| f.total_count).unwrap_or(0);
     println!(
-        "ready funnel_ms={:.3} leads={leads}",
-        t.elapsed().as_secs_f64() * 1000.0
+        "ready funnel_ms={:.3} leads={leads} webhook_url={}",
+        t.elapsed().as_secs_f64() * 1000.0,
+        engine.webhook_url()
     );
     // Wait for the parent to close stdin (bounded).
     let mut stdin = tokio::io::stdin();
@@ -78,7 +79,7 @@ pub async fn serve_child(store: &Path, api_url: &str, pipeline_id: u64) -> Resul
 }
 
 /// Memory figures of `/proc/<pid>/status`, in MB: (VmRSS, VmHWM, RssAnon, RssFile).
-fn proc_mem(pid: u32) -> Result<(f64, f64, f64, f64), String> {
+pub(crate) fn proc_mem(pid: u32) -> Result<(f64, f64, f64, f64), String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
     let kb = |key: &str| -> Option<f64> {

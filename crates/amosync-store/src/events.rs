@@ -41,10 +41,24 @@ pub(crate) fn append(db: &Database, events: &[RawEvent]) -> StoreResult<Vec<u64>
 
 /// Not applied yet, oldest first.
 pub(crate) fn pending(db: &Database, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
+    pending_within(db, limit, usize::MAX)
+}
+
+/// Not applied yet, oldest first: at most `limit` entries, and no more once
+/// their bodies reach `max_bytes` (the first entry is always included).
+pub(crate) fn pending_within(
+    db: &Database,
+    limit: usize,
+    max_bytes: usize,
+) -> StoreResult<Vec<LoggedEvent>> {
     let tx = db.begin_read()?;
     let log = tx.open_table(EVENTS)?;
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     for row in tx.open_table(EVENTS_PENDING)?.iter()?.take(limit) {
+        if !out.is_empty() && bytes >= max_bytes {
+            break;
+        }
         let (k, _) = row?;
         let seq = k.value();
         if let Some(v) = log.get(seq)? {
@@ -60,6 +74,7 @@ pub(crate) fn pending(db: &Database, limit: usize) -> StoreResult<Vec<LoggedEven
                     outcome: None,
                 }
             }));
+            bytes = bytes.saturating_add(out.last().map_or(0, |e| e.body.len()));
         }
     }
     Ok(out)
@@ -99,4 +114,38 @@ pub(crate) fn list(db: &Database, q: &EventLogQuery) -> StoreResult<Vec<LoggedEv
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{RawEvent, Store};
+
+    #[test]
+    fn pending_within_stops_at_the_byte_bound_but_takes_one_at_least() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("s.redb")).unwrap();
+        let events: Vec<RawEvent> = (0..10)
+            .map(|i| RawEvent {
+                received_at_ms: i,
+                body: vec![b'a'; 1000],
+            })
+            .collect();
+        store.append_events(&events).unwrap();
+        let seqs = |v: Vec<crate::LoggedEvent>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+        // 1000 + 1000 < 2500, the third reaches it: three, oldest first.
+        assert_eq!(
+            seqs(store.pending_events_within(100, 2500).unwrap()),
+            [1, 2, 3]
+        );
+        // The count limit still applies.
+        assert_eq!(
+            seqs(store.pending_events_within(2, 1 << 20).unwrap()),
+            [1, 2]
+        );
+        // A body larger than the bound comes alone, never not at all.
+        assert_eq!(seqs(store.pending_events_within(100, 10).unwrap()), [1]);
+        assert_eq!(seqs(store.pending_events_within(100, 0).unwrap()), [1]);
+        // Without a byte bound: everything.
+        assert_eq!(store.pending_events(100).unwrap().len(), 10);
+    }
 }

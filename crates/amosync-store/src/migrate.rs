@@ -59,7 +59,11 @@ pub(crate) fn open_db(path: &Path) -> StoreResult<Database> {
     }
     // redb checks some invariants with debug assertions; never let a damaged
     // file take the process down.
-    let res = std::panic::catch_unwind(|| Database::builder().create(path));
+    let res = std::panic::catch_unwind(|| {
+        Database::builder()
+            .set_cache_size(crate::store::CACHE_BYTES)
+            .create(path)
+    });
     match res {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(map_open_error(&shown, e)),

@@ -827,8 +827,36 @@ pub fn apply_pending(
     now_ms: i64,
     limit: usize,
 ) -> StoreResult<ApplyReport> {
-    let entries = store.pending_events(limit)?;
     let mut report = ApplyReport::default();
+    // Read the log a window of APPLY_READ_BYTES at a time: a backlog of
+    // large bodies must not be loaded 512 at once (512 MiB).
+    for _window in 0..limit {
+        let want = limit - report.entries;
+        if want == 0 {
+            break;
+        }
+        let entries = store.pending_events_within(want, APPLY_READ_BYTES)?;
+        if entries.is_empty() {
+            break;
+        }
+        apply_window(store, account, limits, now_ms, &entries, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Body bytes [`apply_pending`] reads from the log at a time (**8 MiB**:
+/// hundreds of real webhooks, or 8 of the largest; the entries in memory,
+/// decoded, stay within a few times that).
+pub const APPLY_READ_BYTES: usize = 8 * 1024 * 1024;
+
+fn apply_window(
+    store: &Store,
+    account: &BoundAccount,
+    limits: &DecodeLimits,
+    now_ms: i64,
+    entries: &[LoggedEvent],
+    report: &mut ApplyReport,
+) -> StoreResult<()> {
     for group in entries.chunks(APPLY_TX_ENTRIES) {
         let decoded: Vec<(u64, i64, Decoded)> = group
             .iter()
@@ -846,7 +874,7 @@ pub fn apply_pending(
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Applies and marks decoded entries in one relaxed transaction; entry by

@@ -453,16 +453,21 @@ impl Engine {
         ));
         tasks.push(tokio::spawn(status_task(shared.clone(), stop_rx.clone())));
 
-        let router = crate::receiver::app(receiver_state);
+        // Floods and slow clients: bytes in flight, connections, timeouts.
+        let limits = crate::serve_limits::ServeLimits::default();
+        let router = crate::serve_limits::limit_bodies(
+            crate::receiver::app(receiver_state),
+            crate::serve_limits::BodyBudget::new(&limits),
+        );
         let (server_stop, server_stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let server = tokio::spawn(crate::http_server::serve(
+            listener,
+            router,
+            limits,
+            async move {
                 let _ = server_stopped.await;
-            });
-            if let Err(e) = served.await {
-                tracing::error!(error = %e, "the webhook receiver stopped with an error");
-            }
-        });
+            },
+        ));
         tracing::info!(receiver = %receiver_url, pending = initial_pending, "sync engine started");
         Ok(EngineHandle {
             local_addr,

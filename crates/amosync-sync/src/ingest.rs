@@ -37,6 +37,9 @@ pub struct IngestConfig {
     /// Most body bytes per commit (default 4 MiB; one body may exceed it alone).
     pub max_batch_bytes: usize,
     /// Bodies waiting for the writer before senders wait (default 8,192).
+    /// Their bytes are bounded before they get here: the receiver reserves
+    /// every body in [`crate::serve_limits::BodyBudget`] (32 MiB in flight)
+    /// until its answer, so the queue never holds more than that.
     pub queue: usize,
 }
 

@@ -19,10 +19,12 @@ mod clock;
 pub mod engine;
 mod error;
 pub mod fetcher;
+pub mod http_server;
 pub mod ingest;
 pub mod keeper;
 pub mod receiver;
 mod secret;
+pub mod serve_limits;
 mod usage;
 mod util;
 

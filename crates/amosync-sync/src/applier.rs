@@ -181,8 +181,11 @@ pub fn plan_payload(payload: &WebhookPayload, received_at_ms: i64) -> Plan {
         events: u32::try_from(payload.events.len()).unwrap_or(u32::MAX),
         ..Plan::default()
     };
+    // Times are capped at receipt (+ skew): a body cannot date itself later
+    // than amoCRM could have sent it (`hint_times`).
+    let latest = crate::hint_times::latest_time_s(received_at_ms);
     for event in &payload.events {
-        plan_event(event, received_s, &mut plan);
+        plan_event(&crate::hint_times::capped(event, latest), received_s, &mut plan);
     }
     // Entities that failed to type: at least confirm them by id.
     for e in &payload.errors {
@@ -205,6 +208,7 @@ pub fn plan_payload(payload: &WebhookPayload, received_at_ms: i64) -> Plan {
             }
         }
     }
+    crate::talk_reads::cap_body_talks(&mut plan.touched.talks);
     plan
 }
 
@@ -663,7 +667,7 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 if let Some(change) =
                     status_change_from_webhook(stored.as_ref(), *action, lead, *at)
                 {
-                    tx.record_status_change(&change)?;
+                    tx.record_status_hint(&change)?;
                 }
                 let merged = lead_from_webhook(stored.as_ref(), lead);
                 tx.upsert_lead(&merged, Origin::Webhook)?;
@@ -713,9 +717,13 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 // Without a time, like leads and contacts: the version we
                 // hold, so a later API read of a live company still wins
                 // (a late duplicate of the delete must not stick).
-                let at = match at {
-                    Some(at) => *at,
-                    None => tx.company(*id)?.map_or(0, |r| r.company.updated_at),
+                // Never later than the version held: a webhook cannot
+                // outdate a version the API read.
+                let held = tx.company(*id)?.map(|r| r.company.updated_at);
+                let at = match (at, held) {
+                    (Some(at), Some(held)) => (*at).min(held),
+                    (Some(at), None) => *at,
+                    (None, held) => held.unwrap_or(0),
                 };
                 tx.delete_company(*id, at)?;
             }
@@ -723,7 +731,7 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 tx.upsert_note_for(note, *entity, Origin::Webhook)?;
             }
             Op::Message(m) => {
-                tx.record_message(m)?;
+                tx.record_message_hint(m)?;
             }
             Op::Talk(ev) => {
                 let stored = tx.talk(ev.talk_id)?.map(|r| r.talk);

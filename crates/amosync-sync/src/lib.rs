@@ -19,10 +19,12 @@ mod clock;
 pub mod engine;
 mod error;
 pub mod fetcher;
+pub mod hint_times;
 pub mod ingest;
 pub mod keeper;
 pub mod receiver;
 mod secret;
+pub mod talk_reads;
 mod usage;
 mod util;
 

@@ -231,9 +231,11 @@ impl WriteTx<'_> {
         let id = message.id.as_str();
         let hinted = self.t.message_hints.remove(id)?.is_some();
         let mut corrected = false;
-        if hinted && let Some(v) = self.t.messages.get(id)? {
-            let mut stored: ChatMessage = from_json(v.value(), "a stored chat message")?;
-            drop(v);
+        let stored: Option<ChatMessage> = match self.t.messages.get(id)? {
+            Some(v) if hinted => Some(from_json(v.value(), "a stored chat message")?),
+            _ => None,
+        };
+        if let Some(mut stored) = stored {
             if (stored.created_at, stored.direction) != (message.created_at, message.direction) {
                 stored.created_at = message.created_at;
                 stored.direction = message.direction;
@@ -302,7 +304,10 @@ impl WriteTx<'_> {
         for id in self.t.msg_by_talk.get(talk_id)? {
             let id = id?;
             if let Some(v) = self.t.messages.get(id.value())? {
-                messages.push(from_json::<ChatMessage>(v.value(), "a stored chat message")?);
+                messages.push(from_json::<ChatMessage>(
+                    v.value(),
+                    "a stored chat message",
+                )?);
             }
         }
         let last_at = |d: Direction| {
@@ -323,7 +328,9 @@ impl WriteTx<'_> {
         rec.last_outgoing_at = last_at(Direction::Outgoing);
         let waiting = messages
             .iter()
-            .filter(|m| m.direction == Direction::Incoming && Some(m.created_at) > rec.last_outgoing_at)
+            .filter(|m| {
+                m.direction == Direction::Incoming && Some(m.created_at) > rec.last_outgoing_at
+            })
             .count();
         rec.waiting_messages = u32::try_from(waiting).unwrap_or(u32::MAX);
         if rec != old {

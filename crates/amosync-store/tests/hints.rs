@@ -51,10 +51,31 @@ fn seeded() -> (tempfile::TempDir, Store) {
 fn a_hinted_move_the_lead_read_disproves_is_dropped() {
     // (name, move at, hint stored ms, lead read: updated_at, read ms, kept)
     let cases: Vec<(&str, i64, i64, i64, i64, bool)> = vec![
-        ("forged: dated after the lead's last change", 5_000, 1_000, 1_000, 2_000, false),
-        ("genuine: at the lead's version", 1_000, 1_000, 1_000, 2_000, true),
+        (
+            "forged: dated after the lead's last change",
+            5_000,
+            1_000,
+            1_000,
+            2_000,
+            false,
+        ),
+        (
+            "genuine: at the lead's version",
+            1_000,
+            1_000,
+            1_000,
+            2_000,
+            true,
+        ),
         ("within the clock skew", 1_060, 1_000, 1_000, 2_000, true),
-        ("read before the hint (late page)", 5_000, 2_000, 1_000, 1_000, true),
+        (
+            "read before the hint (late page)",
+            5_000,
+            2_000,
+            1_000,
+            1_000,
+            true,
+        ),
     ];
     for (name, at, hint_ms, updated_at, read_ms, kept) in cases {
         let (_d, s) = seeded();
@@ -122,7 +143,12 @@ fn a_forged_message_time_gives_way_to_the_events_api_and_unconfirmed_messages_go
         w.set_now_ms(1_000);
         w.upsert_talk(&talk(3, 1, 5, "waba", 800, false), Origin::Api)?;
         // A real message, its time forged into the future by the body.
-        w.record_message_hint(&message("real", 9_000, Direction::Outgoing, Some("Добрый день")))?;
+        w.record_message_hint(&message(
+            "real",
+            9_000,
+            Direction::Outgoing,
+            Some("Добрый день"),
+        ))?;
         // A message amoCRM never had.
         w.record_message_hint(&message("forged", 8_000, Direction::Incoming, Some("spam")))?;
         Ok(())

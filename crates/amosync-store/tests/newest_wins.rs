@@ -544,12 +544,60 @@ fn an_api_read_after_a_hint_replaces_it_whatever_the_times() {
     // (name, hint updated_at, hint stored at ms, API updated_at, API read at ms,
     //  what stands: price, origin)
     let cases: Vec<(&str, i64, i64, i64, i64, i64, Origin)> = vec![
-        ("forged future, read after", YEAR_2100, 1_000, 500, 2_000, 100, Origin::Api),
-        ("newer hint, read after", 900, 1_000, 500, 2_000, 100, Origin::Api),
-        ("same time, read after", 500, 1_000, 500, 2_000, 100, Origin::Api),
-        ("newer hint, read before (late page)", 900, 2_000, 500, 1_000, 999, Origin::Webhook),
-        ("newer hint, read at the same ms", 900, 1_000, 500, 1_000, 999, Origin::Webhook),
-        ("older hint, read before", 400, 2_000, 500, 1_000, 100, Origin::Api),
+        (
+            "forged future, read after",
+            YEAR_2100,
+            1_000,
+            500,
+            2_000,
+            100,
+            Origin::Api,
+        ),
+        (
+            "newer hint, read after",
+            900,
+            1_000,
+            500,
+            2_000,
+            100,
+            Origin::Api,
+        ),
+        (
+            "same time, read after",
+            500,
+            1_000,
+            500,
+            2_000,
+            100,
+            Origin::Api,
+        ),
+        (
+            "newer hint, read before (late page)",
+            900,
+            2_000,
+            500,
+            1_000,
+            999,
+            Origin::Webhook,
+        ),
+        (
+            "newer hint, read at the same ms",
+            900,
+            1_000,
+            500,
+            1_000,
+            999,
+            Origin::Webhook,
+        ),
+        (
+            "older hint, read before",
+            400,
+            2_000,
+            500,
+            1_000,
+            100,
+            Origin::Api,
+        ),
     ];
     for (name, hint_t, hint_ms, api_t, api_ms, price, origin) in cases {
         let (_d, s) = store();
@@ -615,7 +663,11 @@ fn an_api_read_after_a_hint_replaces_it_whatever_the_times() {
     assert_eq!(c[0].contact.name, "Real");
     let t = s.talks(&amosync_store::TalksQuery::default()).unwrap();
     assert_eq!(
-        (t[0].talk.origin.as_deref(), t[0].talk.updated_at, t[0].sync.origin),
+        (
+            t[0].talk.origin.as_deref(),
+            t[0].talk.updated_at,
+            t[0].sync.origin
+        ),
         (Some("telegram"), 500, Origin::Api)
     );
 }

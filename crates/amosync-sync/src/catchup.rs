@@ -200,8 +200,7 @@ pub fn plan_pass(state: &SyncState, now_s: i64, options: &CatchupOptions) -> Pas
     let overlap = i64::try_from(options.overlap.as_secs()).unwrap_or(i64::MAX / 4);
     let history = i64::try_from(options.initial_history.as_secs()).unwrap_or(i64::MAX / 4);
     // A cursor past now (written before cursors were capped) starts at now.
-    let back =
-        |cursor: Option<i64>| cursor.map(|c| c.min(now_s).saturating_sub(overlap).max(0));
+    let back = |cursor: Option<i64>| cursor.map(|c| c.min(now_s).saturating_sub(overlap).max(0));
     let full = state.initial_sync_at.is_none();
     let floor = now_s.saturating_sub(history).max(0);
     PassPlan {
@@ -1392,9 +1391,21 @@ mod tests {
             ("first page", None, 900, 1_000, 900),
             ("advances", Some(800), 900, 1_000, 900),
             ("never back", Some(950), 900, 1_000, 950),
-            ("a record dated 2030 is capped", Some(800), 1_900_000_000, 1_000, 1_000),
+            (
+                "a record dated 2030 is capped",
+                Some(800),
+                1_900_000_000,
+                1_000,
+                1_000,
+            ),
             ("first page dated 2030", None, 1_900_000_000, 1_000, 1_000),
-            ("a future cursor comes back", Some(1_900_000_000), 900, 1_000, 1_000),
+            (
+                "a future cursor comes back",
+                Some(1_900_000_000),
+                900,
+                1_000,
+                1_000,
+            ),
             ("at the request's start", Some(800), 1_000, 1_000, 1_000),
         ];
         for (name, old, max, asked, want) in cases {

@@ -121,9 +121,9 @@ mod tests {
             ),
             (
                 "lead in the past is kept",
-                "leads[update][0][id]=5&leads[update][0][updated_at]=999999000",
+                "leads[update][0][id]=5&leads[update][0][updated_at]=999000",
                 lead_times,
-                vec![Some(999_999_000), None, None, None],
+                vec![Some(999_000), None, None, None],
             ),
             (
                 "contact",

@@ -47,7 +47,9 @@ fn form(pairs: &[(String, String)]) -> String {
 }
 
 fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
-    list.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    list.iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 /// The account block of the bound account.
@@ -114,7 +116,10 @@ async fn a_webhook_dated_2100_gives_way_to_the_fetchers_read() {
         ("leads[update][0][name]", "Подделка".into()),
         ("leads[update][0][price]", "999999".into()),
         ("leads[update][0][status_id]", real.status_id.to_string()),
-        ("leads[update][0][pipeline_id]", real.pipeline_id.to_string()),
+        (
+            "leads[update][0][pipeline_id]",
+            real.pipeline_id.to_string(),
+        ),
         ("leads[update][0][updated_at]", YEAR_2100.to_string()),
         ("leads[update][0][last_modified]", YEAR_2100.to_string()),
     ]);
@@ -125,7 +130,11 @@ async fn a_webhook_dated_2100_gives_way_to_the_fetchers_read() {
     h.assert_lead_synced(real.id).await;
     let stored = h.store.lead_record(real.id).expect("read").expect("stored");
     assert_eq!(
-        (stored.lead.price, stored.lead.updated_at, stored.sync.origin),
+        (
+            stored.lead.price,
+            stored.lead.updated_at,
+            stored.sync.origin
+        ),
         (real.price, real.updated_at, Origin::Api)
     );
     engine.shutdown().await;
@@ -219,8 +228,14 @@ async fn forged_status_moves_and_message_times_do_not_stand_after_the_api_read()
     let mut body = pairs(&[
         ("leads[status][0][id]", real.id.to_string()),
         ("leads[status][0][status_id]", other_status.to_string()),
-        ("leads[status][0][pipeline_id]", real.pipeline_id.to_string()),
-        ("leads[status][0][old_status_id]", real.status_id.to_string()),
+        (
+            "leads[status][0][pipeline_id]",
+            real.pipeline_id.to_string(),
+        ),
+        (
+            "leads[status][0][old_status_id]",
+            real.status_id.to_string(),
+        ),
         ("leads[status][0][updated_at]", YEAR_2100.to_string()),
     ]);
     body.extend(account(&h));
@@ -228,7 +243,10 @@ async fn forged_status_moves_and_message_times_do_not_stand_after_the_api_read()
     h.settle(&engine).await;
     let detail = h.store.lead(real.id).expect("read").expect("lead");
     assert!(
-        detail.history.iter().all(|c| c.to.status_id != other_status),
+        detail
+            .history
+            .iter()
+            .all(|c| c.to.status_id != other_status),
         "the forged move is dropped after the fetcher's read: {:?}",
         detail.history
     );

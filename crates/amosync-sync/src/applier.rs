@@ -213,6 +213,12 @@ pub fn plan_payload(payload: &WebhookPayload, received_at_ms: i64) -> Plan {
         }
     }
     crate::talk_reads::cap_body_talks(&mut plan.touched.talks);
+    if plan.touched.talks.len() == crate::talk_reads::TALK_READS_PER_BODY {
+        tracing::debug!(
+            cap = crate::talk_reads::TALK_READS_PER_BODY,
+            "a body names more talks than one body may have read; the rest wait for catch-up"
+        );
+    }
     plan
 }
 
@@ -278,8 +284,10 @@ fn plan_event(event: &WebhookEvent, received_s: i64, plan: &mut Plan) {
                 .push(Op::Message(message_from_webhook(message, received_s)));
         }
         WebhookEvent::Talk { talk, .. } => {
-            plan.touched.talks.insert(talk.talk_id);
-            plan.ops.push(Op::Talk(talk.clone()));
+            // Beyond a body's share of talks, not applied (`talk_reads`).
+            if crate::talk_reads::admit_talk(&mut plan.touched.talks, talk.talk_id) {
+                plan.ops.push(Op::Talk(talk.clone()));
+            }
         }
         WebhookEvent::UnsortedAdd { unsorted } => {
             if let Some(id) = unsorted.lead_id {

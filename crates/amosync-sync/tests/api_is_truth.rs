@@ -316,6 +316,11 @@ async fn a_flood_of_talk_ids_costs_bounded_reads_and_other_leads_are_still_confi
     let h = Harness::start(10).await;
     let engine = pulled_engine(&h).await;
     let real = some_lead(&h, 1).await;
+    let all_talks = amosync_store::TalksQuery {
+        limit: Some(100_000),
+        ..Default::default()
+    };
+    let talks_before = h.store.talks(&all_talks).expect("talks").len();
     h.emu.state().reset_stats();
 
     let mut flood: Vec<(String, String)> = (0..FLOOD)
@@ -336,13 +341,18 @@ async fn a_flood_of_talk_ids_costs_bounded_reads_and_other_leads_are_still_confi
     ]);
     body.extend(account(&h));
     let posted = Instant::now();
+    let posted_ms = {
+        use amosync_sync::Clock;
+        SystemClock.now_ms()
+    };
     post(&h, &engine, form(&body)).await;
+    // Confirmed: read by the API after the body was posted.
     eventually("the other body's lead confirmed by the API", || {
-        h.store
-            .lead_record(real.id)
-            .ok()
-            .flatten()
-            .is_some_and(|r| r.sync.origin == Origin::Api && r.lead.name == real.name)
+        h.store.lead_record(real.id).ok().flatten().is_some_and(|r| {
+            r.sync.origin == Origin::Api
+                && r.lead.name == real.name
+                && r.sync.confirmed_at_ms.is_some_and(|c| c > posted_ms)
+        })
     })
     .await;
     let confirmed_in = posted.elapsed();
@@ -368,5 +378,10 @@ async fn a_flood_of_talk_ids_costs_bounded_reads_and_other_leads_are_still_confi
         "{stats:?}"
     );
     assert!(confirmed_in < Duration::from_secs(10), "{confirmed_in:?}");
+    let hints = h.store.talks(&all_talks).expect("talks").len() - talks_before;
+    assert!(
+        hints <= TALK_READS_PER_BODY,
+        "{hints} talk hints stored from one body"
+    );
     engine.shutdown().await;
 }

@@ -235,17 +235,17 @@ impl WriteTx<'_> {
             Some(v) if hinted => Some(from_json(v.value(), "a stored chat message")?),
             _ => None,
         };
-        if let Some(mut stored) = stored {
-            if (stored.created_at, stored.direction) != (message.created_at, message.direction) {
-                stored.created_at = message.created_at;
-                stored.direction = message.direction;
-                let bytes = to_json(&stored)?;
-                self.t.messages.insert(id, bytes.as_slice())?;
-                if let Some(talk_id) = stored.talk_id {
-                    self.recount_talk(talk_id)?;
-                }
-                corrected = true;
+        if let Some(mut stored) = stored
+            && (stored.created_at, stored.direction) != (message.created_at, message.direction)
+        {
+            stored.created_at = message.created_at;
+            stored.direction = message.direction;
+            let bytes = to_json(&stored)?;
+            self.t.messages.insert(id, bytes.as_slice())?;
+            if let Some(talk_id) = stored.talk_id {
+                self.recount_talk(talk_id)?;
             }
+            corrected = true;
         }
         let applied = self.record_message(message)?;
         Ok(if corrected && applied == Applied::Unchanged {

@@ -348,11 +348,15 @@ async fn a_flood_of_talk_ids_costs_bounded_reads_and_other_leads_are_still_confi
     post(&h, &engine, form(&body)).await;
     // Confirmed: read by the API after the body was posted.
     eventually("the other body's lead confirmed by the API", || {
-        h.store.lead_record(real.id).ok().flatten().is_some_and(|r| {
-            r.sync.origin == Origin::Api
-                && r.lead.name == real.name
-                && r.sync.confirmed_at_ms.is_some_and(|c| c > posted_ms)
-        })
+        h.store
+            .lead_record(real.id)
+            .ok()
+            .flatten()
+            .is_some_and(|r| {
+                r.sync.origin == Origin::Api
+                    && r.lead.name == real.name
+                    && r.sync.confirmed_at_ms.is_some_and(|c| c > posted_ms)
+            })
     })
     .await;
     let confirmed_in = posted.elapsed();

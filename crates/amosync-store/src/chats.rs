@@ -103,7 +103,21 @@ impl WriteTx<'_> {
             self.put_talk(None, &rec)?;
             return Ok(Applied::Inserted);
         };
-        let ord = match talk.updated_at.cmp(&o.talk.updated_at) {
+        let read_after_hint = crate::newest::read_replaces_hint(
+            origin,
+            self.now_ms,
+            o.sync.origin,
+            o.sync.stored_at_ms,
+        );
+        // An API read made after a webhook hint was stored is the truth,
+        // whatever the hint's time (see `newest`): it ranks as a same-time
+        // version, so different content replaces and equal content confirms.
+        let by_time = if read_after_hint {
+            Ordering::Equal
+        } else {
+            talk.updated_at.cmp(&o.talk.updated_at)
+        };
+        let ord = match by_time {
             Ordering::Equal => {
                 let a = to_json(talk)?;
                 let b = to_json(&o.talk)?;
@@ -192,6 +206,137 @@ impl WriteTx<'_> {
             (None, None) => {}
         }
         Ok(applied)
+    }
+
+    /// Records a chat message a **webhook** reported ([`WriteTx::record_message`]);
+    /// a message the store did not hold yet is marked a hint: the events
+    /// API confirms it ([`WriteTx::confirm_message`]) or a catch-up pass that
+    /// covered its time drops it ([`WriteTx::drop_message_hints_before`]).
+    pub fn record_message_hint(&mut self, message: &ChatMessage) -> StoreResult<Applied> {
+        let applied = self.record_message(message)?;
+        if applied == Applied::Inserted {
+            self.t
+                .message_hints
+                .insert(message.id.as_str(), message.created_at)?;
+        }
+        Ok(applied)
+    }
+
+    /// Records a chat message the **events API** reported: the truth. A
+    /// webhook's hint of it is confirmed, and where the hint said another
+    /// time or direction, amoCRM's replace it (the talk's activity is
+    /// counted again); then the report is merged like
+    /// [`WriteTx::record_message`].
+    pub fn confirm_message(&mut self, message: &ChatMessage) -> StoreResult<Applied> {
+        let id = message.id.as_str();
+        let hinted = self.t.message_hints.remove(id)?.is_some();
+        let mut corrected = false;
+        let stored: Option<ChatMessage> = match self.t.messages.get(id)? {
+            Some(v) if hinted => Some(from_json(v.value(), "a stored chat message")?),
+            _ => None,
+        };
+        if let Some(mut stored) = stored
+            && (stored.created_at, stored.direction) != (message.created_at, message.direction)
+        {
+            stored.created_at = message.created_at;
+            stored.direction = message.direction;
+            let bytes = to_json(&stored)?;
+            self.t.messages.insert(id, bytes.as_slice())?;
+            if let Some(talk_id) = stored.talk_id {
+                self.recount_talk(talk_id)?;
+            }
+            corrected = true;
+        }
+        let applied = self.record_message(message)?;
+        Ok(if corrected && applied == Applied::Unchanged {
+            Applied::Updated
+        } else {
+            applied
+        })
+    }
+
+    /// Drops every hinted message dated at or before `covered_s`: a
+    /// catch-up's events read covered that time and did not report it.
+    /// Returns how many were dropped.
+    pub fn drop_message_hints_before(&mut self, covered_s: i64) -> StoreResult<u64> {
+        let mut ids = Vec::new();
+        for row in self.t.message_hints.iter()? {
+            let (k, at) = row?;
+            if at.value() <= covered_s {
+                ids.push(k.value().to_owned());
+            }
+        }
+        let mut talks = std::collections::BTreeSet::new();
+        for id in &ids {
+            self.t.message_hints.remove(id.as_str())?;
+            let stored: Option<ChatMessage> = match self.t.messages.remove(id.as_str())? {
+                Some(v) => Some(from_json(v.value(), "a stored chat message")?),
+                None => None,
+            };
+            let Some(m) = stored else { continue };
+            if let Some(l) = m.lead_id {
+                self.t.msg_by_lead.remove(l, id.as_str())?;
+            }
+            if let Some(t) = m.talk_id {
+                self.t.msg_by_talk.remove(t, id.as_str())?;
+                talks.insert(t);
+            }
+        }
+        for t in talks {
+            self.recount_talk(t)?;
+        }
+        if !ids.is_empty() {
+            tracing::info!(
+                messages = ids.len(),
+                "chat messages a webhook reported and amoCRM does not confirm were dropped"
+            );
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// Counts a talk's activity again from the messages it holds (after a
+    /// message was dropped or its time corrected).
+    fn recount_talk(&mut self, talk_id: u64) -> StoreResult<()> {
+        let Some(old) = self.talk(talk_id)? else {
+            return Ok(());
+        };
+        let mut messages = Vec::new();
+        for id in self.t.msg_by_talk.get(talk_id)? {
+            let id = id?;
+            if let Some(v) = self.t.messages.get(id.value())? {
+                messages.push(from_json::<ChatMessage>(
+                    v.value(),
+                    "a stored chat message",
+                )?);
+            }
+        }
+        let last_at = |d: Direction| {
+            messages
+                .iter()
+                .filter(|m| m.direction == d)
+                .map(|m| m.created_at)
+                .max()
+        };
+        let mut rec = old.clone();
+        rec.last_message_at = messages.iter().map(|m| m.created_at).max();
+        rec.last_text = messages
+            .iter()
+            .filter(|m| Some(m.created_at) == rec.last_message_at && m.text.is_some())
+            .max_by(|a, b| a.id.cmp(&b.id))
+            .and_then(|m| m.text.clone());
+        rec.last_incoming_at = last_at(Direction::Incoming);
+        rec.last_outgoing_at = last_at(Direction::Outgoing);
+        let waiting = messages
+            .iter()
+            .filter(|m| {
+                m.direction == Direction::Incoming && Some(m.created_at) > rec.last_outgoing_at
+            })
+            .count();
+        rec.waiting_messages = u32::try_from(waiting).unwrap_or(u32::MAX);
+        if rec != old {
+            self.put_talk(Some(&old), &rec)?;
+        }
+        Ok(())
     }
 
     /// Adds a message to its talk's activity.

@@ -198,7 +198,13 @@ impl WriteTx<'_> {
     /// Newest wins by `updated_at`; on a tie, `Origin::Api` beats `Origin::Webhook`
     /// and identical content is `Unchanged`. An API read with `is_deleted`
     /// tombstones; a version newer than the tombstone revives.
+    ///
+    /// A live API read also drops the status moves only a webhook reported
+    /// that it shows never happened (`history.rs`).
     pub fn upsert_lead(&mut self, lead: &Lead, origin: Origin) -> StoreResult<Applied> {
+        if origin == Origin::Api && !lead.is_deleted {
+            self.drop_status_hints_after(lead.id, lead.updated_at)?;
+        }
         let old = self.lead(lead.id)?;
         match decide(old.as_ref(), lead, origin, self.now_ms)? {
             Decision::Write(rec, applied) => {

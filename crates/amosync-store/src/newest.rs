@@ -1,7 +1,17 @@
 //! "Newest wins": the one rule every upsert of a versioned record follows.
 //!
-//! A version ranks by `(time, deleted, origin)`: the newer `updated_at`
-//! wins; at the same time a tombstone beats a live version (an upsert not
+//! **The API read is the truth.** Before any time is compared: an **API
+//! read made after a live webhook version was stored replaces it, whatever
+//! the times say** ([`read_replaces_hint`]: the read's time, the transaction
+//! clock, is later than the hint's `stored_at_ms`). A webhook body's times
+//! are only as good as its sender; the applier caps them at the time of
+//! receipt plus a small skew, and this rule makes the fetcher's read (made
+//! because of that very webhook) stand even when the body dated itself in
+//! the future. A read made *before* the hint was stored (a catch-up page
+//! written late) is ranked by the rules below like any other version.
+//!
+//! Otherwise a version ranks by `(time, deleted, origin)`: the newer
+//! `updated_at` wins; at the same time a tombstone beats a live version (an upsert not
 //! newer than the deletion never revives) — except a live **API read made
 //! after the tombstone was written**, which revives it (amoCRM lists only
 //! live records; a late duplicate of a delete webhook tombstones at the
@@ -193,6 +203,21 @@ pub(crate) fn tie(
     }
 }
 
+/// Whether an incoming version from `origin`, read at `read_ms`, replaces a
+/// stored live version from `old_origin` stored at `old_stored_ms` whatever
+/// their times say (pure): an API read made after a webhook hint was stored.
+///
+/// Strictly after: a read at the very millisecond the hint was stored may
+/// have been answered before the change the hint reports.
+pub(crate) fn read_replaces_hint(
+    origin: Origin,
+    read_ms: i64,
+    old_origin: Origin,
+    old_stored_ms: i64,
+) -> bool {
+    origin == Origin::Api && old_origin == Origin::Webhook && read_ms > old_stored_ms
+}
+
 /// The version time of a stored record (a tombstone counts from its deletion).
 pub(crate) fn stored_time<R: Record>(r: &R) -> i64 {
     r.entity()
@@ -238,6 +263,17 @@ pub(crate) fn decide<R: Record>(
     let old_time = stored_time(old);
     let old_deleted = is_tombstone(old);
     let placeholder = old.entity().is_placeholder();
+    if !old_deleted
+        && read_replaces_hint(origin, now_ms, old.sync().origin, old.sync().stored_at_ms)
+    {
+        if to_json(entity)? == to_json(old.entity())? && !deleted {
+            let mut same = R::make(old.entity().clone(), old.sync().clone());
+            same.sync_mut().origin = Origin::Api;
+            same.sync_mut().confirmed_at_ms = Some(now_ms);
+            return Ok(Decision::Same(Some(same)));
+        }
+        return Ok(Decision::Write(new, Applied::Updated));
+    }
     let ord = entity
         .updated_at()
         .cmp(&old_time)

@@ -80,6 +80,15 @@ pub(crate) const MSG_BY_TALK: MultimapTableDefinition<u64, &str> =
 pub(crate) const MSG_BY_LEAD: MultimapTableDefinition<u64, &str> =
     MultimapTableDefinition::new("messages_by_lead");
 
+/// Status moves only a webhook reported, not yet confirmed by the events
+/// API (same key as [`HISTORY`] → unix ms stored; see `history.rs`).
+pub(crate) const STATUS_HINTS: TableDefinition<(u64, i64, u64, u64), i64> =
+    TableDefinition::new("status_hints");
+
+/// Chat messages only a webhook reported (id → its `created_at`), not yet
+/// confirmed by the events API (see `chats.rs`).
+pub(crate) const MESSAGE_HINTS: TableDefinition<&str, i64> = TableDefinition::new("message_hints");
+
 /// Names of every table [`crate::write::Tables::open`] creates, then of
 /// every multimap table (an open without one of them must write).
 pub(crate) fn table_names() -> (Vec<String>, Vec<String>) {
@@ -104,6 +113,8 @@ pub(crate) fn table_names() -> (Vec<String>, Vec<String>) {
         LEADS_BY_UPDATED.name(),
         LEAD_SEARCH.name(),
         CONTACT_SEARCH.name(),
+        STATUS_HINTS.name(),
+        MESSAGE_HINTS.name(),
     ];
     let multimaps = [
         CONTACT_LEADS.name(),

@@ -534,3 +534,140 @@ fn a_live_api_read_after_a_same_time_tombstone_revives_it() {
     assert_eq!(r.sync.deleted_at, None);
     assert_eq!(s.leads(&LeadsQuery::default()).unwrap().total, 1);
 }
+
+/// The API read is the truth: an API read made after a webhook version was
+/// stored replaces it whatever the times say; one made before it (a
+/// catch-up page written late) ranks by time as before.
+#[test]
+fn an_api_read_after_a_hint_replaces_it_whatever_the_times() {
+    const YEAR_2100: i64 = 4_102_444_800;
+    // (name, hint updated_at, hint stored at ms, API updated_at, API read at ms,
+    //  what stands: price, origin)
+    let cases: Vec<(&str, i64, i64, i64, i64, i64, Origin)> = vec![
+        (
+            "forged future, read after",
+            YEAR_2100,
+            1_000,
+            500,
+            2_000,
+            100,
+            Origin::Api,
+        ),
+        (
+            "newer hint, read after",
+            900,
+            1_000,
+            500,
+            2_000,
+            100,
+            Origin::Api,
+        ),
+        (
+            "same time, read after",
+            500,
+            1_000,
+            500,
+            2_000,
+            100,
+            Origin::Api,
+        ),
+        (
+            "newer hint, read before (late page)",
+            900,
+            2_000,
+            500,
+            1_000,
+            999,
+            Origin::Webhook,
+        ),
+        (
+            "newer hint, read at the same ms",
+            900,
+            1_000,
+            500,
+            1_000,
+            999,
+            Origin::Webhook,
+        ),
+        (
+            "older hint, read before",
+            400,
+            2_000,
+            500,
+            1_000,
+            100,
+            Origin::Api,
+        ),
+    ];
+    for (name, hint_t, hint_ms, api_t, api_ms, price, origin) in cases {
+        let (_d, s) = store();
+        let hint = lead(1, hint_t, WORK, 999);
+        let read = lead(1, api_t, NEW, 100);
+        s.write(|w| {
+            w.set_now_ms(hint_ms);
+            w.upsert_lead(&hint, Origin::Webhook)
+        })
+        .unwrap();
+        s.write(|w| {
+            w.set_now_ms(api_ms);
+            w.upsert_lead(&read, Origin::Api)
+        })
+        .unwrap();
+        let r = s.lead_record(1).unwrap().unwrap();
+        assert_eq!((r.lead.price, r.sync.origin), (price, origin), "{name}");
+        if origin == Origin::Api {
+            assert_eq!(r.lead.updated_at, api_t, "{name}: amoCRM's version");
+            assert_eq!(r.sync.confirmed_at_ms, Some(api_ms), "{name}");
+        }
+    }
+    // A hint after the read still ranks by time (a real newer change) …
+    let (_d, s) = store();
+    s.write(|w| {
+        w.set_now_ms(1_000);
+        w.upsert_lead(&lead(1, 500, NEW, 100), Origin::Api)
+    })
+    .unwrap();
+    let hinted = s
+        .write(|w| {
+            w.set_now_ms(2_000);
+            w.upsert_lead(&lead(1, 600, WORK, 700), Origin::Webhook)
+        })
+        .unwrap();
+    assert_eq!(hinted, Applied::Updated);
+    // … and the next read confirms or corrects it, even reading it back older.
+    s.write(|w| {
+        w.set_now_ms(3_000);
+        w.upsert_lead(&lead(1, 550, NEW, 100), Origin::Api)
+    })
+    .unwrap();
+    let r = s.lead_record(1).unwrap().unwrap();
+    assert_eq!((r.lead.updated_at, r.lead.price), (550, 100));
+    // The same rule for contacts and talks.
+    let (_d, s) = store();
+    s.write(|w| {
+        w.set_now_ms(1_000);
+        w.upsert_contact(
+            &contact(7, "Forged", "+7", "f@x", YEAR_2100),
+            Origin::Webhook,
+        )?;
+        w.upsert_talk(&talk(3, 1, 7, "waba", YEAR_2100, false), Origin::Webhook)
+    })
+    .unwrap();
+    s.write(|w| {
+        w.set_now_ms(2_000);
+        w.upsert_contact(&contact(7, "Real", "+7", "r@x", 500), Origin::Api)?;
+        w.upsert_talk(&talk(3, 1, 7, "telegram", 500, true), Origin::Api)
+    })
+    .unwrap();
+    let c = s.contact_records(&[7]).unwrap();
+    assert_eq!(c[0].contact.name, "Real");
+    let t = s.talks(&amosync_store::TalksQuery::default()).unwrap();
+    assert_eq!(
+        (
+            t[0].talk.origin.as_deref(),
+            t[0].talk.updated_at,
+            t[0].sync.origin
+        ),
+        (Some("telegram"), 500, Origin::Api)
+    );
+}

@@ -186,8 +186,15 @@ pub fn plan_payload(payload: &WebhookPayload, received_at_ms: i64) -> Plan {
         events: u32::try_from(payload.events.len()).unwrap_or(u32::MAX),
         ..Plan::default()
     };
+    // Times are capped at receipt (+ skew): a body cannot date itself later
+    // than amoCRM could have sent it (`hint_times`).
+    let latest = crate::hint_times::latest_time_s(received_at_ms);
     for event in &payload.events {
-        plan_event(event, received_s, &mut plan);
+        plan_event(
+            &crate::hint_times::capped(event, latest),
+            received_s,
+            &mut plan,
+        );
     }
     // Entities that failed to type: at least confirm them by id.
     for e in &payload.errors {
@@ -209,6 +216,13 @@ pub fn plan_payload(payload: &WebhookPayload, received_at_ms: i64) -> Plan {
                 _ => {}
             }
         }
+    }
+    crate::talk_reads::cap_body_talks(&mut plan.touched.talks);
+    if plan.touched.talks.len() == crate::talk_reads::TALK_READS_PER_BODY {
+        tracing::debug!(
+            cap = crate::talk_reads::TALK_READS_PER_BODY,
+            "a body names more talks than one body may have read; the rest wait for catch-up"
+        );
     }
     plan
 }
@@ -275,8 +289,10 @@ fn plan_event(event: &WebhookEvent, received_s: i64, plan: &mut Plan) {
                 .push(Op::Message(message_from_webhook(message, received_s)));
         }
         WebhookEvent::Talk { talk, .. } => {
-            plan.touched.talks.insert(talk.talk_id);
-            plan.ops.push(Op::Talk(talk.clone()));
+            // Beyond a body's share of talks, not applied (`talk_reads`).
+            if crate::talk_reads::admit_talk(&mut plan.touched.talks, talk.talk_id) {
+                plan.ops.push(Op::Talk(talk.clone()));
+            }
         }
         WebhookEvent::UnsortedAdd { unsorted } | WebhookEvent::UnsortedUpdate { unsorted } => {
             if let Some(id) = unsorted.lead_id {
@@ -668,7 +684,7 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 if let Some(change) =
                     status_change_from_webhook(stored.as_ref(), *action, lead, *at)
                 {
-                    tx.record_status_change(&change)?;
+                    tx.record_status_hint(&change)?;
                 }
                 let merged = lead_from_webhook(stored.as_ref(), lead);
                 tx.upsert_lead(&merged, Origin::Webhook)?;
@@ -718,9 +734,13 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 // Without a time, like leads and contacts: the version we
                 // hold, so a later API read of a live company still wins
                 // (a late duplicate of the delete must not stick).
-                let at = match at {
-                    Some(at) => *at,
-                    None => tx.company(*id)?.map_or(0, |r| r.company.updated_at),
+                // Never later than the version held: a webhook cannot
+                // outdate a version the API read.
+                let held = tx.company(*id)?.map(|r| r.company.updated_at);
+                let at = match (at, held) {
+                    (Some(at), Some(held)) => (*at).min(held),
+                    (Some(at), None) => *at,
+                    (None, held) => held.unwrap_or(0),
                 };
                 tx.delete_company(*id, at)?;
             }
@@ -728,7 +748,7 @@ pub fn execute(tx: &mut WriteTx<'_>, plan: &Plan) -> StoreResult<()> {
                 tx.upsert_note_for(note, *entity, Origin::Webhook)?;
             }
             Op::Message(m) => {
-                tx.record_message(m)?;
+                tx.record_message_hint(m)?;
             }
             Op::Talk(ev) => {
                 let stored = tx.talk(ev.talk_id)?.map(|r| r.talk);
@@ -1413,7 +1433,10 @@ mod tests {
         let gone = run(
             "contacts[delete][0][id]=8&contacts[delete][0][type]=company&contacts[delete][0][updated_at]=150",
         );
-        assert_eq!(gone.sync.deleted_at, Some(150));
+        // At the version held, not the body's later time: a webhook cannot
+        // outdate what the API read (the events API's deletion time, or the
+        // API read of a live company, settles it).
+        assert_eq!(gone.sync.deleted_at, Some(100));
         let back = run(
             "contacts[restore][0][id]=8&contacts[restore][0][type]=company&contacts[restore][0][updated_at]=160&contacts[restore][0][name]=ООО Ромашка",
         );

@@ -38,7 +38,15 @@
 //!    covers every change made before its tail started, which is what
 //!    `EngineHandle::catch_up_now` relies on to reuse a running pass.
 //! 5. Bookkeeping: the API usage of the pass (the client's counters, retries
-//!    included) is added to `SyncState.api_requests`/`api_429s`.
+//!    included) is added to `SyncState.api_requests`/`api_429s`; status
+//!    moves and chat messages only a webhook reported, dated before the pass
+//!    began (less the webhook clock skew), that the events read did not
+//!    confirm are dropped (the events API is the truth).
+//!
+//! **Cursors never pass the request's start** ([`next_cursor`]): the
+//! largest `updated_at` read, capped at the moment just before the page
+//! was asked for, so one record dated in the future cannot make every
+//! later pass ask from then on and leave lost webhooks unrepaired.
 //!
 //! Company deletions: amoCRM writes `company_deleted` (and
 //! `company_restored`) events, read like the contact ones; the fetcher also
@@ -191,7 +199,8 @@ pub struct PassPlan {
 pub fn plan_pass(state: &SyncState, now_s: i64, options: &CatchupOptions) -> PassPlan {
     let overlap = i64::try_from(options.overlap.as_secs()).unwrap_or(i64::MAX / 4);
     let history = i64::try_from(options.initial_history.as_secs()).unwrap_or(i64::MAX / 4);
-    let back = |cursor: Option<i64>| cursor.map(|c| c.saturating_sub(overlap).max(0));
+    // A cursor past now (written before cursors were capped) starts at now.
+    let back = |cursor: Option<i64>| cursor.map(|c| c.min(now_s).saturating_sub(overlap).max(0));
     let full = state.initial_sync_at.is_none();
     let floor = now_s.saturating_sub(history).max(0);
     PassPlan {
@@ -233,14 +242,33 @@ pub fn keyset_step(from: Option<i64>, times: &[i64]) -> KeysetStep {
     }
 }
 
-/// One page for the writer, with the unix ms its HTTP answer arrived (the
-/// write's clock: between two API versions of one second the later *read*
-/// wins, and the writer may run behind the readers).
+/// When a page was read: the unix ms its HTTP answer arrived (the write's
+/// clock: between two API versions of one second the later *read* wins, and
+/// the writer may run behind the readers), and the unix seconds just before
+/// its request was made (the cap of the cursor it advances).
+#[derive(Debug, Clone, Copy)]
+struct PageTimes {
+    read_ms: i64,
+    asked_s: i64,
+}
+
+/// One page for the writer.
 enum Job {
-    Leads(Vec<Lead>, i64),
-    Contacts(Vec<Contact>, i64),
-    Companies(Vec<Company>, i64),
-    Events(Vec<Event>, i64),
+    Leads(Vec<Lead>, PageTimes),
+    Contacts(Vec<Contact>, PageTimes),
+    Companies(Vec<Company>, PageTimes),
+    Events(Vec<Event>, PageTimes),
+}
+
+/// A list cursor after a page whose largest time is `page_max`, asked at
+/// `asked_s` (pure): the largest time read, **never later than the
+/// request's start**. One record dated in the future (a clock gone wrong,
+/// a bad import) would otherwise make every later pass ask from then on,
+/// and changes made meanwhile — the lost webhooks catch-up exists to
+/// repair — would never be read. A cursor already past `asked_s` (written
+/// before this cap existed) is brought back to it.
+pub fn next_cursor(old: Option<i64>, page_max: i64, asked_s: i64) -> i64 {
+    old.map_or(page_max, |c| c.max(page_max)).min(asked_s)
 }
 
 /// Reads a list with keyset paging, sending each page (minus records already
@@ -261,18 +289,20 @@ where
     O: Fn(Option<i64>) -> PageStream<T>,
     K: Fn(&T) -> i64,
     I: Fn(&T) -> String,
-    W: Fn(Vec<T>, i64) -> Job,
+    W: Fn(Vec<T>, PageTimes) -> Job,
 {
     let mut from = start;
     let mut seen: HashMap<String, i64> = HashMap::new();
     let mut sent = 0u64;
     let mut last_request;
+    let mut asked_s;
     // A pass cannot loop forever: every restart moves `from` forward, and
     // within one time the stream follows its own (bounded) pages.
     'restart: loop {
         let mut stream = open(from);
         loop {
             last_request = Instant::now();
+            asked_s = clock.now_s();
             let Some(page) = stream.next().await else {
                 break 'restart;
             };
@@ -289,7 +319,7 @@ where
                 .collect();
             if !fresh.is_empty() {
                 sent += fresh.len() as u64;
-                out.send(wrap(fresh, read_ms))
+                out.send(wrap(fresh, PageTimes { read_ms, asked_s }))
                     .await
                     .map_err(|_| SyncError::Stopped)?;
             }
@@ -303,7 +333,9 @@ where
             }
         }
     }
-    Ok((sent, last_request, from))
+    // Where a later read starts again: never past this read's start (a
+    // record dated in the future must not hide what changes meanwhile).
+    Ok((sent, last_request, from.map(|f| f.min(asked_s))))
 }
 
 /// What the writer did.
@@ -456,8 +488,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
     let mut w = Written::default();
     while let Some(job) = rx.recv().await {
         match job {
-            Job::Leads(leads, now_ms) => {
-                let n = write(&store, now_ms, move |tx| {
+            Job::Leads(leads, times) => {
+                let n = write(&store, times.read_ms, move |tx| {
                     let mut n = 0;
                     let mut max = None::<i64>;
                     for l in &leads {
@@ -468,7 +500,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                     }
                     if let Some(max) = max {
                         tx.update_sync_state(|s| {
-                            s.leads_cursor = Some(s.leads_cursor.map_or(max, |c| c.max(max)));
+                            s.leads_cursor = Some(next_cursor(s.leads_cursor, max, times.asked_s));
                         })?;
                     }
                     Ok(n)
@@ -477,8 +509,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                 w.changed += n;
                 w.leads_stored = Some(Instant::now());
             }
-            Job::Contacts(contacts, now_ms) => {
-                let n = write(&store, now_ms, move |tx| {
+            Job::Contacts(contacts, times) => {
+                let n = write(&store, times.read_ms, move |tx| {
                     let mut n = 0;
                     let mut max = None::<i64>;
                     for c in &contacts {
@@ -489,7 +521,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                     }
                     if let Some(max) = max {
                         tx.update_sync_state(|s| {
-                            s.contacts_cursor = Some(s.contacts_cursor.map_or(max, |c| c.max(max)));
+                            s.contacts_cursor =
+                                Some(next_cursor(s.contacts_cursor, max, times.asked_s));
                         })?;
                     }
                     Ok(n)
@@ -497,8 +530,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                 .await?;
                 w.changed += n;
             }
-            Job::Companies(companies, now_ms) => {
-                let n = write(&store, now_ms, move |tx| {
+            Job::Companies(companies, times) => {
+                let n = write(&store, times.read_ms, move |tx| {
                     let mut n = 0;
                     let mut max = None::<i64>;
                     for c in &companies {
@@ -510,7 +543,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                     if let Some(max) = max {
                         tx.update_sync_state(|s| {
                             s.companies_cursor =
-                                Some(s.companies_cursor.map_or(max, |c| c.max(max)));
+                                Some(next_cursor(s.companies_cursor, max, times.asked_s));
                         })?;
                     }
                     Ok(n)
@@ -518,8 +551,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                 .await?;
                 w.changed += n;
             }
-            Job::Events(events, now_ms) => {
-                let n = write(&store, now_ms, move |tx| {
+            Job::Events(events, times) => {
+                let n = write(&store, times.read_ms, move |tx| {
                     let mut n = 0;
                     let mut max = None::<i64>;
                     for e in &events {
@@ -530,7 +563,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) -> Result<Written, Sy
                     }
                     if let Some(max) = max {
                         tx.update_sync_state(|s| {
-                            s.events_cursor = Some(s.events_cursor.map_or(max, |c| c.max(max)));
+                            s.events_cursor =
+                                Some(next_cursor(s.events_cursor, max, times.asked_s));
                         })?;
                     }
                     Ok(n)
@@ -577,7 +611,7 @@ fn apply_event(tx: &mut WriteTx<'_>, e: &Event) -> StoreResult<bool> {
                     tx.queue_confirm(Confirm::Talk, talk_id)?;
                 }
             }
-            changed(tx.record_message(&m)?)
+            changed(tx.confirm_message(&m)?)
         }
         EventAction::Skip => false,
     })
@@ -671,7 +705,7 @@ async fn confirm_queued(
             s.to_confirm(Confirm::Lead, CONFIRM_BATCH)?,
             s.to_confirm(Confirm::Contact, CONFIRM_BATCH)?,
             s.to_confirm(Confirm::Company, CONFIRM_BATCH)?,
-            s.to_confirm(Confirm::Talk, CONFIRM_BATCH)?,
+            s.to_confirm(Confirm::Talk, crate::talk_reads::TALK_CONFIRMS_PER_PASS)?,
         ))
     })
     .await?;
@@ -1080,6 +1114,12 @@ async fn pass(
     meter: &ApiMeter,
 ) -> Result<PassOutcome, SyncError> {
     let usage_before = client.usage();
+    // Webhook-only status moves and messages dated before this (with the
+    // webhook clock skew) are covered by this pass's events read: what it
+    // did not confirm is dropped at the end of a successful pass.
+    let hints_covered_s = clock
+        .now_s()
+        .saturating_sub(crate::hint_times::WEBHOOK_CLOCK_SKEW_S);
     let (binding, state) = read(store, |s| Ok((s.binding()?, s.sync_state()?))).await?;
     let binding = binding.ok_or(SyncError::NotConnected)?;
     let plan = plan_pass(&state, clock.now_s(), options);
@@ -1197,6 +1237,8 @@ async fn pass(
     report.requests = used.requests;
     report.rate_limited = used.rate_limited;
     write_counting(store, clock.now_ms(), meter, client, move |tx| {
+        tx.drop_status_hints_before(hints_covered_s)?;
+        tx.drop_message_hints_before(hints_covered_s)?;
         tx.update_sync_state(|s| {
             s.last_catchup_at = Some(now_s);
             if full {
@@ -1337,9 +1379,49 @@ mod tests {
                     events_from: 0,
                 },
             ),
+            (
+                "cursors in the future (written before the cap) start at now",
+                st(Some(900_000), Some(1_900_000_000), Some(1_900_000_000)),
+                PassPlan {
+                    full: false,
+                    leads_from: Some(999_700),
+                    contacts_from: Some(999_700),
+                    companies_from: Some(999_700),
+                    events_from: 999_700,
+                },
+            ),
         ];
         for (name, state, want) in cases {
             assert_eq!(plan_pass(&state, now, &o), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn cursor_table() {
+        // (name, old cursor, page's largest time, asked at, new cursor)
+        let cases = [
+            ("first page", None, 900, 1_000, 900),
+            ("advances", Some(800), 900, 1_000, 900),
+            ("never back", Some(950), 900, 1_000, 950),
+            (
+                "a record dated 2030 is capped",
+                Some(800),
+                1_900_000_000,
+                1_000,
+                1_000,
+            ),
+            ("first page dated 2030", None, 1_900_000_000, 1_000, 1_000),
+            (
+                "a future cursor comes back",
+                Some(1_900_000_000),
+                900,
+                1_000,
+                1_000,
+            ),
+            ("at the request's start", Some(800), 1_000, 1_000, 1_000),
+        ];
+        for (name, old, max, asked, want) in cases {
+            assert_eq!(next_cursor(old, max, asked), want, "{name}");
         }
     }
 

@@ -7,7 +7,9 @@
 //! shared rate limiter:
 //!
 //! 1. **talks** — `GET /api/v4/talks/{id}` each (no list endpoint; 204 →
-//!    left as is). A talk's lead/contact that the store does not know is
+//!    left as is), at most [`crate::talk_reads::TALK_READS_PER_BATCH`] per
+//!    batch (the rest wait for the next batch, so one flood of talk ids
+//!    cannot hold back the leads of other bodies). A talk's lead/contact that the store does not know is
 //!    added to this batch.
 //! 2. **leads** — `GET /api/v4/leads?filter[id][]=…&with=contacts` (≤ 250 ids
 //!    per request). Ids missing from the answer are looked up in the trash
@@ -408,7 +410,9 @@ pub(crate) async fn fetch_batch_metered(
 
     // 1. Talks.
     if !work.talks.is_empty() {
-        let ids: Vec<u64> = work.talks.iter().copied().collect();
+        // A bounded share of this batch; the rest stays in `work.talks` for
+        // the next batch (`talk_reads`).
+        let ids: Vec<u64> = crate::talk_reads::take_batch(&mut work.talks);
         report.requests += ids.len() as u64;
         let talks: Vec<Talk> = crate::catchup::by_id(ids.iter().copied(), |id| client.talk(id))
             .await
@@ -440,7 +444,6 @@ pub(crate) async fn fetch_batch_metered(
         .await
         .map_err(FetchError::Store)?;
         report.changed += n;
-        work.talks.clear();
         work.leads.extend(leads);
         work.contacts.extend(contacts);
     }
@@ -679,7 +682,8 @@ pub async fn run(
                     requests = report.requests,
                     "fetch confirmed"
                 );
-                queue.finish(None, None);
+                // Talks beyond this batch's share wait for the next one.
+                queue.finish((!work.is_empty()).then_some(work), None);
             }
             Err(FetchError::Api(e)) if e.is_retryable() => {
                 failures += 1;

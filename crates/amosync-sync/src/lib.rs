@@ -20,11 +20,13 @@ pub mod engine;
 mod error;
 pub mod fetcher;
 pub mod http_server;
+pub mod hint_times;
 pub mod ingest;
 pub mod keeper;
 pub mod receiver;
 mod secret;
 pub mod serve_limits;
+pub mod talk_reads;
 mod usage;
 mod util;
 

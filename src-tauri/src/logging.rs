@@ -2,7 +2,7 @@
 //! app's log folder, the last 7 kept — what support asks for when the app
 //! ran in the tray for a week.
 //!
-//! Why `tracing-appender` and not `tauri-plugin-log`: the core (engine,
+//! Why a `tracing` writer and not `tauri-plugin-log`: the core (engine,
 //! keeper, tunnel, client) logs through `tracing`, with structured fields
 //! and spans; the plugin is a `log` crate logger, so the core's records
 //! would reach it only through a bridge that flattens them, and the app
@@ -12,11 +12,14 @@
 //! crates that use `log` (Tauri, its plugins) reach it too, through the
 //! subscriber's `log` bridge. The UI does not log to the backend, so no
 //! plugin JavaScript API is needed. Secrets are never formatted by the core,
-//! so the file holds nothing the terminal would not.
+//! so the file holds nothing the terminal would not; it does name leads and
+//! contacts, so each file is created owner-only (0600) by
+//! [`amosync::log_file::DailyLog`] (`tracing-appender` creates them by the
+//! umask, usually 0644).
 
 use std::path::Path;
 
-use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use amosync::log_file::DailyLog;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -57,13 +60,6 @@ pub fn init(dir: Option<&Path>) {
     }
 }
 
-fn appender(dir: &Path) -> Result<RollingFileAppender, String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    RollingFileAppender::builder()
-        .rotation(Rotation::DAILY)
-        .filename_prefix("amosync-desktop")
-        .filename_suffix("log")
-        .max_log_files(KEEP_FILES)
-        .build(dir)
-        .map_err(|e| e.to_string())
+fn appender(dir: &Path) -> Result<DailyLog, String> {
+    DailyLog::open(dir, "amosync-desktop", KEEP_FILES).map_err(|e| e.to_string())
 }

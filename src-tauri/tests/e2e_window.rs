@@ -337,18 +337,21 @@ async fn the_demo_paints_the_cli_funnel_live_in_both_languages() {
     win.screenshot("funnel", "ru").await;
 
     // Live: the office moves a lead; the funnel follows within 2 s, no reload.
-    let base = std::fs::read_to_string(demo_dir.join("config.json"))
+    // The demo's emulator is locked: its control API wants the per-run
+    // secret the demo keeps in DATA/demo/emulator.json (0600).
+    let emulator = amosync::cli::demo::EmulatorFile::read(&DataDir::new(&demo_dir))
         .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|c| c["base_url"].as_str().map(str::to_owned))
-        .expect("DATA/demo/config.json names the demo emulator's base_url");
+        .flatten()
+        .expect("DATA/demo/emulator.json names the demo emulator and its secret");
+    let base = emulator.base_url.clone();
     let mv = pick_move(&demo_dir, &want).await;
     let mark = win.mark_page().await;
     let from_before = win.status_count(mv.from.0).await.expect("from count");
     let to_before = win.status_count(mv.to.0).await.expect("to count");
     let t0 = Instant::now();
-    support::control(
+    support::control_locked(
         &base,
+        &emulator.control_secret,
         &format!("/leads/{}/move", mv.lead_id),
         json!({"status_id": mv.to.0}),
     )
@@ -383,8 +386,9 @@ async fn the_demo_paints_the_cli_funnel_live_in_both_languages() {
         win.text(&row).await
     );
     let t0 = Instant::now();
-    support::control(
+    support::control_locked(
         &base,
+        &emulator.control_secret,
         &format!("/leads/{}/move", mv.lead_id),
         json!({"status_id": mv.then.0}),
     )

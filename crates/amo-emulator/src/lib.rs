@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod clock;
@@ -31,6 +32,7 @@ pub mod stats;
 pub mod webhooks;
 pub mod world;
 
+pub use access::{ControlAccess, ControlLock, SECRET_HEADER};
 pub use oauth::{Integration, OAuthLifetimes, OAuthStats};
 pub use server::{Emulator, EmulatorConfig, StartError, app};
 pub use state::AppState;

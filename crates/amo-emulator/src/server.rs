@@ -7,6 +7,7 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::access::{ControlAccess, ControlLock};
 use crate::api;
 use crate::control;
 use crate::faults::ApiFaultConfig;
@@ -32,6 +33,10 @@ pub struct EmulatorConfig {
     pub webhooks: WebhookConfig,
     /// Lifetimes of OAuth codes and tokens (each clamped to 1 s ..= ten years).
     pub oauth: OAuthLifetimes,
+    /// `Locked`: the control API and the OAuth pages need the per-run
+    /// secret ([`Emulator::control_secret`]) and every route a loopback
+    /// `Host` (see [`crate::access`]). Open by default (a test tool).
+    pub access: ControlAccess,
 }
 
 impl Default for EmulatorConfig {
@@ -45,6 +50,7 @@ impl Default for EmulatorConfig {
             faults: ApiFaultConfig::default(),
             webhooks: WebhookConfig::default(),
             oauth: OAuthLifetimes::default(),
+            access: ControlAccess::Open,
         }
     }
 }
@@ -94,6 +100,7 @@ pub(crate) fn catch_panics(router: Router) -> Router {
 pub struct Emulator {
     state: AppState,
     addr: SocketAddr,
+    lock: Option<ControlLock>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -116,8 +123,13 @@ impl Emulator {
             source,
         })?;
         let base_url = format!("http://{addr}");
+        let lock =
+            (config.access == ControlAccess::Locked).then(|| ControlLock::generate(addr.port()));
         let state = AppState::new(config, &base_url);
-        let router = app(state.clone());
+        let router = match &lock {
+            Some(lock) => lock.clone().guard(app(state.clone())),
+            None => app(state.clone()),
+        };
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -131,6 +143,7 @@ impl Emulator {
         Ok(Emulator {
             state,
             addr,
+            lock,
             shutdown: Some(tx),
             task: Some(task),
         })
@@ -143,6 +156,13 @@ impl Emulator {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The per-run secret a locked emulator wants in
+    /// [`crate::SECRET_HEADER`] on its control API and OAuth pages; `None`
+    /// when it is open.
+    pub fn control_secret(&self) -> Option<String> {
+        self.lock.as_ref().map(|l| l.secret().to_owned())
     }
 
     /// The long-lived admin token created at start.

@@ -82,6 +82,8 @@ impl ClientConfig {
                 self.base_url
             ));
         }
+        crate::account_url::check_account_url(&self.base_url)
+            .map_err(|detail| ApiError::Config { detail })?;
         if !(MIN_RATE_PER_SECOND..=MAX_RATE_PER_SECOND).contains(&self.rate_per_second) {
             return fail(format!(
                 "rate_per_second must be in [{MIN_RATE_PER_SECOND}, {MAX_RATE_PER_SECOND}], got {}",
@@ -155,9 +157,26 @@ mod tests {
                 ..base.clone()
             },
             ClientConfig::new(Url::parse("ftp://x").expect("url")),
+            ClientConfig::new(Url::parse("http://example.amocrm.ru").expect("url")),
         ] {
             assert_eq!(bad.validate().map_err(|e| e.code()), Err("Config"));
         }
         assert!(ClientConfig::from_url("not a url").is_err());
+    }
+
+    #[test]
+    fn plain_http_only_for_this_machine() {
+        let http = ClientConfig::from_url("http://office.amocrm.ru").expect("url");
+        let err = http.validate().expect_err("clear-text token");
+        assert_eq!(err.code(), "Config");
+        assert!(err.to_string().contains("https://"), "names the fix: {err}");
+        for local in [
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+        ] {
+            let c = ClientConfig::from_url(local).expect("url");
+            assert!(c.validate().is_ok(), "{local}");
+        }
     }
 }

@@ -10,6 +10,7 @@
 //! * Tokens are [`Secret`]s: `Debug`/`Display` print `***`.
 //! * Webhook bodies are decoded by [`webhook`] (the `amo-webhook` crate).
 
+mod account_url;
 mod backoff;
 mod classify;
 mod client;
@@ -29,6 +30,7 @@ mod request;
 mod secret;
 mod token;
 
+pub use account_url::{check_account_url, is_loopback_url};
 pub use client::{ApiUsage, Client};
 pub use config::ClientConfig;
 pub use endpoints::{

@@ -33,6 +33,7 @@ mod leads;
 mod migrate;
 mod model;
 mod newest;
+mod private;
 mod query;
 mod search;
 mod store;

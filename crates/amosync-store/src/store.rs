@@ -126,9 +126,11 @@ fn now_ms() -> i64 {
 }
 
 impl Store {
-    /// Opens (creating if absent) the store at `path`, migrating an older
+    /// Opens (creating if absent, owner-only) the store at `path`, migrating an older
     /// schema. [`crate::StoreError::Locked`] when another process holds it.
     pub fn open(path: &Path) -> StoreResult<Store> {
+        // Created (or narrowed to) 0600 before any CRM data goes in.
+        crate::private::ensure_private(path)?;
         let db = crate::migrate::open_db(path)?;
         // A failed commit (disk full, EIO, read-only media) stays `Io`: the
         // file and its event log are fine. Only damage is `Corrupt`.

@@ -43,6 +43,13 @@ pub enum TunnelConfig {
         /// The server's `--secret`, if it has one.
         #[serde(default)]
         secret: Option<Secret>,
+        /// The `https://` address of a TLS proxy in front of the tunnel's
+        /// public port (run the server with `--min-port P --max-port P` and
+        /// forward the proxy to port P). bore itself is clear-text TCP: an
+        /// account that is not on this machine needs this (see
+        /// [`TunnelConfig::check_for_account`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_url: Option<String>,
     },
     /// No tunnel: the receiver is reachable only on this machine.
     #[default]
@@ -74,18 +81,54 @@ impl TunnelConfig {
                 _ => Ok(()),
             },
             TunnelConfig::OwnUrl { url } => normalize_own_url(url).map(|_| ()),
-            TunnelConfig::Bore { server, secret } => {
+            TunnelConfig::Bore {
+                server,
+                secret,
+                public_url,
+            } => {
                 parse_bore_server(server)?;
                 if secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
                     return Err(TunnelError::config(
                         "bore secret is empty: enter the server's --secret or leave it unset",
                     ));
                 }
+                if let Some(url) = public_url {
+                    normalize_tls_url(url)?;
+                }
                 Ok(())
             }
             TunnelConfig::None => Ok(()),
         }
     }
+
+    /// Refuses a tunnel that would carry the webhook secret (in every
+    /// delivery's path) and the CRM data in clear text over the network:
+    /// a bore tunnel without an `https://` public address, for an account
+    /// that is not on this machine. The error says what to do.
+    pub fn check_for_account(&self, account_on_this_machine: bool) -> Result<(), TunnelError> {
+        match self {
+            TunnelConfig::Bore {
+                public_url: None, ..
+            } if !account_on_this_machine => Err(TunnelError::config(
+                "bore sends the webhook secret and the CRM data in clear text (http://): put the bore server's public port behind TLS (run it with --min-port P --max-port P and a reverse proxy with a certificate forwarding to port P) and give that https:// address (amosync tunnel --provider bore --server HOST --public-url https://hooks.example.com), or choose ngrok, cloudflared or url",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks a bore tunnel's public address: `https://host[/path]` only.
+pub(crate) fn normalize_tls_url(raw: &str) -> Result<String, TunnelError> {
+    let trimmed = raw.trim();
+    if !trimmed
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        return Err(TunnelError::config(format!(
+            "bore public URL {trimmed:?} must be the https:// address of the TLS proxy in front of the bore server, e.g. https://hooks.example.com"
+        )));
+    }
+    normalize_own_url(trimmed)
 }
 
 fn validate_ngrok(authtoken: &str, domain: Option<&str>) -> Result<(), TunnelError> {

@@ -74,9 +74,14 @@ impl Drop for TunnelHandle {
 pub fn start(config: TunnelConfig, local: SocketAddr) -> Result<TunnelHandle, TunnelError> {
     config.validate()?;
     match config {
-        TunnelConfig::Bore { server, secret } => {
-            spawn(crate::bore::BoreTunnel::new(&server, secret)?, local)
-        }
+        TunnelConfig::Bore {
+            server,
+            secret,
+            public_url,
+        } => spawn(
+            crate::bore::BoreTunnel::new(&server, secret)?.behind_tls(public_url.as_deref())?,
+            local,
+        ),
         TunnelConfig::Cloudflared { binary } => spawn(
             crate::cloudflared::CloudflaredTunnel::new(binary.as_deref())?,
             local,

@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn demo(receiver: std::net::SocketAddr) -> Result<(), amosync_tunnel::TunnelError> {
 //! use amosync_tunnel::{TunnelConfig, start};
-//! let handle = start(TunnelConfig::Bore { server: "bore.example.com".into(), secret: None }, receiver)?;
+//! let handle = start(TunnelConfig::Bore { server: "bore.example.com".into(), secret: None, public_url: Some("https://hooks.example.com".into()) }, receiver)?;
 //! let mut states = handle.subscribe();
 //! while states.changed().await.is_ok() {
 //!     if let Some(url) = handle.public_url() { println!("register {url}/amocrm/<secret>/"); break; }

@@ -23,12 +23,17 @@ struct BoreServer {
 
 impl BoreServer {
     async fn start(secret: Option<&'static str>) -> Self {
+        Self::start_on(20000..=60000, secret).await
+    }
+
+    /// A server handing out public ports from `ports` only.
+    async fn start_on(ports: std::ops::RangeInclusive<u16>, secret: Option<&'static str>) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let mut server = bore_cli::server::Server::new(20000..=60000, secret);
+        let mut server = bore_cli::server::Server::new(ports, secret);
         server.set_bind_addr(IpAddr::V4(Ipv4Addr::LOCALHOST));
         server.set_bind_tunnels(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let task = rt.spawn(server.listen());
@@ -70,6 +75,7 @@ fn bore(secret: Option<&str>) -> TunnelConfig {
     TunnelConfig::Bore {
         server: "127.0.0.1".into(),
         secret: secret.map(Secret::new),
+        public_url: None,
     }
 }
 
@@ -213,6 +219,7 @@ async fn an_unreachable_server_reports_reconnecting_with_backoff_and_stops_quick
         TunnelConfig::Bore {
             server: format!("127.0.0.1:{port}"),
             secret: None,
+            public_url: None,
         },
         local,
     )
@@ -246,4 +253,34 @@ async fn an_unreachable_server_reports_reconnecting_with_backoff_and_stops_quick
     let t = std::time::Instant::now();
     handle.stop().await;
     assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_tls_proxy_the_https_address_is_the_public_url() {
+    let _lock = BORE_PORT_LOCK.lock().await;
+    // The documented set-up: one public port P (--min-port P --max-port P),
+    // a TLS proxy forwarding https://hooks.example.test to P.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let _server = BoreServer::start_on(port..=port, None).await;
+    let (local, _r) = receiver("receiver").await;
+    let config = TunnelConfig::Bore {
+        server: "127.0.0.1".into(),
+        secret: None,
+        public_url: Some("https://hooks.example.test/".into()),
+    };
+    assert!(config.check_for_account(false).is_ok());
+    let handle = start(config, local).unwrap();
+    let mut rx = handle.subscribe();
+    let url = up_url(&wait_for(&mut rx, 20, "Up", |s| s.url().is_some()).await);
+    assert_eq!(
+        url, "https://hooks.example.test",
+        "the proxy's address is registered"
+    );
+    // What the proxy forwards to: the one public port reaches the receiver.
+    let (status, text) = post_webhook(&format!("http://127.0.0.1:{port}"), "via-proxy").await;
+    assert_eq!((status, text.as_str()), (200, "receiver got via-proxy"));
+    handle.stop().await;
 }

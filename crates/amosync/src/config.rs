@@ -111,6 +111,36 @@ impl DataDir {
         })
     }
 
+    /// Says what to do when users other than the owner can reach the
+    /// folder (or read its store): `amosync status` shows it. `None` when
+    /// it is owner-only, absent, or not on Unix.
+    pub fn access_warning(&self) -> Option<String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| {
+                std::fs::metadata(p)
+                    .ok()
+                    .map(|m| m.permissions().mode() & 0o777)
+            };
+            let root = self.root.display();
+            if let Some(m) = mode(&self.root).filter(|m| m & 0o077 != 0) {
+                return Some(format!(
+                    "the data folder {root} is open to other users (mode {m:o}) and holds the CRM data: run `chmod 700 {root}`"
+                ));
+            }
+            let store = self.store_path();
+            if let Some(m) = mode(&store).filter(|m| m & 0o077 != 0) {
+                return Some(format!(
+                    "the store {} is readable by other users (mode {m:o}): run `chmod 600 {}`",
+                    store.display(),
+                    store.display()
+                ));
+            }
+        }
+        None
+    }
+
     pub fn load_config(&self) -> Result<Option<Config>, AppError> {
         read_json(&self.config_path())
     }
@@ -132,6 +162,24 @@ pub struct Config {
 impl Config {
     pub fn default_listen() -> SocketAddr {
         DEFAULT_LISTEN.parse().expect("valid default address")
+    }
+
+    /// Refuses a saved account address AmoSync must not send a token to
+    /// (plain `http://` to another machine, written by an older build or
+    /// by hand), saying how to connect again.
+    pub fn check_account(&self) -> Result<(), AppError> {
+        let Ok(url) = url::Url::parse(&self.base_url) else {
+            return Err(local(format!(
+                "config.json names the account {:?}, which is not a URL; run `amosync connect` again",
+                self.base_url
+            )));
+        };
+        amo::check_account_url(&url).map_err(|why| {
+            AppError::new(
+                ErrorCode::InvalidInput,
+                format!("config.json: {why}; run `amosync connect --base-url https://…` (or --subdomain SUB) again"),
+            )
+        })
     }
 }
 
@@ -235,6 +283,47 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_others_can_read_gets_a_warning_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path().join("data"));
+        assert_eq!(dir.access_warning(), None, "absent");
+        dir.ensure().unwrap();
+        assert_eq!(dir.access_warning(), None, "created 0700");
+        std::fs::set_permissions(dir.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let warning = dir.access_warning().expect("a 0755 folder");
+        assert!(
+            warning.contains("755") && warning.contains("chmod 700"),
+            "{warning}"
+        );
+        std::fs::set_permissions(dir.root(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::write(dir.store_path(), b"x").unwrap();
+        std::fs::set_permissions(dir.store_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let warning = dir.access_warning().expect("a 0644 store");
+        assert!(warning.contains("chmod 600"), "{warning}");
+    }
+
+    #[test]
+    fn a_saved_clear_text_account_is_refused_with_the_fix() {
+        let config = |base_url: &str| Config {
+            base_url: base_url.into(),
+            listen: Config::default_listen(),
+        };
+        let err = config("http://office.amocrm.ru")
+            .check_account()
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(
+            err.message.contains("https://") && err.message.contains("amosync connect"),
+            "{}",
+            err.message
+        );
+        assert!(config("https://office.amocrm.ru").check_account().is_ok());
+        assert!(config("http://127.0.0.1:3000").check_account().is_ok());
     }
 
     #[test]

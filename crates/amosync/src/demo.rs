@@ -2,7 +2,7 @@
 //! real client — what a newcomer sees before connecting an account.
 
 use amo::{Client, ClientConfig, StaticToken};
-use amo_emulator::{Emulator, EmulatorConfig};
+use amo_emulator::{ControlAccess, Emulator, EmulatorConfig};
 use tokio::sync::OnceCell;
 
 use crate::{AppError, ErrorCode, Overview, Source, load_overview};
@@ -58,11 +58,15 @@ pub struct Demo {
 
 impl Demo {
     /// Starts the emulator on a free loopback port and connects a client.
+    /// Its control API and OAuth pages are locked with a per-run secret
+    /// ([`Demo::control_secret`]) and serve loopback `Host`s only: a web
+    /// page that finds the port cannot drive the demo account.
     pub async fn start(options: DemoOptions) -> Result<Demo, AppError> {
         let DemoOptions { leads, now } = options;
         let config = EmulatorConfig {
             leads,
             now,
+            access: ControlAccess::Locked,
             ..EmulatorConfig::default()
         };
         let emulator = Emulator::start(config).await.map_err(|e| {
@@ -80,6 +84,11 @@ impl Demo {
     /// The emulator behind the demo (its data, its control API).
     pub fn emulator(&self) -> &Emulator {
         &self.emulator
+    }
+
+    /// The secret the emulator's control API wants in `X-Emulator-Secret`.
+    pub fn control_secret(&self) -> String {
+        self.emulator.control_secret().unwrap_or_default()
     }
 
     pub async fn overview(&self) -> Result<Overview, AppError> {

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod desktop;
 mod error;
 pub mod lock;
+pub mod log_file;
 pub mod logging;
 mod overview;
 pub mod vault;

@@ -110,6 +110,7 @@ async fn server_errors_read_as_unreachable() {
     let force = format!("{}/_emulator/faults/force", demo.emulator().base_url());
     let answer = reqwest::Client::new()
         .post(force)
+        .header(amo_emulator::SECRET_HEADER, demo.control_secret())
         .json(&serde_json::json!({"status": 503, "count": 50}))
         .send()
         .await

@@ -692,8 +692,19 @@ pub fn http() -> reqwest::Client {
 
 /// `POST {base}/_emulator{path}` with a JSON body; the JSON answer.
 pub async fn control(base: &str, path: &str, body: Value) -> Value {
-    let answer = http()
+    control_request(http().post(format!("{base}/_emulator{path}")), path, body).await
+}
+
+/// [`control`] on a locked emulator (the demo's): with its per-run secret.
+pub async fn control_locked(base: &str, secret: &str, path: &str, body: Value) -> Value {
+    let request = http()
         .post(format!("{base}/_emulator{path}"))
+        .header(amo_emulator::SECRET_HEADER, secret);
+    control_request(request, path, body).await
+}
+
+async fn control_request(request: reqwest::RequestBuilder, path: &str, body: Value) -> Value {
+    let answer = request
         .json(&body)
         .send()
         .await

@@ -1,8 +1,9 @@
 //! `amo-emulator [--listen 127.0.0.1:PORT] [--seed S] [--leads N] [--now UNIX]
-//! [--access-ttl-secs S] [--code-ttl-secs S] [--refresh-ttl-secs S]`
+//! [--access-ttl-secs S] [--code-ttl-secs S] [--refresh-ttl-secs S] [--locked]`
 //!
-//! Prints `base_url: …` and `token: …` on stdout (two lines, flushed), then
-//! logs to stderr until Ctrl-C or SIGTERM.
+//! Prints `base_url: …` and `token: …` on stdout (two lines, flushed; with
+//! `--locked` a third, `control_secret: …`), then logs to stderr until
+//! Ctrl-C or SIGTERM. The control API is open by default: this is a test tool.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 
 use amo_emulator::oauth::lifetimes::MAX_TTL_SECS;
 use amo_emulator::seed::{MAX_LEADS as SEED_MAX_LEADS, MAX_NOW, MIN_NOW};
-use amo_emulator::{Emulator, EmulatorConfig, OAuthLifetimes};
+use amo_emulator::{ControlAccess, Emulator, EmulatorConfig, OAuthLifetimes};
 use clap::Parser;
 use clap::error::ErrorKind;
 
@@ -45,6 +46,11 @@ struct Cli {
     /// Lifetime of OAuth refresh tokens in seconds.
     #[arg(long, default_value_t = OAuthLifetimes::default().refresh_ttl_secs, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     refresh_ttl_secs: u64,
+    /// Lock the control API and the OAuth pages with a per-run secret (sent
+    /// in X-Emulator-Secret; printed as `control_secret:`) and serve only
+    /// requests whose Host is this loopback address.
+    #[arg(long)]
+    locked: bool,
 }
 
 async fn wait_for_signal() {
@@ -111,6 +117,11 @@ fn main() -> ExitCode {
                 code_ttl_secs: cli.code_ttl_secs,
                 refresh_ttl_secs: cli.refresh_ttl_secs,
             },
+            access: if cli.locked {
+                ControlAccess::Locked
+            } else {
+                ControlAccess::Open
+            },
             ..Default::default()
         };
         let emu = match Emulator::start(config).await {
@@ -123,6 +134,10 @@ fn main() -> ExitCode {
         let mut out = std::io::stdout().lock();
         let printed = writeln!(out, "base_url: {}", emu.base_url())
             .and_then(|()| writeln!(out, "token: {}", emu.token()))
+            .and_then(|()| match emu.control_secret() {
+                Some(secret) => writeln!(out, "control_secret: {secret}"),
+                None => Ok(()),
+            })
             .and_then(|()| out.flush());
         drop(out);
         if let Err(e) = printed {
@@ -156,5 +171,7 @@ mod tests {
         assert!(parse(&["--access-ttl-secs", "1"]).is_ok_and(|c| c.access_ttl_secs == 1));
         assert!(parse(&["--access-ttl-secs", "0"]).is_err());
         assert!(parse(&["--refresh-ttl-secs", "999999999999"]).is_err());
+        assert!(parse(&[]).is_ok_and(|c| !c.locked), "open by default");
+        assert!(parse(&["--locked"]).is_ok_and(|c| c.locked));
     }
 }

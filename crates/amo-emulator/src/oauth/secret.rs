@@ -40,6 +40,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `bytes` random bytes in hex (the locked emulator's per-run control secret).
+pub fn random_hex(bytes: usize) -> Secret {
+    Secret(hex(&random_bytes(bytes)))
+}
+
 /// A client id in amoCRM's shape: a random (version 4 layout) UUID.
 pub fn client_id() -> String {
     let b = random_bytes(16);

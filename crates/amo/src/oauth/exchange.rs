@@ -70,6 +70,10 @@ impl TokenEndpoint {
     pub fn new(account_base_url: &str, app: &OAuthApp) -> Result<TokenEndpoint, ApiError> {
         app.validate()?;
         let base = account_base_url.trim_end_matches('/');
+        if let Ok(url) = url::Url::parse(base) {
+            crate::account_url::check_account_url(&url)
+                .map_err(|detail| ApiError::Config { detail })?;
+        }
         let token_url =
             TokenUrl::new(format!("{base}/oauth2/access_token")).map_err(|e| ApiError::Config {
                 detail: format!("the account address {base:?} is not a URL ({e})"),
@@ -275,4 +279,24 @@ fn token_set(answer: &oauth2::basic::BasicTokenResponse, now_s: i64) -> Result<T
         expires_at: now_s.saturating_add(lifetime),
         obtained_at: now_s,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_endpoint_refuses_a_clear_text_account() {
+        let app = OAuthApp {
+            client_id: "5e0c0000-0000-4000-8000-000000000001".into(),
+            client_secret: Secret::new("s3cret".to_owned()),
+            redirect_uri: "amosync://oauth/callback".into(),
+        };
+        let err = TokenEndpoint::new("http://office.amocrm.ru", &app).expect_err("clear text");
+        assert_eq!(err.code(), "Config");
+        assert!(err.to_string().contains("https://"), "{err}");
+        assert!(!err.to_string().contains("s3cret"));
+        assert!(TokenEndpoint::new("https://office.amocrm.ru", &app).is_ok());
+        assert!(TokenEndpoint::new("http://127.0.0.1:3000", &app).is_ok());
+    }
 }

@@ -40,17 +40,35 @@ pub struct BoreTunnel {
     host: String,
     port: u16,
     secret: Option<Secret>,
+    /// The `https://` address of a TLS proxy in front of the public port.
+    tls_url: Option<String>,
 }
 
 impl BoreTunnel {
     /// A client for `server` (`host[:port]`, default port 7835).
     pub fn new(server: &str, secret: Option<Secret>) -> Result<Self, TunnelError> {
         let (host, port) = crate::config::parse_bore_server(server)?;
-        Ok(Self { host, port, secret })
+        Ok(Self {
+            host,
+            port,
+            secret,
+            tls_url: None,
+        })
     }
 
-    /// `http://host:port` for a public port on the server.
+    /// Reports `url` (`https://…`, a TLS proxy forwarding to the tunnel's
+    /// public port) as the public URL instead of bore's clear-text
+    /// `http://host:port`. `None` keeps bore's own.
+    pub fn behind_tls(mut self, url: Option<&str>) -> Result<Self, TunnelError> {
+        self.tls_url = url.map(crate::config::normalize_tls_url).transpose()?;
+        Ok(self)
+    }
+
+    /// The TLS proxy's address, else `http://host:port` for a public port on the server.
     fn public_url(&self, remote_port: u16) -> String {
+        if let Some(url) = &self.tls_url {
+            return url.clone();
+        }
         if self.host.contains(':') {
             format!("http://[{}]:{remote_port}", self.host)
         } else {
@@ -285,5 +303,13 @@ mod tests {
         let t = BoreTunnel::new("[::1]:9000", None).unwrap();
         assert_eq!(t.public_url(5), "http://[::1]:5");
         assert_eq!(t.server_display(), "[::1]:9000");
+        let t = BoreTunnel::new("bore.example.com", None)
+            .and_then(|t| t.behind_tls(Some("https://hooks.example.com/")))
+            .unwrap();
+        assert_eq!(t.public_url(41234), "https://hooks.example.com");
+        let clear = BoreTunnel::new("bore.example.com", None)
+            .and_then(|t| t.behind_tls(Some("http://hooks.example.com")))
+            .unwrap_err();
+        assert!(clear.to_string().contains("https://"), "{clear}");
     }
 }

@@ -104,8 +104,46 @@ fn bore_server_is_host_and_optional_port() {
     let empty_secret = TunnelConfig::Bore {
         server: "bore.example.com".into(),
         secret: Some(Secret::new("")),
+        public_url: None,
     };
     assert_eq!(code(empty_secret.validate()), "TunnelConfig");
+    let clear_public = TunnelConfig::Bore {
+        server: "bore.example.com".into(),
+        secret: None,
+        public_url: Some("http://hooks.example.com".into()),
+    };
+    let err = clear_public.validate().unwrap_err();
+    assert!(err.to_string().contains("https://"), "{err}");
+}
+
+#[test]
+fn bore_for_a_remote_account_needs_a_tls_address() {
+    let clear = TunnelConfig::Bore {
+        server: "bore.example.com".into(),
+        secret: None,
+        public_url: None,
+    };
+    let err = clear.check_for_account(false).unwrap_err();
+    assert_eq!(err.code(), "TunnelConfig");
+    let text = err.to_string();
+    assert!(
+        text.contains("clear text") && text.contains("--public-url https://"),
+        "says why and what to do: {text}"
+    );
+    assert!(
+        clear.check_for_account(true).is_ok(),
+        "the emulator on this machine"
+    );
+    let behind_tls = TunnelConfig::Bore {
+        server: "bore.example.com".into(),
+        secret: None,
+        public_url: Some("https://hooks.example.com".into()),
+    };
+    assert!(behind_tls.validate().is_ok());
+    assert!(behind_tls.check_for_account(false).is_ok());
+    for other in [ngrok_cfg(), TunnelConfig::None] {
+        assert!(other.check_for_account(false).is_ok());
+    }
 }
 
 #[test]
@@ -117,6 +155,7 @@ fn debug_never_shows_authtoken_or_secret() {
     let bore = TunnelConfig::Bore {
         server: "bore.example.com".into(),
         secret: Some(Secret::new("bore-SECRET-456")),
+        public_url: None,
     };
     for (cfg, secret) in [(&ngrok, "tok-SECRET-123"), (&bore, "bore-SECRET-456")] {
         let dbg = format!("{cfg:?} {cfg:#?}");
@@ -133,7 +172,8 @@ fn serde_uses_a_provider_tag_and_round_trips() {
         cfg,
         TunnelConfig::Bore {
             server: "127.0.0.1:7835".into(),
-            secret: Some(Secret::new("s3"))
+            secret: Some(Secret::new("s3")),
+            public_url: None,
         }
     );
     assert_eq!(serde_json::to_value(&cfg).unwrap(), json);

@@ -152,6 +152,10 @@ pub struct TunnelArgs {
     /// bore: the server's secret, if it has one.
     #[arg(long, value_name = "SECRET", value_parser = secret)]
     pub secret: Option<Secret>,
+    /// bore: the https:// address of the TLS proxy in front of the bore
+    /// server's public port (needed for an account not on this machine).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

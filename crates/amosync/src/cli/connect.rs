@@ -66,6 +66,7 @@ pub fn normalize_base_url(raw: &str) -> Result<String, AppError> {
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
         return Err(bad("must not carry credentials or a query".into()));
     }
+    amo::check_account_url(&url).map_err(|why| AppError::new(ErrorCode::InvalidInput, why))?;
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
@@ -313,6 +314,10 @@ mod tests {
         assert!(normalize_base_url("ftp://x").is_err());
         assert!(normalize_base_url("not a url").is_err());
         assert!(normalize_base_url("https://u:p@x.amocrm.ru").is_err());
+        let clear = normalize_base_url("http://office.amocrm.ru").expect_err("clear text");
+        assert_eq!(clear.code, ErrorCode::InvalidInput);
+        assert!(clear.message.contains("https://"), "{}", clear.message);
+        assert!(normalize_base_url("http://localhost:3000").is_ok());
     }
 
     #[test]

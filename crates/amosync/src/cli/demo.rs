@@ -19,6 +19,31 @@ use crate::{AppError, ErrorCode};
 pub const DEMO_FOLDER: &str = "demo";
 /// Locked by a running demo, in the data folder (not in the wiped one).
 pub const DEMO_LOCK: &str = "demo.lock";
+/// In the demo's folder (0600): how to reach its emulator's locked control API.
+pub const EMULATOR_FILE: &str = "emulator.json";
+
+/// `DATA/demo/emulator.json`: the demo emulator's address and the per-run
+/// secret its control API (`/_emulator/…`) wants in `X-Emulator-Secret`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EmulatorFile {
+    pub base_url: String,
+    pub secret_header: String,
+    pub control_secret: String,
+}
+
+impl EmulatorFile {
+    pub fn path(demo_data: &DataDir) -> std::path::PathBuf {
+        demo_data.root().join(EMULATOR_FILE)
+    }
+
+    pub fn read(demo_data: &DataDir) -> Result<Option<EmulatorFile>, AppError> {
+        crate::config::read_json(&EmulatorFile::path(demo_data))
+    }
+
+    fn write(&self, demo_data: &DataDir) -> Result<(), AppError> {
+        crate::config::write_json_atomic(&EmulatorFile::path(demo_data), self, true)
+    }
+}
 
 /// What `amosync demo` runs.
 #[derive(Debug, Clone)]
@@ -44,6 +69,8 @@ fn already_running(data: &DataDir, pid: Option<u32>) -> AppError {
 /// Starts the emulator, connects a fresh `DATA/demo` store to it, serves it
 /// until `shutdown`. Prints `data: …` and `emulator: …`, then what `serve`
 /// prints (nothing with a [`Shutdown::manual`]: the desktop app runs it).
+/// The emulator's control API is locked; its secret is in
+/// `DATA/demo/emulator.json` (0600, [`EmulatorFile`]).
 ///
 /// `DATA/demo.lock` is held for the demo's whole life, from before the wipe:
 /// a second demo on the same folder is refused even while the first one is
@@ -96,6 +123,12 @@ pub async fn run(run: DemoRun, mut shutdown: Shutdown) -> Result<(), AppError> {
             },
         )
         .await?;
+        EmulatorFile {
+            base_url: demo.emulator().base_url(),
+            secret_header: "X-Emulator-Secret".to_owned(),
+            control_secret: demo.control_secret(),
+        }
+        .write(&data)?;
         Ok::<_, AppError>(demo)
     };
     let demo = tokio::select! {

@@ -91,6 +91,8 @@ pub fn contact_detail(detail: &ContactDetail) -> Value {
 #[derive(Debug, Clone)]
 pub struct StatusContext {
     pub data_dir: String,
+    /// Set when other users can reach the data folder (what to do).
+    pub data_dir_warning: Option<String>,
     pub store_path: String,
     /// Where the secrets are kept (`None` when the vault cannot be opened).
     pub credentials: Option<VaultLocation>,
@@ -123,6 +125,7 @@ pub fn status(status: &StoreStatus, ctx: &StatusContext) -> Value {
         .collect();
     json!({
         "data_dir": ctx.data_dir,
+        "data_dir_warning": ctx.data_dir_warning,
         "connected": status.account.is_some() && ctx.credentials_present,
         "account": to_value(&status.account),
         "store": { "path": ctx.store_path, "schema_version": status.schema_version },
@@ -151,6 +154,7 @@ pub fn status(status: &StoreStatus, ctx: &StatusContext) -> Value {
 pub fn status_unconnected(ctx: &StatusContext) -> Value {
     json!({
         "data_dir": ctx.data_dir,
+        "data_dir_warning": ctx.data_dir_warning,
         "connected": false,
         "account": null,
         "store": { "path": ctx.store_path, "schema_version": null },

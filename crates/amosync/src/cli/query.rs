@@ -210,6 +210,7 @@ fn to_json<T: Serialize>(value: &T) -> Value {
 pub fn bare_context(data: &DataDir, serve: Option<Value>) -> StatusContext {
     StatusContext {
         data_dir: data.root().display().to_string(),
+        data_dir_warning: None,
         store_path: data.store_path().display().to_string(),
         credentials: None,
         credentials_present: false,
@@ -255,6 +256,7 @@ pub async fn status_context(data: &DataDir, serve: Option<Value>) -> StatusConte
     };
     StatusContext {
         data_dir: data.root().display().to_string(),
+        data_dir_warning: data.access_warning(),
         store_path: data.store_path().display().to_string(),
         credentials,
         credentials_present: present,

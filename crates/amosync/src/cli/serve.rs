@@ -69,6 +69,7 @@ pub struct Connected {
 /// The connected folder's settings and secrets, or "connect first".
 pub async fn connected(data: &DataDir) -> Result<Connected, AppError> {
     let config = data.load_config()?.ok_or_else(|| not_connected(data))?;
+    config.check_account()?;
     let secrets = Secrets::open(data)?;
     let doc = secrets.load().await?;
     let credentials = doc.credentials().ok_or_else(|| not_connected(data))?;
@@ -226,6 +227,12 @@ async fn start(
             return Err(e);
         }
     };
+    if let Some(tunnel) = chosen.as_ref().filter(|_| !options.no_tunnel)
+        && let Err(e) = crate::cli::tunnel::check_for_account(tunnel, &config.base_url)
+    {
+        stop_engine(&engine).await;
+        return Err(e);
+    }
     let public = match chosen {
         Some(config) if !options.no_tunnel => PublicUrl::Tunnel(config),
         _ if is_loopback_url(&config.base_url) => PublicUrl::Local,

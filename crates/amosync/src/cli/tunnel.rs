@@ -38,11 +38,24 @@ pub fn describe(config: &TunnelConfig) -> Value {
             json!({"provider": "cloudflared", "binary": binary.as_ref().map(|b| b.display().to_string())})
         }
         TunnelConfig::OwnUrl { url } => json!({"provider": "own_url", "url": url}),
-        TunnelConfig::Bore { server, secret } => {
-            json!({"provider": "bore", "server": server, "secret": secret.as_ref().map(|_| "***")})
+        TunnelConfig::Bore {
+            server,
+            secret,
+            public_url,
+        } => {
+            json!({"provider": "bore", "server": server, "secret": secret.as_ref().map(|_| "***"), "public_url": public_url})
         }
         TunnelConfig::None => json!({"provider": "none"}),
     }
+}
+
+/// Refuses a tunnel that would carry the webhook secret and CRM data of
+/// the account at `base_url` in clear text (bore without TLS, for an
+/// account not on this machine).
+pub fn check_for_account(config: &TunnelConfig, base_url: &str) -> Result<(), AppError> {
+    config
+        .check_for_account(crate::cli::connect::is_loopback_url(base_url))
+        .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.to_string()))
 }
 
 fn config_from(args: &TunnelArgs, provider: &str) -> Result<TunnelConfig, AppError> {
@@ -86,6 +99,7 @@ fn config_from(args: &TunnelArgs, provider: &str) -> Result<TunnelConfig, AppErr
                 .clone()
                 .ok_or_else(|| missing("--server HOST[:PORT] (your bore server)"))?,
             secret: secret(&args.secret),
+            public_url: args.public_url.clone(),
         },
         "none" => TunnelConfig::None,
         other => {
@@ -117,6 +131,9 @@ pub async fn tunnel(data: &DataDir, args: TunnelArgs) -> Result<Value, AppError>
         }));
     };
     let config = config_from(&args, provider.trim())?;
+    if let Some(account) = data.load_config()? {
+        check_for_account(&config, &account.base_url)?;
+    }
     let value = serde_json::to_value(&config).map_err(|e| {
         AppError::new(
             ErrorCode::Local,

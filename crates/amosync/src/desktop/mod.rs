@@ -362,6 +362,7 @@ impl Desktop {
             url: None,
             server: None,
             secret: None,
+            public_url: None,
         };
         match provider.as_str() {
             "none" | "cloudflared" => {}
@@ -382,6 +383,10 @@ impl Desktop {
                     address.ok_or_else(|| invalid("type your bore server as host or host:port"))?,
                 );
                 args.secret = secret.map(amo::Secret::new);
+                // The TLS address chosen with `amosync tunnel --public-url` stays.
+                if let Some(TunnelConfig::Bore { public_url, .. }) = &saved {
+                    args.public_url = public_url.clone();
+                }
             }
             other => {
                 return Err(invalid(format!(
@@ -570,7 +575,9 @@ fn tunnel_settings(config: &TunnelConfig) -> TunnelSettings {
         TunnelConfig::Ngrok { domain, .. } => ("ngrok", domain.clone(), true),
         TunnelConfig::Cloudflared { .. } => ("cloudflared", None, false),
         TunnelConfig::OwnUrl { url } => ("url", Some(url.clone()), false),
-        TunnelConfig::Bore { server, secret } => ("bore", Some(server.clone()), secret.is_some()),
+        TunnelConfig::Bore { server, secret, .. } => {
+            ("bore", Some(server.clone()), secret.is_some())
+        }
         TunnelConfig::None => ("none", None, false),
     };
     TunnelSettings {

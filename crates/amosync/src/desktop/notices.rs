@@ -23,11 +23,43 @@ pub fn ru_plural<'a>(n: u64, one: &'a str, few: &'a str, many: &'a str) -> &'a s
     }
 }
 
+/// True where notification bodies are markup: the freedesktop servers
+/// (GNOME, KDE, …) render `<b>`, `<a href>`, `<img>` in them. macOS and
+/// Windows show the text as it is.
+const BODY_IS_MARKUP: bool = cfg!(all(unix, not(target_os = "macos")));
+
+/// `text` as markup that shows exactly `text`: `&`, `<`, `>` and quotes escaped.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A body built from CRM text (lead names, messages): escaped where bodies are markup.
+fn body_text(text: String) -> String {
+    if BODY_IS_MARKUP {
+        escape_markup(&text)
+    } else {
+        text
+    }
+}
+
 /// One new lead (`name`) or `n` of them.
 pub fn new_leads(lang: Language, n: u64, first: Option<(u64, &str)>) -> Notice {
     let (title, body) = match (lang, n, first) {
-        (Language::Ru, 1, Some((_, name))) => ("Новая сделка".to_owned(), name.to_owned()),
-        (Language::En, 1, Some((_, name))) => ("New lead".to_owned(), name.to_owned()),
+        (Language::Ru, 1, Some((_, name))) => {
+            ("Новая сделка".to_owned(), body_text(name.to_owned()))
+        }
+        (Language::En, 1, Some((_, name))) => ("New lead".to_owned(), body_text(name.to_owned())),
         (Language::Ru, n, _) => (
             "Новые сделки".to_owned(),
             format!(
@@ -64,13 +96,14 @@ pub fn incoming_messages(
                 Language::Ru => "Новое сообщение",
                 Language::En => "New message",
             };
+            // Shortened first, escaped after: an entity is never cut.
             let body = match text {
                 Some(text) if !text.trim().is_empty() => {
                     format!("{who}: {}", shorten(text.trim(), 140))
                 }
                 _ => who.to_owned(),
             };
-            (title.to_owned(), body)
+            (title.to_owned(), body_text(body))
         }
         (Language::Ru, n, _) => (
             "Новые сообщения".to_owned(),
@@ -231,6 +264,42 @@ mod tests {
         );
         assert!(reconnect_needed(Language::En).title.contains("Reconnect"));
         assert_eq!(shorten("абвгд", 3), "абв…");
+    }
+
+    #[test]
+    fn crm_text_in_bodies_is_escaped_where_bodies_are_markup() {
+        let table = [
+            ("Аренда <b>Camry</b>", "Аренда &lt;b&gt;Camry&lt;/b&gt;"),
+            (
+                "ООО «Рога & Копыта» <a href=\"http://x\">тут</a>",
+                "ООО «Рога &amp; Копыта» &lt;a href=&quot;http://x&quot;&gt;тут&lt;/a&gt;",
+            ),
+            ("Нино's <img src=x>", "Нино&apos;s &lt;img src=x&gt;"),
+            ("&amp; уже", "&amp;amp; уже"),
+            ("Просто имя", "Просто имя"),
+        ];
+        for (raw, escaped) in table {
+            assert_eq!(escape_markup(raw), escaped, "{raw}");
+            let lead = new_leads(Language::Ru, 1, Some((7, raw)));
+            let message = incoming_messages(Language::En, 1, Some((raw, Some(raw), None)));
+            if BODY_IS_MARKUP {
+                assert_eq!(lead.body, escaped);
+                assert_eq!(message.body, format!("{escaped}: {escaped}"));
+            } else {
+                assert_eq!(lead.body, raw);
+                assert_eq!(message.body, format!("{raw}: {raw}"));
+            }
+            assert!(
+                !lead.title.contains('&') && !message.title.contains('&'),
+                "titles are our own text"
+            );
+        }
+        // A long message is cut before escaping: no half entity at the end.
+        let long = format!("{}&x", "я".repeat(139));
+        let body = incoming_messages(Language::Ru, 1, Some(("Нино", Some(&long), None))).body;
+        if BODY_IS_MARKUP {
+            assert!(body.ends_with("я&amp;…"), "{body}");
+        }
     }
 
     #[test]

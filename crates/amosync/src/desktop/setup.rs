@@ -96,6 +96,12 @@ pub fn account_base_url(request: &SetupRequest) -> Result<String, AppError> {
                 .ok_or_else(|| {
                     invalid("type the account's full address (e.g. http://127.0.0.1:3000 for the local emulator)")
                 })?;
+            // Plain http:// to another machine would send the token in clear.
+            if let Ok(url) = url::Url::parse(raw)
+                && url.scheme() == "http"
+            {
+                amo::check_account_url(&url).map_err(invalid)?;
+            }
             normalize_base_url(raw).map_err(|_| {
                 invalid(format!(
                     "«{raw}» is not an account address: type it as http(s)://host[:port], with no login, query or spaces"
@@ -370,6 +376,7 @@ mod tests {
             request(SiteKind::Kommo, "-x", None),
             request(SiteKind::Custom, "", None),
             request(SiteKind::Custom, "", Some("ftp://x")),
+            request(SiteKind::Custom, "", Some("http://office.example.com")),
         ] {
             let err = account_base_url(&bad).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidInput, "{bad:?}");
@@ -379,6 +386,13 @@ mod tests {
                 err.message
             );
         }
+        let clear = account_base_url(&request(
+            SiteKind::Custom,
+            "",
+            Some("http://office.example.com"),
+        ))
+        .unwrap_err();
+        assert!(clear.message.contains("https://"), "{}", clear.message);
     }
 
     #[test]

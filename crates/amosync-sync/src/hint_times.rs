@@ -78,6 +78,7 @@ pub fn capped(event: &WebhookEvent, limit: i64) -> WebhookEvent {
         }
         // Not applied with their times (ids only, or not applied at all).
         WebhookEvent::UnsortedAdd { .. }
+        | WebhookEvent::UnsortedUpdate { .. }
         | WebhookEvent::UnsortedDelete { .. }
         | WebhookEvent::Task { .. }
         | WebhookEvent::Unknown { .. } => {}

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Context, Poll, Waker};
 
 use amo::models::{Pipeline, User};
@@ -30,7 +30,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Blocking: call from `spawn_blocking` in async code.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<redb::Database>,
+    /// Shared by every transaction (a read lock held only while one
+    /// begins); [`Store::compact`] takes it exclusively (see `retention`).
+    db: Arc<RwLock<redb::Database>>,
     path: PathBuf,
     changes: Arc<Changes>,
 }
@@ -126,7 +128,7 @@ impl Store {
         // file and its event log are fine. Only damage is `Corrupt`.
         crate::migrate::prepare(&db, path, SCHEMA_VERSION).map_err(|e| e.at(path))?;
         Ok(Store {
-            db: Arc::new(db),
+            db: Arc::new(RwLock::new(db)),
             path: path.to_path_buf(),
             changes: Arc::new(Changes::new()),
         })
@@ -157,7 +159,20 @@ impl Store {
     }
 
     fn read(&self) -> StoreResult<ReadTransaction> {
-        Ok(self.db.begin_read()?)
+        Ok(self.db().begin_read()?)
+    }
+
+    /// The database, to begin a transaction (never hold the guard longer:
+    /// a compaction waits for it, and every other caller waits for that).
+    pub(crate) fn db(&self) -> RwLockReadGuard<'_, redb::Database> {
+        self.db.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The database alone, for [`Store::compact`].
+    pub(crate) fn db_exclusive(&self) -> RwLockWriteGuard<'_, redb::Database> {
+        self.db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Schema version of the open file (== [`SCHEMA_VERSION`] after open).
@@ -174,7 +189,7 @@ impl Store {
     /// itself when the index version changes; exposed for repair and tests.
     pub fn rebuild_derived(&self) -> StoreResult<()> {
         let run = || -> StoreResult<()> {
-            let tx = self.db.begin_write()?;
+            let tx = self.db().begin_write()?;
             crate::migrate::rebuild_derived(&tx)?;
             tx.commit()?;
             Ok(())
@@ -187,23 +202,23 @@ impl Store {
     /// Appends raw webhook bodies to the event log in **one durable commit**
     /// and returns their sequence numbers. When this returns, they survive a crash.
     pub fn append_events(&self, events: &[RawEvent]) -> StoreResult<Vec<u64>> {
-        crate::events::append(&self.db, events).map_err(|e| e.at(&self.path))
+        crate::events::append(&self.db(), events).map_err(|e| e.at(&self.path))
     }
 
     /// Log entries not applied yet, oldest first, at most `limit`.
     pub fn pending_events(&self, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
-        crate::events::pending(&self.db, limit)
+        crate::events::pending(&self.db(), limit)
     }
 
     /// How many log entries wait for the applier (without reading them).
     pub fn pending_event_count(&self) -> StoreResult<u64> {
-        let tx = self.db.begin_read()?;
+        let tx = self.db().begin_read()?;
         Ok(tx.open_table(EVENTS_PENDING)?.len()?)
     }
 
     /// Log entries for display (`amosync events`).
     pub fn events(&self, query: &EventLogQuery) -> StoreResult<Vec<LoggedEvent>> {
-        crate::events::list(&self.db, query)
+        crate::events::list(&self.db(), query)
     }
 
     /// Runs `f` in one write transaction and commits it durably. If `f`
@@ -260,7 +275,7 @@ impl Store {
         durability: redb::Durability,
         f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut tx = self.db.begin_write()?;
+        let mut tx = self.db().begin_write()?;
         tx.set_durability(durability).map_err(crate::codec::io)?;
         let out = {
             let mut w = WriteTx::new(&tx, now_ms())?;
@@ -420,6 +435,13 @@ impl Store {
         crate::chats::talks(&self.read()?, query)
     }
 
+    /// [`Store::talks`] without the activity index: every talk decoded and
+    /// sorted (the old way; tests and benchmarks compare the two).
+    #[doc(hidden)]
+    pub fn talks_by_scan(&self, query: &TalksQuery) -> StoreResult<Vec<TalkRecord>> {
+        crate::chats::talks_by_scan(&self.read()?, query)
+    }
+
     /// Chat activity: talks by last message, unread, in work, per channel.
     pub fn chat_activity(&self, limit: usize) -> StoreResult<ChatActivity> {
         crate::chats::chat_activity(&self.read()?, limit)
@@ -494,6 +516,7 @@ impl Store {
             status_changes: tx.open_table(HISTORY)?.len()?,
             events_logged: tx.open_table(EVENTS)?.len()?,
             events_pending: tx.open_table(EVENTS_PENDING)?.len()?,
+            events_bytes: crate::retention::log_bytes(&tx)?,
             pipelines: self.pipelines()?,
             users: self.users()?,
         })

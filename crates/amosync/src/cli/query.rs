@@ -79,6 +79,11 @@ pub enum Query {
         #[serde(default)]
         filter: ChatsQuery,
     },
+    /// The newest talks as chats view rows, no counts
+    /// ([`read::newest_talks`]; the notification pump's question).
+    NewestTalks {
+        limit: usize,
+    },
 }
 
 fn not_found(what: &str, id: u64) -> AppError {
@@ -199,6 +204,7 @@ pub fn execute(store: &Store, ctx: &StatusContext, query: &Query) -> Result<Valu
         Query::LeadsPage { filter } => to_json(&read::leads_page(store, filter)?),
         Query::LeadCard { id } => to_json(&read::lead_card(store, *id)?),
         Query::ChatsView { filter } => to_json(&read::chats_view(store, filter)?),
+        Query::NewestTalks { limit } => to_json(&read::newest_talks(store, *limit)?),
     })
 }
 
@@ -218,7 +224,19 @@ pub fn bare_context(data: &DataDir, serve: Option<Value>) -> StatusContext {
         tunnel_provider: None,
         secrets_error: None,
         serve,
+        // Only `status` shows it (and builds its own context).
+        retention_days: crate::config::DEFAULT_RETENTION_DAYS,
     }
+}
+
+/// The retention `serve` applies in this folder (the default when
+/// `config.json` is missing, damaged or out of range: `serve` says why).
+fn retention_days(data: &DataDir) -> u32 {
+    data.load_config()
+        .ok()
+        .flatten()
+        .and_then(|c| c.retention_days().ok())
+        .unwrap_or(crate::config::DEFAULT_RETENTION_DAYS)
 }
 
 /// The context a query needs: the secrets' whereabouts only for `status`.
@@ -263,6 +281,7 @@ pub async fn status_context(data: &DataDir, serve: Option<Value>) -> StatusConte
         tunnel_provider: tunnel,
         secrets_error: error,
         serve,
+        retention_days: retention_days(data),
     }
 }
 
@@ -411,6 +430,7 @@ mod tests {
                 },
             },
             Query::LeadCard { id: 7 },
+            Query::NewestTalks { limit: 200 },
             Query::ChatsView {
                 filter: ChatsQuery {
                     channel: Some("telegram".into()),

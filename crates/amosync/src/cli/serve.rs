@@ -25,7 +25,7 @@ use crate::cli::print_line;
 use crate::cli::query::{Opened, not_connected, open_store_waiting};
 use crate::cli::shutdown::{FORCED_EXIT, Shutdown};
 use crate::cli::tunnel::saved_tunnel;
-use crate::config::{Config, DataDir, check_loopback};
+use crate::config::{Config, DataDir, check_loopback, check_retention_days};
 use crate::control::server::{ControlServer, EngineControl, SharedEngine};
 use crate::control::{ServeFile, random_token};
 use crate::lock::FileLock;
@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub listen: Option<SocketAddr>,
     /// `--no-tunnel`: local address only, even when a tunnel is chosen.
     pub no_tunnel: bool,
+    /// `--retention-days` (default: the saved one).
+    pub retention_days: Option<u32>,
 }
 
 /// The receiver's path for `secret` (the engine's path shape): what every
@@ -195,11 +197,17 @@ async fn start(
         reconnect,
         Patience::Background,
     )?;
+    let retention_days = match options.retention_days {
+        Some(days) => check_retention_days(days)?,
+        None => config.retention_days()?,
+    };
+    let mut engine_config = EngineConfig::new(listen, credentials.webhook_secret.clone());
+    engine_config.retention.keep_for = amosync_sync::retention::days(retention_days);
     let engine = Engine::start(
         store.clone(),
         client.clone(),
         Arc::new(SystemClock),
-        EngineConfig::new(listen, credentials.webhook_secret.clone()),
+        engine_config,
     )
     .await?;
     let webhook_url = engine.webhook_url();
@@ -208,9 +216,14 @@ async fn start(
         tracing::warn!("the engine's webhook path differs from `amosync webhook-url`'s");
     }
     let engine = Arc::new(SharedEngine::new(engine));
-    // Keep the actual port, so the URL amoCRM knows stays valid across restarts.
-    if config.listen != local_addr {
+    // Keep the actual port, so the URL amoCRM knows stays valid across
+    // restarts; and a retention given on the command line.
+    let retention_given = options
+        .retention_days
+        .filter(|d| config.retention_days != Some(*d));
+    if config.listen != local_addr || retention_given.is_some() {
         config.listen = local_addr;
+        config.retention_days = retention_given.or(config.retention_days);
         if let Err(e) = data.save_config(&config) {
             stop_engine(&engine).await;
             return Err(e);

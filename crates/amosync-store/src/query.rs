@@ -275,6 +275,7 @@ pub struct StoreStatus {
     pub events_pending: u64,
     /// Bytes of the event log's entries (keys and values, before redb's
     /// page overhead).
+    #[serde(default)]
     pub events_bytes: u64,
     /// Pipelines.
     pub pipelines: Vec<Pipeline>,

@@ -100,6 +100,8 @@ pub struct WriteTx<'a> {
     pub(crate) t: Tables<'a>,
     /// Funnel aggregate changes, applied in one pass by [`WriteTx::finish`].
     pub(crate) agg_delta: HashMap<(u64, u64), Agg>,
+    /// Change of the event log's byte count, written by [`WriteTx::finish`].
+    pub(crate) log_bytes_delta: i64,
 }
 
 impl<'a> WriteTx<'a> {
@@ -110,12 +112,14 @@ impl<'a> WriteTx<'a> {
             now_ms,
             t: Tables::open(tx)?,
             agg_delta: HashMap::new(),
+            log_bytes_delta: 0,
         })
     }
 
     /// Applies the buffered aggregate deltas; call before commit.
     pub(crate) fn finish(mut self) -> StoreResult<()> {
         let _ = self.tx;
+        crate::retention::add_log_bytes(&mut self.t.meta, self.log_bytes_delta)?;
         let mut deltas: Vec<_> = std::mem::take(&mut self.agg_delta).into_iter().collect();
         deltas.sort_by_key(|(k, _)| *k);
         for (key, d) in deltas {
@@ -238,8 +242,7 @@ impl WriteTx<'_> {
         let bytes = encode_event(entry.received_at_ms, Some(outcome), &entry.body)?;
         self.t.events.insert(seq, bytes.as_slice())?;
         self.t.events_pending.remove(seq)?;
-        let grown = bytes.len() as i64 - old_len as i64;
-        crate::retention::add_log_bytes(&mut self.t.meta, grown)?;
+        self.log_bytes_delta += bytes.len() as i64 - old_len as i64;
         Ok(())
     }
 

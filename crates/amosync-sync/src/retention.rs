@@ -239,13 +239,12 @@ mod tests {
         assert!(!compaction_due(enough - 1, 0, Some(now - idle), now, &c));
         assert!(!compaction_due(enough, 0, Some(now - idle + 1), now, &c));
         assert!(!compaction_due(enough, 1, Some(now - idle), now, &c));
-        assert!(!compaction_due(0, 0, None, now, &c.clone().with_min(0)));
-    }
-
-    impl RetentionConfig {
-        fn with_min(mut self, min: u64) -> RetentionConfig {
-            self.compact_min_freed = min;
-            self
-        }
+        // Nothing freed: nothing to give back, whatever the threshold.
+        let eager = RetentionConfig {
+            compact_min_freed: 0,
+            ..c
+        };
+        assert!(!compaction_due(0, 0, None, now, &eager));
+        assert!(compaction_due(1, 0, None, now, &eager));
     }
 }

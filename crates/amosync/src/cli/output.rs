@@ -166,6 +166,7 @@ pub fn status_unconnected(ctx: &StatusContext) -> Value {
         "sync": null,
         "counts": null,
         "pipelines": [],
+        "event_log": null,
         "serve": null,
     })
 }

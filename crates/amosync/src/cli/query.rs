@@ -477,9 +477,44 @@ mod tests {
         assert!(err.message.contains("amosync connect"));
         let status = run(&data, Query::Status).await.unwrap();
         assert_eq!(status["connected"], json!(false));
+        assert_eq!(status["event_log"], json!(null));
         assert!(
             !data.store_path().exists(),
             "status must not create a store"
         );
+    }
+
+    #[tokio::test]
+    async fn status_shows_the_event_logs_size_and_retention() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = DataDir::new(tmp.path());
+        data.ensure().unwrap();
+        let mut config = crate::config::Config {
+            base_url: "http://127.0.0.1:9".into(),
+            listen: crate::config::Config::default_listen(),
+            retention_days: None,
+        };
+        data.save_config(&config).unwrap();
+        let body = b"leads%5Badd%5D%5B0%5D%5Bid%5D=1".to_vec();
+        let body_len = body.len() as u64;
+        Store::open(&data.store_path())
+            .unwrap()
+            .append_events(&[amosync_store::RawEvent {
+                received_at_ms: 1_760_000_000_000,
+                body,
+            }])
+            .unwrap();
+        let status = run(&data, Query::Status).await.unwrap();
+        // Key (8) + received-at (8) + outcome length (4) + body.
+        assert_eq!(
+            status["event_log"],
+            json!({"entries": 1, "pending": 1, "bytes": 20 + body_len, "retention_days": 30})
+        );
+        // The counts keep their fields.
+        assert_eq!(status["counts"]["events_logged"], json!(1));
+        config.retention_days = Some(7);
+        data.save_config(&config).unwrap();
+        let status = run(&data, Query::Status).await.unwrap();
+        assert_eq!(status["event_log"]["retention_days"], json!(7));
     }
 }

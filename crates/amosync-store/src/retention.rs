@@ -13,7 +13,9 @@
 //!   open then makes redb refuse ([`Compaction::Busy`]) — the caller tries
 //!   again later; nothing waits on a transaction that may never end.
 
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use redb::{
+    ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
+};
 
 use crate::codec::meta_u64;
 use crate::error::{StoreError, StoreResult};
@@ -135,6 +137,9 @@ pub struct EventLogSize {
     pub newest_received_at_ms: Option<i64>,
 }
 
+/// Tries (2 ms apart) to take the store alone before [`Compaction::Busy`].
+const EXCLUSIVE_TRIES: usize = 100;
+
 fn received_at(value: &[u8]) -> i64 {
     // A damaged entry (shorter than its header) counts as received at 0:
     // once settled, it is the first to go.
@@ -223,13 +228,24 @@ impl Store {
     /// Compacts the file (redb `Database::compact`), giving free pages
     /// back. Blocks every other use of the store while it runs (seconds for a
     /// large file): call it when the store is idle. [`Compaction::Busy`]
-    /// when a transaction is open.
+    /// when a transaction is open (or keeps beginning), without waiting for it.
     pub fn compact(&self) -> StoreResult<Compaction> {
         let before = self.file_len()?;
-        let result = {
-            let mut db = self.db_exclusive();
-            db.compact()
+        // Transactions hold the lock only while they begin: a few tries
+        // find it free unless the store is busy (then: later).
+        let mut db = None;
+        for _ in 0..EXCLUSIVE_TRIES {
+            db = self.try_db_exclusive();
+            if db.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let Some(mut db) = db else {
+            return Ok(Compaction::Busy);
         };
+        let result = db.compact();
+        drop(db);
         match result {
             Ok(_) => Ok(Compaction::Done {
                 before,

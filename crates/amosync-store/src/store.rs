@@ -4,7 +4,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::task::{Context, Poll, Waker};
 
 use amo::models::{Pipeline, User};
@@ -168,11 +168,16 @@ impl Store {
         self.db.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The database alone, for [`Store::compact`].
-    pub(crate) fn db_exclusive(&self) -> RwLockWriteGuard<'_, redb::Database> {
-        self.db
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The database alone, for [`Store::compact`], if no transaction is
+    /// beginning right now. Never waits: a waiting writer would hold back
+    /// every new reader, also one that a thread inside a write transaction
+    /// needs (that transaction could then never end).
+    pub(crate) fn try_db_exclusive(&self) -> Option<RwLockWriteGuard<'_, redb::Database>> {
+        match self.db.try_write() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 
     /// Schema version of the open file (== [`SCHEMA_VERSION`] after open).

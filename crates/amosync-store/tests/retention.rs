@@ -16,7 +16,7 @@ const BUILD_BATCH: usize = 10_000;
 /// Rows looked at per prune transaction (like the engine's task).
 const PRUNE_BATCH: usize = 1_000;
 
-/// A webhook-sized body (~600 bytes of form text), different per seq.
+/// A webhook-sized body (~300 bytes of form text), different per seq.
 fn body(i: u64) -> Vec<u8> {
     let mut b = format!(
         "leads%5Bstatus%5D%5B0%5D%5Bid%5D={i}&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=69641338\
@@ -24,7 +24,7 @@ fn body(i: u64) -> Vec<u8> {
          &account%5Bsubdomain%5D=prokat&leads%5Bstatus%5D%5B0%5D%5Bname%5D="
     )
     .into_bytes();
-    b.resize(600, b'x');
+    b.resize(300, b'x');
     b
 }
 
@@ -117,7 +117,7 @@ fn old_settled_entries_are_pruned_and_the_file_shrinks() {
     let before = s.event_log_size().unwrap();
     assert_eq!(before.entries, 102_150);
     assert_eq!(before.pending, 150);
-    assert!(before.bytes > 102_150 * 600, "{before:?}");
+    assert!(before.bytes > 102_150 * 300, "{before:?}");
     let file_before = s.file_len().unwrap();
 
     let rule = PruneRule {

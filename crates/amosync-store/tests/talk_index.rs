@@ -66,50 +66,44 @@ fn fill(s: &Store, rng: &mut Lcg, talks: u64, messages: u64, round: u64) {
     .unwrap();
 }
 
-fn queries() -> Vec<TalksQuery> {
-    let mut out = Vec::new();
-    let limits = [
-        None,
-        Some(0),
-        Some(1),
-        Some(2),
-        Some(7),
-        Some(100),
-        Some(399),
-        Some(450),
-        Some(451),
-        Some(usize::MAX),
-    ];
-    for limit in limits {
-        for origin in std::iter::once(None).chain(ORIGINS.iter().map(|o| Some(o.to_string()))) {
-            for unread_only in [false, true] {
-                out.push(TalksQuery {
-                    lead_id: None,
-                    origin: origin.clone(),
-                    unread_only,
-                    limit,
-                });
+/// Every limit, channel and unread filter, and a few leads: the index
+/// against the scan's whole list cut to the limit (the scan filters, then
+/// takes: one scan per filter serves every limit).
+fn same_as_scan(s: &Store, when: &str) {
+    let limits = [0, 1, 2, 7, 100, 399, 450, 451, usize::MAX];
+    let mut listed = 0;
+    for origin in std::iter::once(None).chain(ORIGINS.iter().map(|o| Some(o.to_string()))) {
+        for unread_only in [false, true] {
+            let q = TalksQuery {
+                lead_id: None,
+                origin: origin.clone(),
+                unread_only,
+                limit: Some(usize::MAX),
+            };
+            let all = s.talks_by_scan(&q).unwrap();
+            assert_eq!(s.talks(&q).unwrap(), all, "{when}: {q:?}");
+            for limit in limits {
+                let cut = &all[..limit.min(all.len())];
+                let q = TalksQuery {
+                    limit: Some(limit),
+                    ..q.clone()
+                };
+                assert_eq!(s.talks(&q).unwrap(), cut, "{when}: {q:?}");
             }
+            // The default limit (100).
+            let q = TalksQuery { limit: None, ..q };
+            assert_eq!(s.talks(&q).unwrap(), &all[..100.min(all.len())], "{when}");
+            listed += all.len();
         }
     }
     for lead in [1, 17, 333] {
-        out.push(TalksQuery {
+        let q = TalksQuery {
             lead_id: Some(lead),
             ..TalksQuery::default()
-        });
+        };
+        assert_eq!(s.talks(&q).unwrap(), s.talks_by_scan(&q).unwrap(), "{when}: {q:?}");
     }
-    out
-}
-
-fn same_as_scan(s: &Store, when: &str) {
-    let mut listed = 0;
-    for q in queries() {
-        let by_index = s.talks(&q).unwrap();
-        let by_scan = s.talks_by_scan(&q).unwrap();
-        assert_eq!(by_index, by_scan, "{when}: {q:?}");
-        listed += by_index.len();
-    }
-    assert!(listed > 1_000, "{when}: the queries listed too little ({listed})");
+    assert!(listed > 600, "{when}: the filters listed too little ({listed})");
 }
 
 #[test]
@@ -121,7 +115,7 @@ fn the_index_answers_like_the_scan() {
     same_as_scan(&s, "after the first writes");
 
     // Newer talk versions, stale ones, new messages that move talks up.
-    for round in 1..=3 {
+    for round in 1..=2 {
         fill(&s, &mut rng, 150, 200, round);
         same_as_scan(&s, &format!("after update round {round}"));
     }

@@ -161,6 +161,19 @@ impl Running {
     }
 }
 
+/// The event log's retention in days for this run, and whether to save it
+/// (`--retention-days` given and not the saved value). Out of range: an
+/// error that says how to fix it.
+fn retention(given: Option<u32>, config: &Config) -> Result<(u32, bool), AppError> {
+    match given {
+        Some(days) => Ok((
+            check_retention_days(days)?,
+            config.retention_days != Some(days),
+        )),
+        None => Ok((config.retention_days()?, false)),
+    }
+}
+
 /// Starts the engine and the control server on `store`.
 async fn start(
     data: &DataDir,
@@ -197,10 +210,7 @@ async fn start(
         reconnect,
         Patience::Background,
     )?;
-    let retention_days = match options.retention_days {
-        Some(days) => check_retention_days(days)?,
-        None => config.retention_days()?,
-    };
+    let (retention_days, save_retention) = retention(options.retention_days, &config)?;
     let mut engine_config = EngineConfig::new(listen, credentials.webhook_secret.clone());
     engine_config.retention.keep_for = amosync_sync::retention::days(retention_days);
     let engine = Engine::start(
@@ -218,12 +228,9 @@ async fn start(
     let engine = Arc::new(SharedEngine::new(engine));
     // Keep the actual port, so the URL amoCRM knows stays valid across
     // restarts; and a retention given on the command line.
-    let retention_given = options
-        .retention_days
-        .filter(|d| config.retention_days != Some(*d));
-    if config.listen != local_addr || retention_given.is_some() {
+    if config.listen != local_addr || save_retention {
         config.listen = local_addr;
-        config.retention_days = retention_given.or(config.retention_days);
+        config.retention_days = Some(retention_days).filter(|_| save_retention).or(config.retention_days);
         if let Err(e) = data.save_config(&config) {
             stop_engine(&engine).await;
             return Err(e);
@@ -412,5 +419,25 @@ mod tests {
         assert_eq!(WEBHOOK_SETTINGS.len(), 27);
         assert!(WEBHOOK_SETTINGS.contains(&"status_lead"));
         assert!(WEBHOOK_SETTINGS.contains(&"add_message"));
+    }
+
+    #[test]
+    fn the_retention_comes_from_the_flag_then_the_config() {
+        let mut config = Config {
+            base_url: "https://office.amocrm.ru".into(),
+            listen: Config::default_listen(),
+            retention_days: None,
+        };
+        assert_eq!(retention(None, &config).unwrap(), (30, false));
+        assert_eq!(retention(Some(7), &config).unwrap(), (7, true));
+        config.retention_days = Some(7);
+        assert_eq!(retention(None, &config).unwrap(), (7, false));
+        assert_eq!(retention(Some(7), &config).unwrap(), (7, false));
+        assert_eq!(retention(Some(90), &config).unwrap(), (90, true));
+        let err = retention(Some(0), &config).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(err.message.contains("--retention-days"), "{}", err.message);
+        config.retention_days = Some(100_000);
+        assert!(retention(None, &config).is_err());
     }
 }

@@ -11,8 +11,8 @@
 //! redb reuses the freed pages, so the file stops growing; to give the
 //! space back, the task **compacts** ([`Store::compact`]) once enough was
 //! freed and the store is idle: no webhook for
-//! [`RetentionConfig::compact_after_idle`] and nothing waiting for the
-//! applier. A compaction holds the store alone for its length (seconds for
+//! [`RetentionConfig::compact_after_idle`] (the applier has long caught up
+//! by then; an entry it cannot apply stays pending and must not block this). A compaction holds the store alone for its length (seconds for
 //! a large file), which is why it waits for a quiet moment; a webhook that
 //! arrives meanwhile is answered once it ends, and if a transaction is open
 //! redb refuses and the task tries again at its next tick.
@@ -85,18 +85,17 @@ pub fn rule_at(now_ms: i64, config: &RetentionConfig) -> PruneRule {
     }
 }
 
-/// Whether to compact now: enough freed, nothing pending, and the newest
-/// log entry (the last webhook) at least `compact_after_idle` old.
+/// Whether to compact now: enough freed, and the newest log entry (the
+/// last webhook) at least `compact_after_idle` old.
 pub fn compaction_due(
     freed: u64,
-    pending: u64,
     newest_received_at_ms: Option<i64>,
     now_ms: i64,
     config: &RetentionConfig,
 ) -> bool {
     let idle_ms = i64::try_from(config.compact_after_idle.as_millis()).unwrap_or(i64::MAX);
     let quiet = newest_received_at_ms.is_none_or(|at| now_ms.saturating_sub(at) >= idle_ms);
-    freed > 0 && freed >= config.compact_min_freed && pending == 0 && quiet
+    freed > 0 && freed >= config.compact_min_freed && quiet
 }
 
 /// What one pass removed.
@@ -153,7 +152,6 @@ pub async fn compact_if_due(
     let size = blocking(move || s.event_log_size()).await?;
     if !compaction_due(
         freed,
-        size.pending,
         size.newest_received_at_ms,
         clock.now_ms(),
         config,
@@ -233,18 +231,17 @@ mod tests {
         let idle = 600_000;
         let now = 10_000_000;
         let enough = c.compact_min_freed;
-        assert!(compaction_due(enough, 0, Some(now - idle), now, &c));
-        assert!(compaction_due(enough, 0, None, now, &c));
-        // Not enough freed, a webhook just now, or entries waiting.
-        assert!(!compaction_due(enough - 1, 0, Some(now - idle), now, &c));
-        assert!(!compaction_due(enough, 0, Some(now - idle + 1), now, &c));
-        assert!(!compaction_due(enough, 1, Some(now - idle), now, &c));
+        assert!(compaction_due(enough, Some(now - idle), now, &c));
+        assert!(compaction_due(enough, None, now, &c));
+        // Not enough freed, or a webhook just now.
+        assert!(!compaction_due(enough - 1, Some(now - idle), now, &c));
+        assert!(!compaction_due(enough, Some(now - idle + 1), now, &c));
         // Nothing freed: nothing to give back, whatever the threshold.
         let eager = RetentionConfig {
             compact_min_freed: 0,
             ..c
         };
-        assert!(!compaction_due(0, 0, None, now, &eager));
-        assert!(compaction_due(1, 0, None, now, &eager));
+        assert!(!compaction_due(0, None, now, &eager));
+        assert!(compaction_due(1, None, now, &eager));
     }
 }

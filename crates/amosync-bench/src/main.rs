@@ -234,6 +234,9 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
         .map(|p| p.id)
         .unwrap_or(0);
 
+    // The ingest part takes the bodies; the retention part logs them too.
+    let retention_bodies = bodies.clone();
+
     // ---- ingest
     if parts.contains("ingest") {
         let spec = ingest::LoadSpec {
@@ -360,8 +363,7 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
         };
         let task = {
             let dir = dir.clone();
-            let bodies = bodies.clone();
-            tokio::task::spawn_blocking(move || retention::run(&dir, &bodies, &sizes))
+            tokio::task::spawn_blocking(move || retention::run(&dir, &retention_bodies, &sizes))
         };
         match flatten(task.await, "retention") {
             Ok(r) => out.extend(r),

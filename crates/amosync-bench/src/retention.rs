@@ -95,7 +95,9 @@ fn retention(dir: &Path, bodies: &[Bytes], entries: u64) -> Result<Map<String, V
     let s = Store::open(&path).map_err(err)?;
     let now = crate::now_ms();
     let old = entries / 2;
-    log(&format!("retention: {entries} log entries, {old} of them 40 days old…"));
+    log(&format!(
+        "retention: {entries} log entries, {old} of them 40 days old…"
+    ));
     fill_log(&s, bodies, old, now - 40 * DAY_MS)?;
     fill_log(&s, bodies, entries - old, now - DAY_MS)?;
     let file_full = s.file_len().map_err(err)?;
@@ -118,7 +120,9 @@ fn retention(dir: &Path, bodies: &[Bytes], entries: u64) -> Result<Map<String, V
     }
     let prune = started.elapsed();
     if removed != old {
-        return Err(format!("retention: pruned {removed} entries, expected {old}"));
+        return Err(format!(
+            "retention: pruned {removed} entries, expected {old}"
+        ));
     }
     let file_pruned = s.file_len().map_err(err)?;
     let size = s.event_log_size().map_err(err)?;
@@ -133,8 +137,14 @@ fn retention(dir: &Path, bodies: &[Bytes], entries: u64) -> Result<Map<String, V
     let mut out = Map::new();
     out.insert("retention_entries_written".into(), json!(entries));
     out.insert("retention_entries_kept".into(), json!(size.entries));
-    out.insert("store_bytes_per_retained_event".into(), json!(round(per_event, 1)));
-    out.insert("retention_entry_bytes_per_event".into(), json!(round(entry_bytes, 1)));
+    out.insert(
+        "store_bytes_per_retained_event".into(),
+        json!(round(per_event, 1)),
+    );
+    out.insert(
+        "retention_entry_bytes_per_event".into(),
+        json!(round(entry_bytes, 1)),
+    );
     out.insert(
         "retention_file_overhead_ratio".into(),
         json!(round(per_event / entry_bytes.max(1.0), 2)),
@@ -155,7 +165,7 @@ fn talk(id: u64, origin: &str, updated_at: i64) -> Result<Talk, String> {
     serde_json::from_value(json!({
         "talk_id": id, "chat_id": format!("chat-{id}"), "contact_id": 100_000 + id,
         "entity_id": 200_000 + id, "entity_type": "lead", "origin": origin,
-        "is_in_work": id % 3 == 0, "is_read": id % 4 != 0, "rate": null, "missed_at": null,
+        "is_in_work": id.is_multiple_of(3), "is_read": !id.is_multiple_of(4), "rate": null, "missed_at": null,
         "created_at": updated_at - 600, "updated_at": updated_at, "account_id": 1
     }))
     .map_err(err)

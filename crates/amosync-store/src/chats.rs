@@ -407,7 +407,11 @@ fn newest_talks(
         }
         let (at, id) = row?.0.value();
         let Some(v) = t.get(id)? else {
-            tracing::warn!(talk = id, at, "the talk index names a talk that is not stored");
+            tracing::warn!(
+                talk = id,
+                at,
+                "the talk index names a talk that is not stored"
+            );
             continue;
         };
         let rec: TalkRecord = from_json(v.value(), "a stored talk")?;

@@ -14,7 +14,8 @@
 //!   again later; nothing waits on a transaction that may never end.
 
 use redb::{
-    ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
+    ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    WriteTransaction,
 };
 
 use crate::codec::meta_u64;
@@ -154,7 +155,12 @@ impl Store {
     /// seq `from` (0 at the start of a pass), in one durable write
     /// transaction; at most `batch` entries are looked at. Loop on
     /// [`PruneBatch::next`] until it is `None`.
-    pub fn prune_events(&self, rule: PruneRule, from: u64, batch: usize) -> StoreResult<PruneBatch> {
+    pub fn prune_events(
+        &self,
+        rule: PruneRule,
+        from: u64,
+        batch: usize,
+    ) -> StoreResult<PruneBatch> {
         let run = || -> StoreResult<PruneBatch> {
             let tx = self.db().begin_write()?;
             let mut out = PruneBatch::default();
@@ -164,15 +170,13 @@ impl Store {
                 let settled = log.len()?.saturating_sub(pending.len()?);
                 let mut excess = settled.saturating_sub(rule.max_settled);
                 let mut doomed: Vec<u64> = Vec::new();
-                let mut seen = 0usize;
-                for row in log.range(from..)? {
+                for (seen, row) in log.range(from..)?.enumerate() {
                     let (k, v) = row?;
                     let seq = k.value();
                     if seen >= batch.max(1) {
                         out.next = Some(seq);
                         break;
                     }
-                    seen += 1;
                     let is_pending = pending.get(seq)?.is_some();
                     match verdict(received_at(v.value()), is_pending, rule.cutoff_ms, excess) {
                         Verdict::Keep => {}

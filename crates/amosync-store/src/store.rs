@@ -165,7 +165,9 @@ impl Store {
     /// The database, to begin a transaction (never hold the guard longer:
     /// a compaction waits for it, and every other caller waits for that).
     pub(crate) fn db(&self) -> RwLockReadGuard<'_, redb::Database> {
-        self.db.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The database alone, for [`Store::compact`], if no transaction is

@@ -152,7 +152,11 @@ fn old_settled_entries_are_pruned_and_the_file_shrinks() {
     assert_eq!(prune_all(&s, rule, 10), 0);
 
     // Compaction gives the space back.
-    let Compaction::Done { before: b, after: a } = s.compact().unwrap() else {
+    let Compaction::Done {
+        before: b,
+        after: a,
+    } = s.compact().unwrap()
+    else {
         panic!("no transaction was open, yet compaction was refused");
     };
     assert!(a < b / 10, "the file did not shrink: {b} → {a}");

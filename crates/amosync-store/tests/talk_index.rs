@@ -54,7 +54,10 @@ fn fill(s: &Store, rng: &mut Lcg, talks: u64, messages: u64, round: u64) {
             } else {
                 Origin::Webhook
             };
-            w.upsert_talk(&talk(id, id, 500 + id, origin, at, rng.next(3) == 0), origin_kind)?;
+            w.upsert_talk(
+                &talk(id, id, 500 + id, origin, at, rng.next(3) == 0),
+                origin_kind,
+            )?;
         }
         for k in 0..messages {
             let id = 1 + rng.next(450);
@@ -101,9 +104,16 @@ fn same_as_scan(s: &Store, when: &str) {
             lead_id: Some(lead),
             ..TalksQuery::default()
         };
-        assert_eq!(s.talks(&q).unwrap(), s.talks_by_scan(&q).unwrap(), "{when}: {q:?}");
+        assert_eq!(
+            s.talks(&q).unwrap(),
+            s.talks_by_scan(&q).unwrap(),
+            "{when}: {q:?}"
+        );
     }
-    assert!(listed > 600, "{when}: the filters listed too little ({listed})");
+    assert!(
+        listed > 600,
+        "{when}: the filters listed too little ({listed})"
+    );
 }
 
 #[test]

@@ -150,12 +150,7 @@ pub async fn compact_if_due(
 ) -> StoreResult<bool> {
     let s = store.clone();
     let size = blocking(move || s.event_log_size()).await?;
-    if !compaction_due(
-        freed,
-        size.newest_received_at_ms,
-        clock.now_ms(),
-        config,
-    ) {
+    if !compaction_due(freed, size.newest_received_at_ms, clock.now_ms(), config) {
         return Ok(false);
     }
     let s = store.clone();
@@ -187,7 +182,9 @@ pub async fn run(
                 freed = freed.saturating_add(r.removed_bytes);
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "pruning the event log failed; it is retried at the next pass"),
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning the event log failed; it is retried at the next pass")
+            }
         }
         let next_pass = Instant::now() + config.every;
         while Instant::now() < next_pass {
@@ -197,9 +194,13 @@ pub async fn run(
             match compact_if_due(&store, &*clock, &config, freed).await {
                 Ok(true) => freed = 0,
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "compacting the store failed; it is retried later"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "compacting the store failed; it is retried later")
+                }
             }
-            let wait = config.tick.min(next_pass.saturating_duration_since(Instant::now()));
+            let wait = config
+                .tick
+                .min(next_pass.saturating_duration_since(Instant::now()));
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => return,

@@ -270,7 +270,14 @@ mod tests {
             ..config
         };
         dir.save_config(&kept).unwrap();
-        assert_eq!(dir.load_config().unwrap().unwrap().retention_days().unwrap(), 7);
+        assert_eq!(
+            dir.load_config()
+                .unwrap()
+                .unwrap()
+                .retention_days()
+                .unwrap(),
+            7
+        );
         let leftovers: Vec<_> = std::fs::read_dir(dir.root())
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -290,7 +297,10 @@ mod tests {
             assert_eq!(err.code, ErrorCode::InvalidInput);
             assert!(err.message.contains("retention_days"), "{}", err.message);
         }
-        assert_eq!(check_retention_days(MAX_RETENTION_DAYS).unwrap(), MAX_RETENTION_DAYS);
+        assert_eq!(
+            check_retention_days(MAX_RETENTION_DAYS).unwrap(),
+            MAX_RETENTION_DAYS
+        );
     }
 
     #[test]

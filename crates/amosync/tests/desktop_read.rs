@@ -654,9 +654,16 @@ fn desktop_read_newest_talks_are_the_chats_views_rows() {
             },
         )
         .expect("chats");
-        assert_eq!(newest_talks(&s, limit).expect("newest"), view.talks, "{limit}");
+        assert_eq!(
+            newest_talks(&s, limit).expect("newest"),
+            view.talks,
+            "{limit}"
+        );
     }
-    assert_eq!(newest_talks(&s, 2).unwrap()[1].contact_name.as_deref(), Some("Мария Ёлкина"));
+    assert_eq!(
+        newest_talks(&s, 2).unwrap()[1].contact_name.as_deref(),
+        Some("Мария Ёлкина")
+    );
 }
 
 #[test]

@@ -230,7 +230,9 @@ async fn start(
     // restarts; and a retention given on the command line.
     if config.listen != local_addr || save_retention {
         config.listen = local_addr;
-        config.retention_days = Some(retention_days).filter(|_| save_retention).or(config.retention_days);
+        config.retention_days = Some(retention_days)
+            .filter(|_| save_retention)
+            .or(config.retention_days);
         if let Err(e) = data.save_config(&config) {
             stop_engine(&engine).await;
             return Err(e);

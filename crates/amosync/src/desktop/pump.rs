@@ -20,10 +20,10 @@ use amosync_store::{LeadsOrder, LeadsQuery};
 use serde_json::Value;
 
 use super::notices::{self, Pacer};
+use super::read::DEFAULT_CHATS_LIMIT;
 use super::session::{Session, Snapshot, lock};
 use super::setup;
 use super::sync_view::{self, ViewInput, Windows};
-use super::read::DEFAULT_CHATS_LIMIT;
 use super::views::{
     Language, LeadsPage, Notice, NoticeKind, SessionMode, SyncIssueCode, SyncView, TalkRow,
     WebhookView, events,

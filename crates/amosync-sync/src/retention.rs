@@ -1,8 +1,8 @@
 //! Keeps the event log bounded while the engine runs.
 //!
-//! Every [`RetentionConfig::every`] a **pass** removes settled (applied or
-//! rejected) log entries received longer than [`RetentionConfig::keep_for`]
-//! ago, and the oldest settled ones beyond [`RetentionConfig::max_settled`]
+//! A minute after start, then every [`RetentionConfig::every`], a **pass**
+//! removes settled (applied or rejected) log entries received longer than
+//! [`RetentionConfig::keep_for`] ago, and the oldest settled ones beyond [`RetentionConfig::max_settled`]
 //! ([`Store::prune_events`]). Entries waiting for the applier are never
 //! removed. Each batch is one short write transaction of at most
 //! [`RetentionConfig::batch`] rows, with a pause after it, so the
@@ -37,8 +37,11 @@ pub struct RetentionConfig {
     /// At most this many settled entries are kept whatever their age
     /// (default 1,000,000).
     pub max_settled: u64,
-    /// Time between passes (default 1 h; the first runs at start).
+    /// Time between passes (default 1 h).
     pub every: Duration,
+    /// The first pass waits this long after start (default 1 min: the
+    /// start-up replay and catch-up go first).
+    pub first_pass_after: Duration,
     /// Rows looked at per write transaction (default 1,000).
     pub batch: usize,
     /// Pause after each batch (default 5 ms): the receiver's turn.
@@ -58,6 +61,7 @@ impl Default for RetentionConfig {
             keep_for: days(DEFAULT_KEEP_DAYS),
             max_settled: 1_000_000,
             every: Duration::from_secs(3600),
+            first_pass_after: Duration::from_secs(60),
             batch: 1_000,
             pause: Duration::from_millis(5),
             compact_after_idle: Duration::from_secs(600),
@@ -163,13 +167,18 @@ pub async fn compact_if_due(
     }
 }
 
-/// The task: a pass at start and every `every`, compaction when due.
+/// The task: a pass `first_pass_after` the start and every `every`,
+/// compaction when due.
 pub async fn run(
     store: Store,
     clock: Arc<dyn Clock>,
     config: RetentionConfig,
     mut stop: watch::Receiver<bool>,
 ) {
+    tokio::select! {
+        () = tokio::time::sleep(config.first_pass_after) => {}
+        _ = stop.changed() => return,
+    }
     let mut freed = 0u64;
     loop {
         match prune_pass(&store, &*clock, &config, &mut stop).await {

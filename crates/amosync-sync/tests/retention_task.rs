@@ -79,6 +79,7 @@ async fn the_task_prunes_compacts_and_follows_the_clock() {
     let config = RetentionConfig {
         keep_for: days(30),
         every: Duration::from_millis(200),
+        first_pass_after: Duration::ZERO,
         tick: Duration::from_millis(20),
         pause: Duration::from_millis(1),
         batch: 500,

@@ -2,10 +2,11 @@
 # AmoSync benchmark: webhook ingest (vs a trivial endpoint), the funnel over
 # 1M leads (vs SQLite on the same rows), one full catch-up (vs the bound the
 # client's rate limit allows) and the resident memory of `amosync serve` over
-# that store. Builds in release and prints ONE JSON object on stdout
+# that store, and the event log's bound (store bytes per retained event) with
+# the chats index. Builds in release and prints ONE JSON object on stdout
 # (progress on stderr); exits 1 when a component fails (e.g. a webhook not
 # answered 200), not when a figure misses its target (see "meets_targets").
-# Usage: scripts/bench.sh [--quick] [--only ingest,flood,funnel,rss,catchup] [--dir DIR]
+# Usage: scripts/bench.sh [--quick] [--only ingest,flood,funnel,rss,catchup,retention] [--dir DIR]
 #   --quick: 100k leads, 5k-lead catch-up, 3 s of ingest, 2+2 s of flood; about a minute.
 # AMOSYNC_BENCH_PROFILE=dev runs the debug build instead (what the test
 # command does: it reuses the build the tests made; such figures are a smoke

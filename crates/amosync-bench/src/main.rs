@@ -14,6 +14,7 @@ mod data;
 mod flood;
 mod funnel;
 mod ingest;
+mod retention;
 mod rss;
 
 use std::collections::BTreeSet;
@@ -36,7 +37,7 @@ struct Cli {
     /// Small sizes, finishes in about a minute (100k leads, 5k-lead catch-up, 3 s ingest).
     #[arg(long)]
     quick: bool,
-    /// Run only these parts (comma separated): ingest, flood, funnel, rss, catchup.
+    /// Run only these parts (comma separated): ingest, flood, funnel, rss, catchup, retention.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Folder for the store and SQLite files (default: a temporary folder, removed at the end).
@@ -126,7 +127,7 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
     let mut out = Map::new();
     let mut failures: Vec<String> = Vec::new();
     let parts: BTreeSet<String> = if cli.only.is_empty() {
-        ["ingest", "flood", "funnel", "rss", "catchup"]
+        ["ingest", "flood", "funnel", "rss", "catchup", "retention"]
             .into_iter()
             .map(String::from)
             .collect()
@@ -235,6 +236,9 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
         .or(account.pipelines.first())
         .map(|p| p.id)
         .unwrap_or(0);
+
+    // The ingest part takes the bodies; the retention part logs them too.
+    let retention_bodies = bodies.clone();
 
     // ---- ingest
     if parts.contains("ingest") {
@@ -389,6 +393,22 @@ async fn run(cli: &Cli) -> (Map<String, Value>, Vec<String>) {
         }
     }
 
+    // ---- retention (the event log's bound, the chats index)
+    if parts.contains("retention") {
+        let sizes = retention::Sizes {
+            entries: if cli.quick { 40_000 } else { 200_000 },
+            talks: if cli.quick { 5_000 } else { 20_000 },
+        };
+        let task = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || retention::run(&dir, &retention_bodies, &sizes))
+        };
+        match flatten(task.await, "retention") {
+            Ok(r) => out.extend(r),
+            Err(e) => failures.push(e),
+        }
+    }
+
     targets(&mut out);
     out.insert("notes".into(), notes(leads, catchup_leads, clients));
     out.insert(
@@ -461,6 +481,7 @@ fn notes(leads: u64, catchup_leads: usize, clients: usize) -> Value {
         "store_fill": "leads/s of Store::write batches of upsert_lead(Origin::Api), 10 000 per durable commit, data generation time excluded; sqlite_fill is the same rows into the narrow table (not comparable: the store keeps full records and indexes)",
         "catchup": "a fresh store bound to the account, one catch_up(store, client, SystemClock, CatchupOptions::default()) against an emulator seeded with the leads (default limits: 7 req/s per token, 50 per account), client at its default limiter rate (ClientConfig::rate_per_second = 5/s, burst 1); the first full pull reads account, users, pipelines, then every lead page back to back, then contacts, companies and events concurrently, then the records queued for confirmation by id (talks: one request each, amoCRM has no talk list), then a short tail of each list; catchup_bound_s = ceil(live leads / 250) / rate = the least time the lead pages alone need; catchup_leads_done_s = CatchupReport::leads_done_ms = from the pass's start until every lead page was stored (the time to mirror the N leads: what the bound describes); catchup_fraction_of_bound = bound / catchup_leads_done_s; catchup_total_s (= catchup_seconds) = the whole pass, and catchup_whole_pass_fraction_of_bound = bound / catchup_total_s (the other lists and the talk reads cost requests too, so this cannot reach 1 unless leads are all there is); catchup_requests_by_kind groups the emulator's per-endpoint counters; catchup_request_bound_s = (total requests - 1) / rate, catchup_fraction_of_request_bound = how close the whole pass ran to the limiter's pace; requests and 429s from the emulator's /_emulator/stats counters",
         "flood": "floods and slow clients: this binary's --serve-child (Store::open + Engine::start over a fresh real redb file bound to the account, no catch-up) on loopback; baseline = real `leads[status]` webhooks (the ingest bodies) posted one at a time every 20 ms on a new connection each (as through a tunnel) for 5 s (2 s with --quick), client-side latency; then 64 idle TCP connections, 8 keep-alive senders posting 800 KB valid-secret bodies (account block + 7 values of 114 KiB) as fast as they are answered, and the same real webhooks for the same time; flood_rss_peak_mb = the child's VmHWM (/proc/<pid>/status) after the flood; flood_ack_p99_ratio_vs_baseline = flood_ack_p99_ms / flood_baseline_ack_p99_ms. A real webhook not answered 200 within 2 s, or a flood body answered other than 200/503, fails the run",
+        "retention": "a store file gets 200 000 (40 000 with --quick) real `leads[status]` webhook bodies (the ingest part's), half received 40 days ago and half one day ago, all applied; Store::prune_events with the engine's default rule (30 days) and batch (1 000 rows per durable transaction) removes the old half, then Store::compact; store_bytes_per_retained_event = file length after compaction / entries kept; retention_entry_bytes_per_event = the entries' own bytes (key + received-at + outcome + body) per entry, same run; retention_file_overhead_ratio = the two divided (redb's pages and the store's other tables); retention_prune_longest_tx_ms = the longest single prune transaction (what an arriving webhook may wait for redb's writer). chats: 20 000 (5 000) talks over 90 days with 3 messages each; the first 200 of the talk list read through the activity index (Store::talks) vs the old decode-every-talk-and-sort (Store::talks_by_scan), both answers compared, medians of 7 after a warm-up, same store, same run",
         "rss": "serve_rss_mb_1m = VmRSS of `amosync serve` (the release binary next to this one): `amosync connect` a data folder to a local emulator, the funnel store moved in (its sync state says a full pull just finished, so serve's start-up catch-up is a short incremental one), `amosync serve --listen 127.0.0.1:0` until it prints ready, one `amosync funnel --pipeline MAIN` answered by it, then /proc/<pid>/status 0.5 s later. serve_child_* = the same for this binary's --serve-child (Store::open + Engine::start without catch-up + one Store::funnel), the fallback when amosync is not built (serve_amosync_error says why). RSS includes file-backed pages of the store (serve_rss_file_mb)",
     })
 }

@@ -26,14 +26,17 @@ pub(crate) fn append(db: &Database, events: &[RawEvent]) -> StoreResult<Vec<u64>
         if let Some((k, _)) = log.last()? {
             seq = seq.max(k.value());
         }
+        let mut added = 0u64;
         for e in events {
             seq += 1;
             let bytes = encode_event(e.received_at_ms, None, &e.body)?;
+            added += crate::retention::entry_bytes(bytes.len());
             log.insert(seq, bytes.as_slice())?;
             pending.insert(seq, ())?;
             seqs.push(seq);
         }
         meta_t.insert(meta::EVENT_SEQ, seq.to_le_bytes().as_slice())?;
+        crate::retention::add_log_bytes(&mut meta_t, added as i64)?;
     }
     tx.commit()?;
     Ok(seqs)

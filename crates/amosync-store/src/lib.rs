@@ -19,7 +19,8 @@
 //! Layout: `tables` (table definitions), `codec` (value encodings),
 //! `migrate` (open, versions, rebuild of derived indexes), `newest`
 //! (newest-wins rule), `leads`/`entities`/`chats`/`history` (writes and
-//! their indexes), `funnel`, `search`, `detail`, `events` (queries).
+//! their indexes), `funnel`, `search`, `detail`, `events` (queries),
+//! `retention` (pruning the event log, compaction, the log's size).
 
 mod chats;
 mod codec;
@@ -35,6 +36,7 @@ mod model;
 mod newest;
 mod private;
 mod query;
+mod retention;
 mod search;
 mod store;
 mod tables;
@@ -50,5 +52,6 @@ pub use query::{
     ChannelCount, ChatActivity, ContactDetail, ContactsQuery, Funnel, FunnelQuery, FunnelStatus,
     LeadDetail, LeadsOrder, LeadsQuery, Page, StatusKind, StoreStatus, TalksQuery, TimeRange,
 };
+pub use retention::{Compaction, EventLogSize, PruneBatch, PruneRule};
 pub use store::{SCHEMA_VERSION, Store, StoreChanged};
 pub use write::{Applied, WriteTx};

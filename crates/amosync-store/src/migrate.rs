@@ -18,8 +18,10 @@ use crate::write::WriteTx;
 /// from the primary records. (2: store-wide lead counts in `funnel_agg`;
 /// 3: talks never confirmed by the API are queued in `to_confirm`;
 /// 4: notes indexed by (entity type, entity id) in `notes_by_owner`;
-/// 5: live leads by `updated_at` in `leads_by_updated`.)
-pub(crate) const INDEX_VERSION: u32 = 5;
+/// 5: live leads by `updated_at` in `leads_by_updated`;
+/// 6: talks by newest activity in `talks_by_activity`, the event log's byte
+/// count in `meta`.)
+pub(crate) const INDEX_VERSION: u32 = 6;
 
 /// One step of the schema: turns a file at `from` into `from + 1`.
 pub(crate) struct Migration {
@@ -279,6 +281,7 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
     tx.delete_table(LEAD_FACTS)?;
     tx.delete_table(FUNNEL_AGG)?;
     tx.delete_table(LEADS_BY_UPDATED)?;
+    tx.delete_table(TALKS_BY_ACTIVITY)?;
     tx.delete_table(LEAD_SEARCH)?;
     tx.delete_table(CONTACT_SEARCH)?;
     tx.delete_multimap_table(NOTES_BY_ENTITY)?;
@@ -350,8 +353,10 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
         let mut by_lead = tx.open_multimap_table(TALKS_BY_LEAD)?;
         let mut by_contact = tx.open_multimap_table(TALKS_BY_CONTACT)?;
         let mut to_confirm = tx.open_table(TO_CONFIRM)?;
+        let mut by_activity = tx.open_table(TALKS_BY_ACTIVITY)?;
         for (id, bytes) in batch {
             let rec: TalkRecord = from_json(&bytes, "a stored talk")?;
+            by_activity.insert((crate::chats::activity(&rec), id), ())?;
             if rec.sync.origin != crate::model::Origin::Api
                 && to_confirm.get((talk_code, id))?.is_none()
             {
@@ -366,6 +371,7 @@ pub(crate) fn rebuild_derived(tx: &WriteTransaction) -> StoreResult<()> {
         }
         Ok(())
     })?;
+    crate::retention::recount_log_bytes(tx)?;
     let msgs: Vec<ChatMessage> = {
         let t = tx.open_table(MESSAGES)?;
         let mut out = Vec::new();

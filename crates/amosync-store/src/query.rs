@@ -273,6 +273,10 @@ pub struct StoreStatus {
     pub events_logged: u64,
     /// Event log entries not applied yet.
     pub events_pending: u64,
+    /// Bytes of the event log's entries (keys and values, before redb's
+    /// page overhead).
+    #[serde(default)]
+    pub events_bytes: u64,
     /// Pipelines.
     pub pipelines: Vec<Pipeline>,
     /// Users.

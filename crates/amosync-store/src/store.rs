@@ -4,7 +4,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::task::{Context, Poll, Waker};
 
 use amo::models::{Pipeline, User};
@@ -38,7 +38,9 @@ pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// Blocking: call from `spawn_blocking` in async code.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<redb::Database>,
+    /// Shared by every transaction (a read lock held only while one
+    /// begins); [`Store::compact`] takes it exclusively (see `retention`).
+    db: Arc<RwLock<redb::Database>>,
     path: PathBuf,
     changes: Arc<Changes>,
 }
@@ -136,7 +138,7 @@ impl Store {
         // file and its event log are fine. Only damage is `Corrupt`.
         crate::migrate::prepare(&db, path, SCHEMA_VERSION).map_err(|e| e.at(path))?;
         Ok(Store {
-            db: Arc::new(db),
+            db: Arc::new(RwLock::new(db)),
             path: path.to_path_buf(),
             changes: Arc::new(Changes::new()),
         })
@@ -167,7 +169,27 @@ impl Store {
     }
 
     fn read(&self) -> StoreResult<ReadTransaction> {
-        Ok(self.db.begin_read()?)
+        Ok(self.db().begin_read()?)
+    }
+
+    /// The database, to begin a transaction (never hold the guard longer:
+    /// a compaction waits for it, and every other caller waits for that).
+    pub(crate) fn db(&self) -> RwLockReadGuard<'_, redb::Database> {
+        self.db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The database alone, for [`Store::compact`], if no transaction is
+    /// beginning right now. Never waits: a waiting writer would hold back
+    /// every new reader, also one that a thread inside a write transaction
+    /// needs (that transaction could then never end).
+    pub(crate) fn try_db_exclusive(&self) -> Option<RwLockWriteGuard<'_, redb::Database>> {
+        match self.db.try_write() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 
     /// Schema version of the open file (== [`SCHEMA_VERSION`] after open).
@@ -184,7 +206,7 @@ impl Store {
     /// itself when the index version changes; exposed for repair and tests.
     pub fn rebuild_derived(&self) -> StoreResult<()> {
         let run = || -> StoreResult<()> {
-            let tx = self.db.begin_write()?;
+            let tx = self.db().begin_write()?;
             crate::migrate::rebuild_derived(&tx)?;
             tx.commit()?;
             Ok(())
@@ -197,12 +219,12 @@ impl Store {
     /// Appends raw webhook bodies to the event log in **one durable commit**
     /// and returns their sequence numbers. When this returns, they survive a crash.
     pub fn append_events(&self, events: &[RawEvent]) -> StoreResult<Vec<u64>> {
-        crate::events::append(&self.db, events).map_err(|e| e.at(&self.path))
+        crate::events::append(&self.db(), events).map_err(|e| e.at(&self.path))
     }
 
     /// Log entries not applied yet, oldest first, at most `limit`.
     pub fn pending_events(&self, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
-        crate::events::pending(&self.db, limit)
+        crate::events::pending(&self.db(), limit)
     }
 
     /// Like [`Store::pending_events`], but stops once the bodies read reach
@@ -218,13 +240,13 @@ impl Store {
 
     /// How many log entries wait for the applier (without reading them).
     pub fn pending_event_count(&self) -> StoreResult<u64> {
-        let tx = self.db.begin_read()?;
+        let tx = self.db().begin_read()?;
         Ok(tx.open_table(EVENTS_PENDING)?.len()?)
     }
 
     /// Log entries for display (`amosync events`).
     pub fn events(&self, query: &EventLogQuery) -> StoreResult<Vec<LoggedEvent>> {
-        crate::events::list(&self.db, query)
+        crate::events::list(&self.db(), query)
     }
 
     /// Runs `f` in one write transaction and commits it durably. If `f`
@@ -281,7 +303,7 @@ impl Store {
         durability: redb::Durability,
         f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut tx = self.db.begin_write()?;
+        let mut tx = self.db().begin_write()?;
         tx.set_durability(durability).map_err(crate::codec::io)?;
         let out = {
             let mut w = WriteTx::new(&tx, now_ms())?;
@@ -441,6 +463,13 @@ impl Store {
         crate::chats::talks(&self.read()?, query)
     }
 
+    /// [`Store::talks`] without the activity index: every talk decoded and
+    /// sorted (the old way; tests and benchmarks compare the two).
+    #[doc(hidden)]
+    pub fn talks_by_scan(&self, query: &TalksQuery) -> StoreResult<Vec<TalkRecord>> {
+        crate::chats::talks_by_scan(&self.read()?, query)
+    }
+
     /// Chat activity: talks by last message, unread, in work, per channel.
     pub fn chat_activity(&self, limit: usize) -> StoreResult<ChatActivity> {
         crate::chats::chat_activity(&self.read()?, limit)
@@ -515,6 +544,7 @@ impl Store {
             status_changes: tx.open_table(HISTORY)?.len()?,
             events_logged: tx.open_table(EVENTS)?.len()?,
             events_pending: tx.open_table(EVENTS_PENDING)?.len()?,
+            events_bytes: crate::retention::log_bytes(&tx)?,
             pipelines: self.pipelines()?,
             users: self.users()?,
         })

@@ -52,6 +52,10 @@ pub(crate) const FUNNEL_AGG: TableDefinition<(u64, u64), &[u8; AGG_LEN]> =
 /// count, read without scanning the facts.
 pub(crate) const LEADS_BY_UPDATED: TableDefinition<(i64, u64), ()> =
     TableDefinition::new("leads_by_updated");
+/// (newest activity, talk id) of every talk (`chats::activity`): the talk
+/// list's order (newest first), read without decoding every talk.
+pub(crate) const TALKS_BY_ACTIVITY: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("talks_by_activity");
 /// Lead id → lowercase name and tags.
 pub(crate) const LEAD_SEARCH: TableDefinition<u64, &str> = TableDefinition::new("lead_search");
 /// Contact id → `codec::ContactKey` header + lowercase text.
@@ -111,6 +115,7 @@ pub(crate) fn table_names() -> (Vec<String>, Vec<String>) {
         LEAD_FACTS.name(),
         FUNNEL_AGG.name(),
         LEADS_BY_UPDATED.name(),
+        TALKS_BY_ACTIVITY.name(),
         LEAD_SEARCH.name(),
         CONTACT_SEARCH.name(),
         STATUS_HINTS.name(),
@@ -142,4 +147,7 @@ pub(crate) mod meta {
     pub const SYNC: &str = "sync_state";
     /// u64 LE last event seq handed out.
     pub const EVENT_SEQ: &str = "event_seq";
+    /// u64 LE bytes of the event log's entries (keys and values; derived:
+    /// recounted by `migrate::rebuild_derived`).
+    pub const EVENT_BYTES: &str = "event_log_bytes";
 }

@@ -46,6 +46,7 @@ pub(crate) struct Tables<'a> {
     pub lead_facts: Table<'a, u64, &'static [u8; FACTS_LEN]>,
     pub funnel_agg: Table<'a, (u64, u64), &'static [u8; AGG_LEN]>,
     pub leads_by_updated: Table<'a, (i64, u64), ()>,
+    pub talks_by_activity: Table<'a, (i64, u64), ()>,
     pub lead_search: Table<'a, u64, &'static str>,
     pub contact_search: Table<'a, u64, &'static [u8]>,
     pub status_hints: Table<'a, (u64, i64, u64, u64), i64>,
@@ -79,6 +80,7 @@ impl<'a> Tables<'a> {
             lead_facts: tx.open_table(LEAD_FACTS)?,
             funnel_agg: tx.open_table(FUNNEL_AGG)?,
             leads_by_updated: tx.open_table(LEADS_BY_UPDATED)?,
+            talks_by_activity: tx.open_table(TALKS_BY_ACTIVITY)?,
             lead_search: tx.open_table(LEAD_SEARCH)?,
             contact_search: tx.open_table(CONTACT_SEARCH)?,
             status_hints: tx.open_table(STATUS_HINTS)?,
@@ -102,6 +104,8 @@ pub struct WriteTx<'a> {
     pub(crate) t: Tables<'a>,
     /// Funnel aggregate changes, applied in one pass by [`WriteTx::finish`].
     pub(crate) agg_delta: HashMap<(u64, u64), Agg>,
+    /// Change of the event log's byte count, written by [`WriteTx::finish`].
+    pub(crate) log_bytes_delta: i64,
 }
 
 impl<'a> WriteTx<'a> {
@@ -112,12 +116,14 @@ impl<'a> WriteTx<'a> {
             now_ms,
             t: Tables::open(tx)?,
             agg_delta: HashMap::new(),
+            log_bytes_delta: 0,
         })
     }
 
     /// Applies the buffered aggregate deltas; call before commit.
     pub(crate) fn finish(mut self) -> StoreResult<()> {
         let _ = self.tx;
+        crate::retention::add_log_bytes(&mut self.t.meta, self.log_bytes_delta)?;
         let mut deltas: Vec<_> = std::mem::take(&mut self.agg_delta).into_iter().collect();
         deltas.sort_by_key(|(k, _)| *k);
         for (key, d) in deltas {
@@ -220,14 +226,17 @@ impl WriteTx<'_> {
 
     /// Marks a logged event as applied or rejected.
     pub fn mark_event(&mut self, seq: u64, outcome: &EventOutcome) -> StoreResult<()> {
-        let entry = match self.t.events.get(seq)? {
+        let (entry, old_len) = match self.t.events.get(seq)? {
             // A damaged entry is replaced by its outcome with an empty body.
-            Some(v) => crate::codec::decode_event(seq, v.value()).unwrap_or(LoggedEvent {
-                seq,
-                received_at_ms: 0,
-                body: Vec::new(),
-                outcome: None,
-            }),
+            Some(v) => (
+                crate::codec::decode_event(seq, v.value()).unwrap_or(LoggedEvent {
+                    seq,
+                    received_at_ms: 0,
+                    body: Vec::new(),
+                    outcome: None,
+                }),
+                v.value().len(),
+            ),
             None => {
                 return Err(StoreError::Record(format!(
                     "event {seq} is not in the event log; list it with `amosync events`"
@@ -237,6 +246,7 @@ impl WriteTx<'_> {
         let bytes = encode_event(entry.received_at_ms, Some(outcome), &entry.body)?;
         self.t.events.insert(seq, bytes.as_slice())?;
         self.t.events_pending.remove(seq)?;
+        self.log_bytes_delta += bytes.len() as i64 - old_len as i64;
         Ok(())
     }
 

@@ -20,7 +20,9 @@
 //!   was down longer than [`DOWNTIME`], judged by `SyncState::receiver_alive_at`),
 //!   then every `catchup_every`, and on [`EngineHandle::catch_up_now`];
 //! * a **heartbeat** writing `receiver_alive_at` every [`HEARTBEAT`];
-//! * a **status** publisher feeding a `watch` channel ([`EngineHandle::subscribe`]).
+//! * a **status** publisher feeding a `watch` channel ([`EngineHandle::subscribe`]);
+//! * the **retention** task ([`crate::retention`]): prunes settled log
+//!   entries past the retention and compacts the file when idle.
 //!
 //! Nothing here logs the token or the path secret: URLs are logged with
 //! `***` in place of the secret.
@@ -75,6 +77,8 @@ pub struct EngineConfig {
     pub fetch_window: Duration,
     /// Run a catch-up pass at start (default true).
     pub catchup_at_start: bool,
+    /// How the event log is bounded ([`crate::retention`]).
+    pub retention: crate::retention::RetentionConfig,
 }
 
 impl EngineConfig {
@@ -87,6 +91,7 @@ impl EngineConfig {
             overlap: Duration::from_secs(300),
             fetch_window: Duration::from_millis(300),
             catchup_at_start: true,
+            retention: crate::retention::RetentionConfig::default(),
         }
     }
 }
@@ -452,6 +457,15 @@ impl Engine {
                 .instrument(tracing::info_span!("heartbeat")),
         ));
         tasks.push(tokio::spawn(status_task(shared.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(
+            crate::retention::run(
+                store.clone(),
+                clock.clone(),
+                config.retention.clone(),
+                stop_rx.clone(),
+            )
+            .instrument(tracing::info_span!("retention")),
+        ));
 
         // Floods and slow clients: bytes in flight, connections, timeouts.
         let limits = crate::serve_limits::ServeLimits::default();

@@ -3,7 +3,7 @@
 //! ```text
 //! DATA/                       --data, else $AMOSYNC_DATA, else the OS data dir + /amosync
 //!   amosync.redb              the store (no secrets)
-//!   config.json               base_url, listen (no secrets)
+//!   config.json               base_url, listen, retention_days (no secrets)
 //!   secrets.enc        0600   the vault where no OS keychain exists (see crate::vault, crate::auth)
 //!   vault.json                "the keychain holds this folder's secrets" (no secret)
 //!   secrets.lock              held while a process changes the vault (one token refresher)
@@ -157,7 +157,18 @@ pub struct Config {
     pub base_url: String,
     /// Where `serve` listens for webhooks (loopback).
     pub listen: SocketAddr,
+    /// Days `serve` keeps applied and rejected webhook bodies in the event
+    /// log (default [`DEFAULT_RETENTION_DAYS`]; unapplied ones are kept
+    /// until applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
 }
+
+/// Days settled event log entries are kept unless `config.json` or
+/// `serve --retention-days` says otherwise.
+pub const DEFAULT_RETENTION_DAYS: u32 = amosync_sync::retention::DEFAULT_KEEP_DAYS;
+/// The longest retention accepted (ten years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 impl Config {
     pub fn default_listen() -> SocketAddr {
@@ -180,6 +191,25 @@ impl Config {
                 format!("config.json: {why}; run `amosync connect --base-url https://…` (or --subdomain SUB) again"),
             )
         })
+    }
+
+    /// The event log's retention in days, checked.
+    pub fn retention_days(&self) -> Result<u32, AppError> {
+        check_retention_days(self.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS))
+    }
+}
+
+/// `days` if it is a retention `serve` accepts (1 to [`MAX_RETENTION_DAYS`]).
+pub fn check_retention_days(days: u32) -> Result<u32, AppError> {
+    if (1..=MAX_RETENTION_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "the event log's retention must be 1 to {MAX_RETENTION_DAYS} days, got {days}; fix `retention_days` in config.json or pass `amosync serve --retention-days DAYS`"
+            ),
+        ))
     }
 }
 
@@ -275,9 +305,27 @@ mod tests {
         let config = Config {
             base_url: "https://office.amocrm.ru".into(),
             listen: Config::default_listen(),
+            retention_days: None,
         };
         dir.save_config(&config).unwrap();
-        assert_eq!(dir.load_config().unwrap(), Some(config));
+        assert_eq!(dir.load_config().unwrap(), Some(config.clone()));
+        // Without `retention_days` (files written before it existed): the default.
+        let text = std::fs::read_to_string(dir.config_path()).unwrap();
+        assert!(!text.contains("retention_days"), "{text}");
+        assert_eq!(config.retention_days().unwrap(), DEFAULT_RETENTION_DAYS);
+        let kept = Config {
+            retention_days: Some(7),
+            ..config
+        };
+        dir.save_config(&kept).unwrap();
+        assert_eq!(
+            dir.load_config()
+                .unwrap()
+                .unwrap()
+                .retention_days()
+                .unwrap(),
+            7
+        );
         let leftovers: Vec<_> = std::fs::read_dir(dir.root())
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -312,6 +360,7 @@ mod tests {
         let config = |base_url: &str| Config {
             base_url: base_url.into(),
             listen: Config::default_listen(),
+            retention_days: None,
         };
         let err = config("http://office.amocrm.ru")
             .check_account()
@@ -324,6 +373,24 @@ mod tests {
         );
         assert!(config("https://office.amocrm.ru").check_account().is_ok());
         assert!(config("http://127.0.0.1:3000").check_account().is_ok());
+    }
+
+    #[test]
+    fn a_retention_out_of_range_says_what_to_do() {
+        for days in [0, MAX_RETENTION_DAYS + 1] {
+            let config = Config {
+                base_url: "https://office.amocrm.ru".into(),
+                listen: Config::default_listen(),
+                retention_days: Some(days),
+            };
+            let err = config.retention_days().unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput);
+            assert!(err.message.contains("retention_days"), "{}", err.message);
+        }
+        assert_eq!(
+            check_retention_days(MAX_RETENTION_DAYS).unwrap(),
+            MAX_RETENTION_DAYS
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ use amo::models::{Company, Contact, Lead, Note, Pipeline, StatusKey, Talk, User}
 use amosync::cli::query::{Query, bare_context, execute};
 use amosync::config::DataDir;
 use amosync::desktop::export;
-use amosync::desktop::read::{account_view, chats_view, lead_card, leads_page, store_zone};
+use amosync::desktop::read::{
+    account_view, chats_view, lead_card, leads_page, newest_talks, store_zone,
+};
 use amosync::desktop::{ChatsQuery, Language, TalkState};
 use amosync::{ErrorCode, Source};
 use amosync_store::{
@@ -641,6 +643,32 @@ fn desktop_read_chats_view_orders_states_and_counts() {
 }
 
 #[test]
+fn desktop_read_newest_talks_are_the_chats_views_rows() {
+    let (_dir, s) = seeded();
+    // What the notification pump asks for: the view's rows without its
+    // counts, at every limit.
+    for limit in 0..=5 {
+        let view = chats_view(
+            &s,
+            &ChatsQuery {
+                limit: Some(limit),
+                ..ChatsQuery::default()
+            },
+        )
+        .expect("chats");
+        assert_eq!(
+            newest_talks(&s, limit).expect("newest"),
+            view.talks,
+            "{limit}"
+        );
+    }
+    assert_eq!(
+        newest_talks(&s, 2).unwrap()[1].contact_name.as_deref(),
+        Some("Мария Ёлкина")
+    );
+}
+
+#[test]
 fn desktop_read_queries_answer_through_execute() {
     let (dir, s) = seeded();
     let ctx = bare_context(&DataDir::new(dir.path()), None);
@@ -676,6 +704,9 @@ fn desktop_read_queries_answer_through_execute() {
     )
     .expect("chats");
     assert_eq!(chats["talks"][0]["state"], "unread");
+    let newest = execute(&s, &ctx, &Query::NewestTalks { limit: 3 }).expect("newest");
+    let first_three = chats["talks"].as_array().unwrap()[..3].to_vec();
+    assert_eq!(newest, serde_json::Value::Array(first_three));
     let err = execute(&s, &ctx, &Query::LeadCard { id: 5 }).unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
 }

@@ -169,6 +169,11 @@ pub struct ServeArgs {
     /// Serve on the local address only (currently the only mode).
     #[arg(long)]
     pub no_tunnel: bool,
+    /// Days applied and rejected webhook bodies stay in the event log
+    /// (1-3650; unapplied ones stay until applied); saved for the next
+    /// start. Default: the saved one, else 30.
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -265,13 +265,15 @@ pub async fn connect(data: &DataDir, request: ConnectRequest) -> Result<Value, A
     }
     drop(store);
 
+    let saved = data.load_config().ok().flatten();
     let listen = request
         .listen
-        .or_else(|| data.load_config().ok().flatten().map(|c| c.listen))
+        .or_else(|| saved.as_ref().map(|c| c.listen))
         .unwrap_or_else(Config::default_listen);
     data.save_config(&Config {
         base_url: base_url.clone(),
         listen,
+        retention_days: saved.and_then(|c| c.retention_days),
     })?;
     tracing::info!(account_id = account.id, base_url = %base_url, "connected");
 

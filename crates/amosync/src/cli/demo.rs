@@ -143,6 +143,7 @@ pub async fn run(run: DemoRun, mut shutdown: Shutdown) -> Result<(), AppError> {
         ServeOptions {
             listen: Some(run.listen),
             no_tunnel: true,
+            retention_days: None,
         },
         shutdown,
     )

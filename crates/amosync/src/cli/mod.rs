@@ -121,6 +121,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let options = serve::ServeOptions {
                 listen: args.listen,
                 no_tunnel: args.no_tunnel,
+                retention_days: args.retention_days,
             };
             return serve::serve(&data, options, shutdown).await;
         }

@@ -107,6 +107,8 @@ pub struct StatusContext {
     pub secrets_error: Option<String>,
     /// The running `serve` (pid, control URL, engine status), when it answered.
     pub serve: Option<Value>,
+    /// The event log's retention in days (`config.json`, else the default).
+    pub retention_days: u32,
 }
 
 /// `amosync status`.
@@ -146,6 +148,12 @@ pub fn status(status: &StoreStatus, ctx: &StatusContext) -> Value {
             "users": status.users.len(),
         },
         "pipelines": pipelines,
+        "event_log": {
+            "entries": status.events_logged,
+            "pending": status.events_pending,
+            "bytes": status.events_bytes,
+            "retention_days": ctx.retention_days,
+        },
         "serve": ctx.serve.clone().unwrap_or(Value::Null),
     })
 }
@@ -162,6 +170,7 @@ pub fn status_unconnected(ctx: &StatusContext) -> Value {
         "sync": null,
         "counts": null,
         "pipelines": [],
+        "event_log": null,
         "serve": null,
     })
 }

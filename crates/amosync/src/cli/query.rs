@@ -79,6 +79,11 @@ pub enum Query {
         #[serde(default)]
         filter: ChatsQuery,
     },
+    /// The newest talks as chats view rows, no counts
+    /// ([`read::newest_talks`]; the notification pump's question).
+    NewestTalks {
+        limit: usize,
+    },
 }
 
 fn not_found(what: &str, id: u64) -> AppError {
@@ -199,6 +204,7 @@ pub fn execute(store: &Store, ctx: &StatusContext, query: &Query) -> Result<Valu
         Query::LeadsPage { filter } => to_json(&read::leads_page(store, filter)?),
         Query::LeadCard { id } => to_json(&read::lead_card(store, *id)?),
         Query::ChatsView { filter } => to_json(&read::chats_view(store, filter)?),
+        Query::NewestTalks { limit } => to_json(&read::newest_talks(store, *limit)?),
     })
 }
 
@@ -219,7 +225,19 @@ pub fn bare_context(data: &DataDir, serve: Option<Value>) -> StatusContext {
         tunnel_provider: None,
         secrets_error: None,
         serve,
+        // Only `status` shows it (and builds its own context).
+        retention_days: crate::config::DEFAULT_RETENTION_DAYS,
     }
+}
+
+/// The retention `serve` applies in this folder (the default when
+/// `config.json` is missing, damaged or out of range: `serve` says why).
+fn retention_days(data: &DataDir) -> u32 {
+    data.load_config()
+        .ok()
+        .flatten()
+        .and_then(|c| c.retention_days().ok())
+        .unwrap_or(crate::config::DEFAULT_RETENTION_DAYS)
 }
 
 /// The context a query needs: the secrets' whereabouts only for `status`.
@@ -265,6 +283,7 @@ pub async fn status_context(data: &DataDir, serve: Option<Value>) -> StatusConte
         tunnel_provider: tunnel,
         secrets_error: error,
         serve,
+        retention_days: retention_days(data),
     }
 }
 
@@ -413,6 +432,7 @@ mod tests {
                 },
             },
             Query::LeadCard { id: 7 },
+            Query::NewestTalks { limit: 200 },
             Query::ChatsView {
                 filter: ChatsQuery {
                     channel: Some("telegram".into()),
@@ -459,9 +479,44 @@ mod tests {
         assert!(err.message.contains("amosync connect"));
         let status = run(&data, Query::Status).await.unwrap();
         assert_eq!(status["connected"], json!(false));
+        assert_eq!(status["event_log"], json!(null));
         assert!(
             !data.store_path().exists(),
             "status must not create a store"
         );
+    }
+
+    #[tokio::test]
+    async fn status_shows_the_event_logs_size_and_retention() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = DataDir::new(tmp.path());
+        data.ensure().unwrap();
+        let mut config = crate::config::Config {
+            base_url: "http://127.0.0.1:9".into(),
+            listen: crate::config::Config::default_listen(),
+            retention_days: None,
+        };
+        data.save_config(&config).unwrap();
+        let body = b"leads%5Badd%5D%5B0%5D%5Bid%5D=1".to_vec();
+        let body_len = body.len() as u64;
+        Store::open(&data.store_path())
+            .unwrap()
+            .append_events(&[amosync_store::RawEvent {
+                received_at_ms: 1_760_000_000_000,
+                body,
+            }])
+            .unwrap();
+        let status = run(&data, Query::Status).await.unwrap();
+        // Key (8) + received-at (8) + outcome length (4) + body.
+        assert_eq!(
+            status["event_log"],
+            json!({"entries": 1, "pending": 1, "bytes": 20 + body_len, "retention_days": 30})
+        );
+        // The counts keep their fields.
+        assert_eq!(status["counts"]["events_logged"], json!(1));
+        config.retention_days = Some(7);
+        data.save_config(&config).unwrap();
+        let status = run(&data, Query::Status).await.unwrap();
+        assert_eq!(status["event_log"]["retention_days"], json!(7));
     }
 }

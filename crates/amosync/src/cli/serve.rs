@@ -25,7 +25,7 @@ use crate::cli::print_line;
 use crate::cli::query::{Opened, not_connected, open_store_waiting};
 use crate::cli::shutdown::{FORCED_EXIT, Shutdown};
 use crate::cli::tunnel::saved_tunnel;
-use crate::config::{Config, DataDir, check_loopback};
+use crate::config::{Config, DataDir, check_loopback, check_retention_days};
 use crate::control::server::{ControlServer, EngineControl, SharedEngine};
 use crate::control::{ServeFile, random_token};
 use crate::lock::FileLock;
@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub listen: Option<SocketAddr>,
     /// `--no-tunnel`: local address only, even when a tunnel is chosen.
     pub no_tunnel: bool,
+    /// `--retention-days` (default: the saved one).
+    pub retention_days: Option<u32>,
 }
 
 /// The receiver's path for `secret` (the engine's path shape): what every
@@ -160,6 +162,19 @@ impl Running {
     }
 }
 
+/// The event log's retention in days for this run, and whether to save it
+/// (`--retention-days` given and not the saved value). Out of range: an
+/// error that says how to fix it.
+fn retention(given: Option<u32>, config: &Config) -> Result<(u32, bool), AppError> {
+    match given {
+        Some(days) => Ok((
+            check_retention_days(days)?,
+            config.retention_days != Some(days),
+        )),
+        None => Ok((config.retention_days()?, false)),
+    }
+}
+
 /// Starts the engine and the control server on `store`.
 async fn start(
     data: &DataDir,
@@ -196,11 +211,14 @@ async fn start(
         reconnect,
         Patience::Background,
     )?;
+    let (retention_days, save_retention) = retention(options.retention_days, &config)?;
+    let mut engine_config = EngineConfig::new(listen, credentials.webhook_secret.clone());
+    engine_config.retention.keep_for = amosync_sync::retention::days(retention_days);
     let engine = Engine::start(
         store.clone(),
         client.clone(),
         Arc::new(SystemClock),
-        EngineConfig::new(listen, credentials.webhook_secret.clone()),
+        engine_config,
     )
     .await?;
     let webhook_url = engine.webhook_url();
@@ -209,9 +227,13 @@ async fn start(
         tracing::warn!("the engine's webhook path differs from `amosync webhook-url`'s");
     }
     let engine = Arc::new(SharedEngine::new(engine));
-    // Keep the actual port, so the URL amoCRM knows stays valid across restarts.
-    if config.listen != local_addr {
+    // Keep the actual port, so the URL amoCRM knows stays valid across
+    // restarts; and a retention given on the command line.
+    if config.listen != local_addr || save_retention {
         config.listen = local_addr;
+        config.retention_days = Some(retention_days)
+            .filter(|_| save_retention)
+            .or(config.retention_days);
         if let Err(e) = data.save_config(&config) {
             stop_engine(&engine).await;
             return Err(e);
@@ -406,5 +428,25 @@ mod tests {
         assert_eq!(WEBHOOK_SETTINGS.len(), 27);
         assert!(WEBHOOK_SETTINGS.contains(&"status_lead"));
         assert!(WEBHOOK_SETTINGS.contains(&"add_message"));
+    }
+
+    #[test]
+    fn the_retention_comes_from_the_flag_then_the_config() {
+        let mut config = Config {
+            base_url: "https://office.amocrm.ru".into(),
+            listen: Config::default_listen(),
+            retention_days: None,
+        };
+        assert_eq!(retention(None, &config).unwrap(), (30, false));
+        assert_eq!(retention(Some(7), &config).unwrap(), (7, true));
+        config.retention_days = Some(7);
+        assert_eq!(retention(None, &config).unwrap(), (7, false));
+        assert_eq!(retention(Some(7), &config).unwrap(), (7, false));
+        assert_eq!(retention(Some(90), &config).unwrap(), (90, true));
+        let err = retention(Some(0), &config).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(err.message.contains("--retention-days"), "{}", err.message);
+        config.retention_days = Some(100_000);
+        assert!(retention(None, &config).is_err());
     }
 }

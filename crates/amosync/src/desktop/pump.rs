@@ -20,12 +20,13 @@ use amosync_store::{LeadsOrder, LeadsQuery};
 use serde_json::Value;
 
 use super::notices::{self, Pacer};
+use super::read::DEFAULT_CHATS_LIMIT;
 use super::session::{Session, Snapshot, lock};
 use super::setup;
 use super::sync_view::{self, ViewInput, Windows};
 use super::views::{
-    ChatsQuery, ChatsView, Language, LeadsPage, Notice, NoticeKind, SessionMode, SyncIssueCode,
-    SyncView, WebhookView, events,
+    Language, LeadsPage, Notice, NoticeKind, SessionMode, SyncIssueCode, SyncView, TalkRow,
+    WebhookView, events,
 };
 use crate::AppError;
 use crate::cli::query::Query;
@@ -357,23 +358,23 @@ async fn look_for_new_items(client: &ControlClient, pump: &mut Pump) -> Result<(
         }
     }
 
-    let chats: ChatsView = ask(
+    // The newest talks only, through the store's activity index: not the
+    // chats view, whose counts decode every talk.
+    let talks: Vec<TalkRow> = ask(
         client,
-        &Query::ChatsView {
-            filter: ChatsQuery::default(),
+        &Query::NewestTalks {
+            limit: DEFAULT_CHATS_LIMIT,
         },
     )
     .await?;
-    let now: HashMap<u64, (Option<i64>, u32)> = chats
-        .talks
+    let now: HashMap<u64, (Option<i64>, u32)> = talks
         .iter()
         .map(|t| (t.talk_id, (t.last_incoming_at, t.waiting_messages)))
         .collect();
     if let Some(before) = pump.message_baseline.as_mut() {
         // A talk with a later incoming message, or more of them waiting
         // (the clock may not have moved); one new to the list that waits.
-        let mut fresh: Vec<_> = chats
-            .talks
+        let mut fresh: Vec<_> = talks
             .iter()
             .filter(|t| match before.get(&t.talk_id) {
                 Some((at, waiting)) => t.last_incoming_at > *at || t.waiting_messages > *waiting,

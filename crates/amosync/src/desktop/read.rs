@@ -283,20 +283,45 @@ pub fn chats_view(store: &Store, query: &ChatsQuery) -> Result<ChatsView, AppErr
             listed.push((t, state));
         }
     }
-    let lead_ids: Vec<u64> = listed.iter().filter_map(|(t, _)| lead_of(t)).collect();
+    let listed: Vec<&TalkRecord> = listed.into_iter().map(|(t, _)| t).collect();
+    Ok(ChatsView {
+        talks: talk_rows(store, &listed)?,
+        channels: channels.into_values().collect(),
+        total,
+        unread,
+        in_work,
+        missed,
+    })
+}
+
+/// The newest talks by last activity (newest first), at most `limit`, with
+/// their lead and contact names: the chats view's list without its counts.
+/// Read through the store's activity index, so it costs `limit` talks, not
+/// every talk (the notification pump asks for it every second).
+pub fn newest_talks(store: &Store, limit: usize) -> Result<Vec<TalkRow>, AppError> {
+    let talks = store.talks(&TalksQuery {
+        limit: Some(limit),
+        ..TalksQuery::default()
+    })?;
+    let listed: Vec<&TalkRecord> = talks.iter().collect();
+    talk_rows(store, &listed)
+}
+
+// ---- building blocks ----
+
+/// Rows for `listed`, with lead and contact names (one read of each kind).
+fn talk_rows(store: &Store, listed: &[&TalkRecord]) -> Result<Vec<TalkRow>, AppError> {
+    let lead_ids: Vec<u64> = listed.iter().filter_map(|t| lead_of(t)).collect();
     let leads: HashMap<u64, LeadRecord> = store
         .lead_records(&lead_ids)?
         .into_iter()
         .map(|l| (l.lead.id, l))
         .collect();
-    let contact_ids: Vec<u64> = listed
-        .iter()
-        .filter_map(|(t, _)| t.talk.contact_id)
-        .collect();
+    let contact_ids: Vec<u64> = listed.iter().filter_map(|t| t.talk.contact_id).collect();
     let contacts = by_id(store.contact_records(&contact_ids)?);
-    let talks = listed
-        .into_iter()
-        .map(|(t, _)| {
+    Ok(listed
+        .iter()
+        .map(|t| {
             let lead_name = lead_of(t)
                 .and_then(|l| leads.get(&l))
                 .map(|l| l.lead.name.clone());
@@ -307,18 +332,8 @@ pub fn chats_view(store: &Store, query: &ChatsQuery) -> Result<ChatsView, AppErr
                 .map(|c| c.contact.name.clone());
             talk_row(t, lead_name, contact_name)
         })
-        .collect();
-    Ok(ChatsView {
-        talks,
-        channels: channels.into_values().collect(),
-        total,
-        unread,
-        in_work,
-        missed,
-    })
+        .collect())
 }
-
-// ---- building blocks ----
 
 /// Status and user names for resolving ids.
 struct Names {

@@ -235,7 +235,7 @@ impl Store {
         limit: usize,
         max_bytes: usize,
     ) -> StoreResult<Vec<LoggedEvent>> {
-        crate::events::pending_within(&self.db, limit, max_bytes)
+        crate::events::pending_within(&self.db(), limit, max_bytes)
     }
 
     /// How many log entries wait for the applier (without reading them).

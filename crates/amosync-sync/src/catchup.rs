@@ -303,11 +303,14 @@ where
         loop {
             last_request = Instant::now();
             asked_s = clock.now_s();
+            // The read counts from when it was asked (not answered): an
+            // answer that left amoCRM before a webhook arrived is no read
+            // made after that webhook.
+            let read_ms = clock.now_ms();
             let Some(page) = stream.next().await else {
                 break 'restart;
             };
             let page = page?;
-            let read_ms = clock.now_ms();
             let times: Vec<i64> = page.iter().map(&time_of).collect();
             let step = keyset_step(from, &times);
             let fresh: Vec<T> = page
@@ -720,6 +723,8 @@ async fn confirm_queued(
         talks = talks.len(),
         "reading records queued for confirmation"
     );
+    // Reads count from when they were asked (see the list reads above).
+    let asked_ms = clock.now_ms();
     let entities = async {
         let l = if leads.is_empty() {
             Vec::new()
@@ -738,11 +743,11 @@ async fn confirm_queued(
                 .companies_by_ids(&companies, &[CompanyWith::Leads, CompanyWith::Contacts])
                 .await?
         };
-        Ok::<_, ApiError>((l, c, co, clock.now_ms()))
+        Ok::<_, ApiError>((l, c, co, asked_ms))
     };
     let talk_reads = async {
         let (found, error) = by_id_partial(talks.iter().copied(), |id| client.talk(id)).await;
-        (found, error, clock.now_ms())
+        (found, error, asked_ms)
     };
     let (entities, (found_talks, talk_error, talks_read_ms)) = tokio::join!(entities, talk_reads);
 
@@ -1238,7 +1243,9 @@ async fn pass(
     report.rate_limited = used.rate_limited;
     write_counting(store, clock.now_ms(), meter, client, move |tx| {
         tx.drop_status_hints_before(hints_covered_s)?;
-        tx.drop_message_hints_before(hints_covered_s)?;
+        tx.drop_message_hints_before(
+            hints_covered_s.saturating_sub(crate::hint_times::MESSAGE_HINT_GRACE_S),
+        )?;
         tx.update_sync_state(|s| {
             s.last_catchup_at = Some(now_s);
             if full {

@@ -469,10 +469,10 @@ impl Engine {
 
         // Floods and slow clients: bytes in flight, connections, timeouts.
         let limits = crate::serve_limits::ServeLimits::default();
-        let router = crate::serve_limits::limit_bodies(
-            crate::receiver::app(receiver_state),
-            crate::serve_limits::BodyBudget::new(&limits),
-        );
+        let budget = crate::serve_limits::BodyBudget::new(&limits)
+            .for_receiver(receiver_state.secret.clone());
+        let router =
+            crate::serve_limits::limit_bodies(crate::receiver::app(receiver_state), budget);
         let (server_stop, server_stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(crate::http_server::serve(
             listener,

@@ -414,10 +414,12 @@ pub(crate) async fn fetch_batch_metered(
         // the next batch (`talk_reads`).
         let ids: Vec<u64> = crate::talk_reads::take_batch(&mut work.talks);
         report.requests += ids.len() as u64;
+        // The read counts from when it was asked: an answer that left amoCRM
+        // before a webhook arrived must not count as a read made after it.
+        let read_ms = clock.now_ms();
         let talks: Vec<Talk> = crate::catchup::by_id(ids.iter().copied(), |id| client.talk(id))
             .await
             .map_err(FetchError::Api)?;
-        let read_ms = clock.now_ms();
         report.read += talks.len() as u64;
         let (n, leads, contacts) = write_counting(store, read_ms, meter, client, move |tx| {
             let mut n = 0;
@@ -452,11 +454,11 @@ pub(crate) async fn fetch_batch_metered(
     if !work.leads.is_empty() {
         let ids: Vec<u64> = work.leads.iter().copied().collect();
         let mut requests = chunks_of(ids.len());
+        let read_ms = clock.now_ms();
         let found = client
             .leads_by_ids(&ids, &[LeadWith::Contacts])
             .await
             .map_err(FetchError::Api)?;
-        let read_ms = clock.now_ms();
         let found_ids: BTreeSet<u64> = found.iter().map(|l| l.id).collect();
         let missing = missing_ids(&ids, &found_ids);
         let mut trashed: Vec<Lead> = Vec::new();
@@ -539,11 +541,11 @@ pub(crate) async fn fetch_batch_metered(
     if !work.contacts.is_empty() {
         let ids: Vec<u64> = work.contacts.iter().copied().collect();
         let requests = chunks_of(ids.len());
+        let read_ms = clock.now_ms();
         let found: Vec<Contact> = client
             .contacts_by_ids(&ids, &[])
             .await
             .map_err(FetchError::Api)?;
-        let read_ms = clock.now_ms();
         let found_ids: BTreeSet<u64> = found.iter().map(|c| c.id).collect();
         let gone = missing_ids(&ids, &found_ids);
         report.requests += requests;
@@ -590,11 +592,11 @@ pub(crate) async fn fetch_batch_metered(
     // 4. Companies.
     if !work.companies.is_empty() {
         let ids: Vec<u64> = work.companies.iter().copied().collect();
+        let read_ms = clock.now_ms();
         let found: Vec<Company> = client
             .companies_by_ids(&ids, &[CompanyWith::Leads, CompanyWith::Contacts])
             .await
             .map_err(FetchError::Api)?;
-        let read_ms = clock.now_ms();
         let found_ids: BTreeSet<u64> = found.iter().map(|c| c.id).collect();
         let gone = missing_ids(&ids, &found_ids);
         report.requests += chunks_of(ids.len());

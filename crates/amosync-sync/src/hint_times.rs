@@ -27,6 +27,13 @@ use amo::webhook::events::CrmDate;
 /// and only until the API read that the webhook itself triggers.
 pub const WEBHOOK_CLOCK_SKEW_S: i64 = 60;
 
+/// How much longer than a status move a webhook-only chat message waits
+/// for the events API before a covering catch-up drops it: 15 minutes.
+/// A message's text exists only in its webhook (amoCRM's API has none), so
+/// dropping a real one because amoCRM's events list lagged would lose the
+/// words for good; a forged message stands at most this much longer.
+pub const MESSAGE_HINT_GRACE_S: i64 = 15 * 60;
+
 /// The latest time (unix seconds) a body received at `received_at_ms` may
 /// carry.
 pub fn latest_time_s(received_at_ms: i64) -> i64 {

@@ -16,7 +16,7 @@
 //! | any other path, a wrong secret, or any method other than `POST` | **404** | `not found` | no |
 //! | `Content-Type` not `application/x-www-form-urlencoded` (a `charset` parameter is fine) | **415** | `unsupported media type: …` | no |
 //! | body over 1 MiB (by `Content-Length` or while reading) | **413** | `payload too large: …` | no |
-//! | more than 8,192 `key=value` pairs, a key over 256 bytes or a value over 128 KiB | **413** | `payload too large: <code>: …` | no |
+//! | more than 50,000 `key=value` pairs, a key over 4 KiB (raw, percent-encoded: a Cyrillic name takes 6 bytes a letter) or a value over 128 KiB | **413** | `payload too large: <code>: …` | no |
 //! | no `account[subdomain]`, or an account block that cannot be read (`account[id]` not a number) | **400** | `bad request: <code>: …` (one line) | no |
 //! | `account[id]` or `account[subdomain]` of another account | **403** | `forbidden: webhook for another account` | no (logged as a warning) |
 //! | the event log cannot be written (disk full, I/O) or the engine is stopping | **503** | `service unavailable: …` | no — amoCRM retries later |
@@ -82,9 +82,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn receiver_limits() -> DecodeLimits {
     DecodeLimits {
         max_body_bytes: MAX_BODY_BYTES,
-        max_pairs: 8192,
+        max_pairs: 50_000,
         max_depth: 64,
-        max_key_bytes: 256,
+        max_key_bytes: 4096,
         max_value_bytes: 128 * 1024,
     }
 }
@@ -190,7 +190,7 @@ async fn not_found() -> Response {
 }
 
 /// `application/x-www-form-urlencoded`, optionally with parameters.
-fn is_form(headers: &HeaderMap) -> bool {
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -400,7 +400,7 @@ mod tests {
         let form = Some("application/x-www-form-urlencoded");
         // Raw brackets: 70 levels within the 256-byte key limit.
         let deep = format!("a{}=1&account%5Bsubdomain%5D=office", "[x]".repeat(70));
-        let many: String = (0..10_000).map(|i| format!("x{i}=1&")).collect::<String>()
+        let many: String = (0..60_000).map(|i| format!("x{i}=1&")).collect::<String>()
             + "account%5Bsubdomain%5D=office";
         type Case<'a> = (&'a str, Method, String, Option<&'a str>, Vec<u8>, u16);
         let cases: Vec<Case> = vec![
@@ -471,7 +471,7 @@ mod tests {
                 200,
             ),
             (
-                "10,000 pairs",
+                "60,000 pairs",
                 Method::POST,
                 good.clone(),
                 form,

@@ -28,6 +28,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+
+use crate::secret::WebhookSecret;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -90,6 +92,11 @@ pub struct BodyBudget {
     large_body_bytes: usize,
     timeout: Duration,
     stats: Arc<LimitStats>,
+    /// When set, only requests the receiver would read (its secret path, a
+    /// form body) reserve bytes; every other request is answered by the
+    /// receiver (404, 415) without its body being read, so whoever knows
+    /// only the port cannot spend the budget amoCRM's deliveries need.
+    receiver_secret: Option<WebhookSecret>,
 }
 
 impl BodyBudget {
@@ -103,7 +110,30 @@ impl BodyBudget {
             large_body_bytes: limits.large_body_bytes,
             timeout: limits.body_read_timeout,
             stats: Arc::new(LimitStats::default()),
+            receiver_secret: None,
         }
+    }
+
+    /// The same budget, spent only by requests to the receiver's secret
+    /// path with a form body (see [`BodyBudget::spends`]).
+    pub fn for_receiver(mut self, secret: WebhookSecret) -> BodyBudget {
+        self.receiver_secret = Some(secret);
+        self
+    }
+
+    /// Whether `request` reserves bytes: every `POST` without a receiver
+    /// secret; with one, only a `POST` of a form body to
+    /// `/amocrm/<secret>[/]` (what the receiver reads).
+    fn spends(&self, request: &Request) -> bool {
+        let Some(secret) = &self.receiver_secret else {
+            return true;
+        };
+        let path = request.uri().path();
+        let Some(rest) = path.strip_prefix("/amocrm/") else {
+            return false;
+        };
+        let candidate = rest.strip_suffix('/').unwrap_or(rest);
+        secret.matches(candidate) && crate::receiver::is_form(request.headers())
     }
 
     /// Bytes not reserved right now.
@@ -179,7 +209,8 @@ async fn hold_body_budget(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let Some(reserve) = reservation(request.method(), declared) else {
+    let Some(reserve) = reservation(request.method(), declared).filter(|_| budget.spends(&request))
+    else {
         return next.run(request).await;
     };
     let permits = u32::try_from(reserve).unwrap_or(u32::MAX);
@@ -325,6 +356,51 @@ mod tests {
         let small = small.await.expect("join").expect("answer");
         assert_eq!(small.status(), StatusCode::OK);
         assert_eq!(budget.available(), 1000, "released after the answers");
+    }
+
+    #[tokio::test]
+    async fn only_the_receivers_own_requests_spend_the_budget() {
+        let secret = WebhookSecret::parse(&"c0ffee".repeat(8)).expect("secret");
+        let budget = BodyBudget::new(&ServeLimits {
+            bytes_in_flight: 100,
+            ..ServeLimits::default()
+        })
+        .for_receiver(secret.clone());
+        let own = format!("/amocrm/{}/", secret.expose());
+        let app = Router::new()
+            .route(
+                &own,
+                post(|body: Bytes| async move { format!("{}", body.len()) }),
+            )
+            .fallback(|| async { (StatusCode::NOT_FOUND, "not found") });
+        let app = limit_bodies(app, budget.clone());
+        let form = "application/x-www-form-urlencoded";
+        let send = |path: String, content_type: &'static str| {
+            let app = app.clone();
+            async move {
+                let request = axum::http::Request::post(path)
+                    .header(header::CONTENT_TYPE, content_type)
+                    .header(header::CONTENT_LENGTH, 500)
+                    .body(Body::from(vec![b'a'; 500]))
+                    .expect("request");
+                app.oneshot(request).await.expect("answer").status()
+            }
+        };
+        // 500 bytes do not fit a budget of 100: only the receiver's path spends it.
+        assert_eq!(
+            send(own.clone(), form).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let wrong = format!("/amocrm/{}/", "0".repeat(48));
+        assert_eq!(send(wrong, form).await, StatusCode::NOT_FOUND);
+        assert_eq!(send("/x".into(), form).await, StatusCode::NOT_FOUND);
+        assert_eq!(
+            send(own, "application/json").await,
+            StatusCode::OK,
+            "not reserved: the receiver answers it 415 without reading it"
+        );
+        assert_eq!(budget.stats().refused_busy.load(Ordering::Relaxed), 1);
+        assert_eq!(budget.available(), 100);
     }
 
     #[tokio::test]

@@ -33,7 +33,7 @@ async fn bad_input_table_over_http() {
     );
     let good = format!("leads%5Bdelete%5D%5B0%5D%5Bid%5D=1&{acct}");
     let form = "application/x-www-form-urlencoded";
-    let many: String = (0..10_000).map(|i| format!("x{i}=1&")).collect::<String>() + &acct;
+    let many: String = (0..60_000).map(|i| format!("x{i}=1&")).collect::<String>() + &acct;
     // Raw brackets: 70 levels within the 256-byte key limit.
     let deep = format!("a{}=1&{acct}", "[x]".repeat(70));
     let wrong_secret = format!("{base}/amocrm/{}/", "0".repeat(64));
@@ -82,7 +82,7 @@ async fn bad_input_table_over_http() {
             200,
         ),
         (
-            "10,000 pairs",
+            "60,000 pairs",
             Method::POST,
             url.clone(),
             Some(form),

@@ -18,16 +18,21 @@ pub fn is_loopback_url(url: &Url) -> bool {
 /// Checks that a client may send credentials to the account at `url`;
 /// the error says what to use instead.
 pub fn check_account_url(url: &Url) -> Result<(), String> {
+    // Never echo a password typed into the address.
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    let shown = shown.as_str().trim_end_matches('/').to_owned();
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback_url(url) => Ok(()),
         "http" => Err(format!(
             "the account address {} uses plain http://, which would send the token and the CRM data in clear: use https:// (an amoCRM account is https://SUB.amocrm.ru, a Kommo one https://SUB.kommo.com); http:// is accepted only for an account on this machine (127.0.0.1, localhost, [::1])",
-            url.as_str().trim_end_matches('/')
+            shown
         )),
         other => Err(format!(
             "the account address {} has the scheme {other}: use https://SUB.amocrm.ru or https://SUB.kommo.com",
-            url.as_str().trim_end_matches('/')
+            shown
         )),
     }
 }
@@ -35,6 +40,14 @@ pub fn check_account_url(url: &Url) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_the_address_is_never_echoed() {
+        let url = Url::parse("http://user:hunter2@office.example.com/").unwrap();
+        let err = check_account_url(&url).unwrap_err();
+        assert!(!err.contains("hunter2") && !err.contains("user"), "{err}");
+        assert!(err.contains("office.example.com"), "{err}");
+    }
 
     #[test]
     fn https_anywhere_and_http_only_on_this_machine() {

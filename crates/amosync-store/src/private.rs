@@ -37,12 +37,17 @@ pub(crate) fn ensure_private(path: &Path) -> StoreResult<()> {
 #[cfg(unix)]
 fn narrow(path: &Path) -> StoreResult<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
-        StoreError::Io(format!(
-            "cannot make the store {} owner-only ({e}); run chmod 600 on it",
-            path.display()
-        ))
-    })
+    // Best effort: a filesystem without Unix modes (exFAT, vfat) refuses
+    // chmod, and the store must still open there; `amosync status` warns
+    // about a store others can read.
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(
+            store = %path.display(),
+            error = %e,
+            "cannot make the store owner-only; run chmod 600 on it"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -88,7 +93,11 @@ fn create(path: &Path) -> StoreResult<()> {
             Ok(()) => Ok(()),
             // Another process made it first: theirs is used.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-            Err(e) => Err(io("create", e)),
+            // A filesystem without hard links (exFAT, vfat, many network
+            // mounts): move the file into place instead, unless another
+            // process made one meanwhile.
+            Err(_) if !path.exists() => std::fs::rename(&tmp, path).map_err(|e| io("create", e)),
+            Err(_) => Ok(()),
         }
     })();
     let _ = std::fs::remove_file(&tmp);

@@ -99,6 +99,21 @@ impl DailyLog {
         for old in &ours[..excess] {
             let _ = std::fs::remove_file(old);
         }
+        // Files an older build wrote with the umask's mode, and a folder it
+        // made looser, become the owner's alone too.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let narrow = |path: &Path, mode: u32| {
+                if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+                    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+                }
+            };
+            for kept in &ours[excess..] {
+                narrow(kept, 0o600);
+            }
+            narrow(&self.dir, 0o700);
+        }
     }
 
     /// `PREFIX.YYYY-MM-DD.log`.
@@ -229,5 +244,20 @@ mod tests {
         log.append_on("2099-02-01", b"new\n").expect("append");
         assert_eq!(mode(&old), 0o600);
         assert_eq!(std::fs::read_to_string(&old).expect("read"), "old\nnew\n");
+    }
+
+    #[test]
+    fn kept_files_of_other_days_and_a_loose_folder_are_narrowed_at_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("logs");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let older = dir.join("amosync-desktop.2000-01-01.log");
+        std::fs::write(&older, "old\n").expect("write");
+        std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let _log = DailyLog::open(&dir, "amosync-desktop", 7).expect("open");
+        assert_eq!(mode(&older), 0o600, "an older day's file");
+        assert_eq!(mode(&dir), 0o700, "the folder");
     }
 }

@@ -79,6 +79,11 @@ describe("dates in the account's time zone", () => {
     expect(dayStart("2026-03-08", "America/New_York")).toBe(Date.UTC(2026, 2, 8, 5) / 1000);
     expect(dayEnd("2026-03-08", "America/New_York")).toBe(Date.UTC(2026, 2, 9, 4) / 1000);
     expect(dayEnd("2026-11-01", "America/New_York")).toBe(Date.UTC(2026, 10, 2, 5) / 1000);
+    // Santiago springs forward at midnight on 2024-09-08: 00:00 never
+    // happens, the day starts at the jump (01:00 local, 04:00 UTC).
+    expect(dayStart("2024-09-08", "America/Santiago")).toBe(Date.UTC(2024, 8, 8, 4) / 1000);
+    expect(dayEnd("2024-09-07", "America/Santiago")).toBe(Date.UTC(2024, 8, 8, 4) / 1000);
+    expect(dayStart("2024-09-09", "America/Santiago")).toBe(Date.UTC(2024, 8, 9, 3) / 1000);
     expect(dayStart("nope", "Asia/Tbilisi")).toBeNull();
   });
 

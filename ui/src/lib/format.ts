@@ -105,7 +105,12 @@ function midnight(y: number, m: number, d: number, timeZone?: string): number {
   // The offset at the guess may differ from the one at midnight (a DST
   // change that day): look again at the instant found.
   const guess = wall - zoneOffsetMs(wall, timeZone);
-  return Math.floor((wall - zoneOffsetMs(guess, timeZone)) / 1000);
+  const offset = zoneOffsetMs(guess, timeZone);
+  const found = wall - offset;
+  // Where the clocks jump forward at midnight (Santiago, Havana), 00:00
+  // does not exist: the day starts at the jump, the later of the two.
+  if (zoneOffsetMs(found, timeZone) !== offset) return Math.floor(Math.max(guess, found) / 1000);
+  return Math.floor(found / 1000);
 }
 
 function ymd(value: string): [number, number, number] | null {

@@ -24,11 +24,21 @@ pub const EMULATOR_FILE: &str = "emulator.json";
 
 /// `DATA/demo/emulator.json`: the demo emulator's address and the per-run
 /// secret its control API (`/_emulator/…`) wants in `X-Emulator-Secret`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EmulatorFile {
     pub base_url: String,
     pub secret_header: String,
     pub control_secret: String,
+}
+
+impl std::fmt::Debug for EmulatorFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorFile")
+            .field("base_url", &self.base_url)
+            .field("secret_header", &self.secret_header)
+            .field("control_secret", &"***")
+            .finish()
+    }
 }
 
 impl EmulatorFile {

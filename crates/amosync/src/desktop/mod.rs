@@ -383,8 +383,13 @@ impl Desktop {
                     address.ok_or_else(|| invalid("type your bore server as host or host:port"))?,
                 );
                 args.secret = secret.map(amo::Secret::new);
-                // The TLS address chosen with `amosync tunnel --public-url` stays.
-                if let Some(TunnelConfig::Bore { public_url, .. }) = &saved {
+                // The TLS address chosen with `amosync tunnel --public-url`
+                // stays while the server does: another server has another proxy.
+                if let Some(TunnelConfig::Bore {
+                    server, public_url, ..
+                }) = &saved
+                    && args.server.as_deref().map(str::trim) == Some(server.trim())
+                {
                     args.public_url = public_url.clone();
                 }
             }
